@@ -202,7 +202,8 @@ _ROWS = [
     ),
     Asset(
         "stylegan2-ffhq-512-clean", "StyleGAN2_512_Cmul1_FFHQ_B12G4_scratch_800k.pth",
-        "StyleGAN2 FFHQ 512 generator, clean architecture (prior for MMRB + StyleGAN2)",
+        "StyleGAN2 FFHQ 512 generator (prior for MMRB + StyleGAN2); BasicSR StyleGAN2Generator "
+        "layout, converted on load by fsr.archs.stylegan2_clean_arch.load_stylegan2_clean",
         "Apache-2.0 (GFPGAN release)",
         urls=(
             f"{_GH}/TencentARC/GFPGAN/releases/download/v0.1.0/"

@@ -1,0 +1,212 @@
+"""CPU size/speed of every architecture at its native size, printed as a Markdown table.
+
+    python bench/speed.py            # all rows, 2 threads
+    python bench/speed.py --quick    # fewer repeats
+    python bench/speed.py --rows sam3d-x4,realesrgan-x4plus --threads 4
+
+Each row runs in a fresh subprocess with random weights (speed and memory do not depend on the
+values), in eval mode under ``torch.inference_mode()``:
+
+- params: every parameter of the module (SAM3D's 16,512 unused DANet params included).
+- GFLOPs/face: ``torch.utils.flop_counter.FlopCounterMode`` on one batch-1 forward; it counts
+  conv/matmul/attention only (2 FLOPs per multiply-add), not element-wise ops or resizes
+  (so interpolation shows "-").
+- latency: median wall time of the timed forwards after the warm-up ones, divided by the
+  batch size, with ``torch.set_num_threads(--threads)``; "CPU ms" is the same for the process's
+  CPU time (user + system, all threads), which a busy machine inflates less than wall time.
+- peak memory: the process's peak resident set size while running the forwards of that batch
+  size minus its RSS once the model is built (Linux ``VmHWM`` - ``VmRSS``, the peak reset via
+  ``/proc/self/clear_refs`` before the forwards), i.e. activations and scratch, not weights.
+  Batch 8 runs after batch 1, so its number is the peak of either.
+CPU timings on a shared machine move with its load; the table header prints the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    arch: str
+    kwargs: dict | str  # a dict, or "module:NAME[key]" read in the child (lazy imports)
+    in_size: int
+    out_size: int
+    n_inputs: int = 1  # SAM3D also takes a render at LR size
+    value_range: tuple[float, float] = (0.0, 1.0)
+    call_kwargs: dict = field(default_factory=dict)
+
+
+_GFPGAN_V14 = dict(out_size=512, num_style_feat=512, channel_multiplier=2, decoder_load_path=None,
+                   fix_decoder=False, num_mlp=8, input_is_latent=True, different_w=True,
+                   narrow=1, sft_half=True)
+ROWS = [
+    Row("bicubic-x4", "Bicubic", {"scale": 4}, 32, 128),
+    Row("lanczos-x4", "Lanczos", {"scale": 4}, 32, 128),
+    Row("sam3d-x4", "SAM3D", {"scale": 4}, 32, 128, n_inputs=2),
+    Row("sam3d-x8", "SAM3D", {"scale": 8}, 16, 128, n_inputs=2),
+    Row("mmrb-sg2-128-small", "MMRBStyleGAN2", "fsr.archs.mmrb_arch:MMRB_CONFIGS[mmrb-sg2-128-small]",
+        128, 128, value_range=(-1.0, 1.0), call_kwargs={"return_rgb": False}),
+    Row("mmrb-sg2-256-small", "MMRBStyleGAN2", "fsr.archs.mmrb_arch:MMRB_CONFIGS[mmrb-sg2-256-small]",
+        256, 256, value_range=(-1.0, 1.0), call_kwargs={"return_rgb": False}),
+    Row("gfpgan-v1.4 (GFPGANv1Clean)", "GFPGANv1Clean", _GFPGAN_V14, 512, 512,
+        value_range=(-1.0, 1.0), call_kwargs={"return_rgb": False}),
+    Row("realesrgan-x4plus (RRDBNet)", "RRDBNet",
+        dict(num_in_ch=3, num_out_ch=3, num_feat=64, num_block=23, num_grow_ch=32, scale=4), 64, 256),
+]
+
+
+def _proc_kib(field_name: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field_name} in /proc/self/status")
+
+
+def _reset_peak_rss() -> None:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # Linux: reset VmHWM to the current RSS
+
+
+def _resolve_kwargs(spec: dict | str) -> dict:
+    if isinstance(spec, dict):
+        return dict(spec)
+    import importlib
+
+    module, rest = spec.split(":")
+    attr, key = rest.rstrip("]").split("[")
+    return dict(getattr(importlib.import_module(module), attr)[key])
+
+
+def run_child(row: Row, threads: int, warmup: int, repeats: int) -> dict:
+    """Measure one row in this process; returns a JSON-able dict (or {'skip': reason})."""
+    import statistics
+    import time
+
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.set_num_threads(threads)
+    try:
+        from basicsr.utils.registry import ARCH_REGISTRY
+
+        import fsr.archs  # noqa: F401  (registers fsr architectures)
+
+        cls = ARCH_REGISTRY.get(row.arch)
+        kwargs = _resolve_kwargs(row.kwargs)
+    except (ImportError, KeyError, AttributeError) as err:
+        return {"skip": f"{row.arch} not importable yet ({type(err).__name__}: {err})"}
+
+    torch.manual_seed(0)
+    net = cls(**kwargs).eval().requires_grad_(False)
+    params = sum(p.numel() for p in net.parameters())
+    lo, hi = row.value_range
+
+    def inputs(batch: int) -> list:
+        return [torch.rand(batch, 3, row.in_size, row.in_size) * (hi - lo) + lo
+                for _ in range(row.n_inputs)]
+
+    result: dict = {"params": params}
+    with torch.inference_mode():
+        base_rss = _proc_kib("VmRSS")
+        _reset_peak_rss()
+        for batch in (1, 8):
+            x = inputs(batch)
+            wall, cpu = [], []
+            for i in range(warmup + repeats):
+                t0, c0 = time.perf_counter(), time.process_time()
+                net(*x, **row.call_kwargs)
+                if i >= warmup:
+                    wall.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
+            result[f"ms_b{batch}"] = 1000 * statistics.median(wall) / batch
+            result[f"cpu_ms_b{batch}"] = 1000 * statistics.median(cpu) / batch
+            result[f"peak_mib_b{batch}"] = (_proc_kib("VmHWM") - base_rss) / 1024
+    # outside inference_mode: torch's module tracker (used by FlopCounterMode) needs autograd
+    # metadata; the weights do not require grad, so no graph is kept
+    counter = FlopCounterMode(display=False)
+    with counter:
+        net(*inputs(1), **row.call_kwargs)
+    result["gflops"] = counter.get_total_flops() / 1e9
+    return result
+
+
+def _fmt_params(n: int) -> str:
+    return "0" if n == 0 else f"{n / 1e6:.2f} M"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="Method: see the module docstring (bench/speed.py).")
+    parser.add_argument("--quick", action="store_true", help="1 warm-up + 3 timed runs per batch size")
+    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    parser.add_argument("--rows", default="", help="comma-separated row names (default: all)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per row (default 1800)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    warmup, repeats = (1, 3) if args.quick else (2, 7)
+
+    rows = {r.name.split(" ")[0]: r for r in ROWS}
+    if args.child:
+        print(json.dumps(run_child(rows[args.child], args.threads, warmup, repeats)))
+        return 0
+
+    wanted = [n.strip() for n in args.rows.split(",") if n.strip()] or list(rows)
+    unknown = [n for n in wanted if n not in rows]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; known: {', '.join(rows)}")
+
+    load0 = os.getloadavg()[0]
+    lines = [
+        f"CPU, torch threads={args.threads}, warm-up {warmup}, median of {repeats}; "
+        f"load average at start {load0:.1f} on {os.cpu_count()} CPUs",
+        "",
+        "| model | in -> out | params | GFLOPs/face | ms/face b1 | ms/face b8 "
+        "| CPU ms/face b1 | CPU ms/face b8 | peak MiB b1 | peak MiB b8 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    for name in wanted:
+        row = rows[name]
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name,
+               "--threads", str(args.threads)] + (["--quick"] if args.quick else [])
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
+        except subprocess.TimeoutExpired:
+            notes.append(f"- {row.name}: skipped, over {args.timeout:.0f} s")
+            continue
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            notes.append(f"- {row.name}: failed ({last})")
+            continue
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        if "skip" in res:
+            notes.append(f"- {row.name}: skipped, {res['skip']}")
+            continue
+        gflops = f"{res['gflops']:.3g}" if res["gflops"] > 0 else "-"
+        lines.append(
+            f"| {row.name} | {row.in_size} -> {row.out_size} | {_fmt_params(res['params'])} "
+            f"| {gflops} | {res['ms_b1']:.1f} | {res['ms_b8']:.1f} "
+            f"| {res['cpu_ms_b1']:.1f} | {res['cpu_ms_b8']:.1f} "
+            f"| {res['peak_mib_b1']:.0f} | {res['peak_mib_b8']:.0f} |"
+        )
+        print(f"done {name}", file=sys.stderr, flush=True)
+    lines.append("")
+    lines.append(f"load average at end {os.getloadavg()[0]:.1f}")
+    print("\n".join(lines + notes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
