@@ -1,0 +1,221 @@
+"""Set-level metrics on Inception features: FID and KID, plus cached reference statistics.
+
+    >>> fid_metric = create_metric('fid')                   # doctest: +SKIP
+    >>> fa = fid_metric.features(restored_images)           # (M, 2048) float64
+    >>> fid_metric(fa, 'ffhq_stats.npz')                    # features, (mu, sigma) or .npz
+    >>> kid_metric = create_metric('kid'); kid_metric(fa, fb)
+
+FID (Heusel et al. 2017) follows pytorch-fid / BasicSR: ``scipy.linalg.sqrtm`` of
+``sigma1 @ sigma2``, ``eps`` added to the diagonals if the product is singular, imaginary parts
+dropped when the diagonal's are below 1e-3 (else an error). KID (Binkowski et al. 2018) is the
+unbiased MMD^2 with the cubic polynomial kernel ``(x.y / d + 1)^3``, averaged over random
+subsets as in StyleGAN2-ADA / clean-fid / torch-fidelity (100 subsets of up to 1000).
+Never compare FIDs computed with different extractors or reference sets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import linalg
+from torch import nn
+
+from fsr.metrics.common import MetricError
+from fsr.metrics.inception import EXTRACTOR_TAG, FEATURE_DIM, FIDInception, iter_batches
+
+Stats = tuple[np.ndarray, np.ndarray]
+
+
+def _check_feats(feats: np.ndarray, name: str, min_rows: int = 2) -> np.ndarray:
+    feats = np.asarray(feats, dtype=np.float64)
+    if feats.ndim != 2 or feats.shape[0] < min_rows:
+        raise MetricError(f"{name}: expected (M >= {min_rows}, D) features, got {feats.shape}")
+    if not np.isfinite(feats).all():
+        raise MetricError(f"{name}: features contain NaN or inf")
+    return feats
+
+
+def feature_stats(feats: np.ndarray) -> Stats:
+    """Mean ``(D,)`` and unbiased covariance ``(D, D)`` of ``(M, D)`` features (float64)."""
+    feats = _check_feats(feats, "features")
+    return feats.mean(axis=0), np.cov(feats, rowvar=False)
+
+
+def save_stats(path: str | os.PathLike, feats: np.ndarray | None = None, *,
+               stats: Stats | None = None, count: int | None = None,
+               extractor: str = EXTRACTOR_TAG, **meta: str) -> Path:
+    """Write ``mu``, ``sigma``, ``count`` and the extractor tag to an ``.npz`` (from features
+    or from ready stats). Extra string ``meta`` (e.g. ``dataset='FFHQ-512 70k'``) is stored too."""
+    if (feats is None) == (stats is None):
+        raise MetricError("save_stats: pass exactly one of feats or stats")
+    if feats is not None:
+        mu, sigma = feature_stats(feats)
+        count = len(feats)
+    else:
+        mu, sigma = stats
+    path = Path(path)
+    np.savez(path, mu=mu, sigma=sigma, count=np.int64(count or 0), extractor=np.str_(extractor),
+             **{k: np.str_(v) for k, v in meta.items()})
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def load_stats(path: str | os.PathLike, extractor: str | None = EXTRACTOR_TAG) -> Stats:
+    """Read ``(mu, sigma)`` saved by :func:`save_stats`; refuse another extractor's stats.
+
+    Files from other tools (pytorch-fid / BasicSR / clean-fid ``.npz`` with ``mu``/``sigma``)
+    load with ``extractor=None``; it is then the caller's job to know they are comparable.
+    """
+    try:
+        with np.load(path) as data:
+            mu, sigma = data["mu"], data["sigma"]
+            tag = str(data["extractor"]) if "extractor" in data else None
+    except (OSError, KeyError, ValueError) as exc:
+        raise MetricError(f"{path}: not an FID statistics .npz with mu and sigma ({exc})") from None
+    if extractor is not None and tag != extractor:
+        raise MetricError(f"{path}: statistics from extractor {tag!r}, expected {extractor!r} "
+                          "(pass extractor=None to accept them anyway)")
+    return mu.astype(np.float64), sigma.astype(np.float64)
+
+
+def _trace_sqrt_product_eigh(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """Tr sqrt(S1 S2) = sum sqrt(eig(R S2 R)), R = S1^(1/2): symmetric, so eigh is stable on
+    rank-deficient covariances (few images) where sqrtm's result turns complex."""
+    w, v = linalg.eigh(sigma1)
+    root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    inner = root @ sigma2 @ root
+    return float(np.sqrt(np.clip(linalg.eigvalsh((inner + inner.T) / 2), 0, None)).sum())
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
+                     eps: float = 1e-6, method: str = "sqrtm") -> float:
+    """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 sqrt(S1 S2)).
+
+    ``method='sqrtm'`` (default) is the pytorch-fid / BasicSR computation; ``'eigh'`` gives the
+    same value on well-conditioned statistics (measured: docs/metrics.md) and also works when
+    fewer images than feature dimensions make sqrtm's result complex.
+    """
+    if method not in ("sqrtm", "eigh"):
+        raise MetricError(f"FID method must be 'sqrtm' or 'eigh', got {method!r}")
+    mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
+    sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
+        raise MetricError(f"FID statistics disagree in shape: mu {mu1.shape} vs {mu2.shape}, "
+                          f"sigma {sigma1.shape} vs {sigma2.shape}")
+    diff = mu1 - mu2
+    if method == "eigh":
+        tr_covmean = _trace_sqrt_product_eigh(sigma1, sigma2)
+        return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean)
+    covmean = linalg.sqrtm(sigma1 @ sigma2)
+    if not np.isfinite(covmean).all():  # singular product: regularise both covariances
+        offset = np.eye(sigma1.shape[0]) * eps
+        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    if np.iscomplexobj(covmean):  # numerical noise gives tiny imaginary parts
+        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
+            raise MetricError(f"FID: sqrtm has a large imaginary component "
+                              f"{np.abs(covmean.imag).max():.3g} (too few images for the "
+                              "feature size? use method='eigh', or report KID)")
+        covmean = covmean.real
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+def fid_from_features(feats_a: np.ndarray, feats_b: np.ndarray, method: str = "sqrtm") -> float:
+    """FID between two ``(M, D)`` feature sets."""
+    return frechet_distance(*feature_stats(feats_a), *feature_stats(feats_b), method=method)
+
+
+def kid_from_features(feats_a: np.ndarray, feats_b: np.ndarray, num_subsets: int = 100,
+                      subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """KID (unbiased MMD^2, cubic polynomial kernel) as ``(mean, std)`` over random subsets.
+
+    Each subset draws ``m = min(len(a), len(b), subset_size)`` rows of each set without
+    replacement. With ``m`` equal to both set sizes every subset is the full sets (std 0).
+    """
+    a, b = _check_feats(feats_a, "feats_a"), _check_feats(feats_b, "feats_b")
+    if a.shape[1] != b.shape[1]:
+        raise MetricError(f"KID: feature sizes differ: {a.shape[1]} vs {b.shape[1]}")
+    if num_subsets < 1 or subset_size < 2:
+        raise MetricError("KID: need num_subsets >= 1 and subset_size >= 2")
+    d, m = a.shape[1], min(len(a), len(b), subset_size)
+    rng = np.random.default_rng(seed)
+    values = np.empty(num_subsets)
+    for s in range(num_subsets):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        k_xx = (x @ x.T / d + 1) ** 3
+        k_yy = (y @ y.T / d + 1) ** 3
+        k_xy = (x @ y.T / d + 1) ** 3
+        within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+        values[s] = within - 2 * k_xy.mean()
+    return float(values.mean()), float(values.std())
+
+
+class _SetMetric(nn.Module):
+    """Holds the Inception (loaded on first use) and turns image sets into features."""
+
+    def __init__(self, weights: str | os.PathLike | None = None, batch_size: int = 16,
+                 device: str | torch.device = "cpu") -> None:
+        super().__init__()
+        self.weights, self.batch_size, self.device = weights, batch_size, torch.device(device)
+        self._inception: list[FIDInception] = []  # a list keeps it out of state_dict()
+
+    @property
+    def inception(self) -> FIDInception:
+        """The extractor, loaded on first use: FID/KID of ready features need no weights."""
+        if not self._inception:
+            self._inception.append(FIDInception(self.weights).to(self.device))
+        return self._inception[0]
+
+    def features(self, images: Iterable) -> np.ndarray:
+        """Inception features ``(M, 2048)`` float64 of an iterable of images or batches
+        (see :func:`fsr.metrics.inception.iter_batches` for accepted items)."""
+        out = [self.inception(batch.to(self.device)).cpu().double().numpy()
+               for batch in iter_batches(images, self.batch_size)]
+        if not out:
+            raise MetricError("features: no images")
+        return np.concatenate(out)
+
+
+class FID(_SetMetric):
+    """``FID()(a, b) -> float``; ``a``/``b``: features ``(M, 2048)``, ``(mu, sigma)`` or an
+    ``.npz`` written by :func:`save_stats`. ``method``: see :func:`frechet_distance`."""
+
+    def __init__(self, weights: str | os.PathLike | None = None, batch_size: int = 16,
+                 device: str | torch.device = "cpu", method: str = "sqrtm") -> None:
+        super().__init__(weights, batch_size, device)
+        if method not in ("sqrtm", "eigh"):
+            raise MetricError(f"FID method must be 'sqrtm' or 'eigh', got {method!r}")
+        self.method = method
+
+    def forward(self, a, b) -> float:
+        return frechet_distance(*self._stats(a, "a"), *self._stats(b, "b"), method=self.method)
+
+    @staticmethod
+    def _stats(x, name: str) -> Stats:
+        if isinstance(x, str | os.PathLike):
+            return load_stats(x)
+        if isinstance(x, tuple) and len(x) == 2:
+            return np.asarray(x[0], np.float64), np.asarray(x[1], np.float64)
+        feats = _check_feats(x, name)
+        if feats.shape[1] != FEATURE_DIM:
+            raise MetricError(f"{name}: expected {FEATURE_DIM}-D features, got {feats.shape[1]}")
+        return feature_stats(feats)
+
+
+class KID(_SetMetric):
+    """``KID()(feats_a, feats_b) -> float`` (the subset mean; ``.last_std`` holds the std)."""
+
+    def __init__(self, weights: str | os.PathLike | None = None, batch_size: int = 16,
+                 device: str | torch.device = "cpu", num_subsets: int = 100,
+                 subset_size: int = 1000, seed: int = 0) -> None:
+        super().__init__(weights, batch_size, device)
+        self.num_subsets, self.subset_size, self.seed = num_subsets, subset_size, seed
+        self.last_std = float("nan")
+
+    def forward(self, feats_a: np.ndarray, feats_b: np.ndarray) -> float:
+        mean, self.last_std = kid_from_features(feats_a, feats_b, self.num_subsets,
+                                                self.subset_size, self.seed)
+        return mean
