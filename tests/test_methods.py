@@ -1,0 +1,97 @@
+"""fsr.methods: one calling convention over the pretrained records."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import fsr.methods as methods
+from fsr.archs.interp_arch import resize_bicubic
+from fsr.methods import Method, MethodError, available_methods, load_method
+
+
+def test_interpolation_methods_are_available_and_shaped():
+    names = available_methods()
+    assert {"bicubic-x4", "bicubic-x8", "lanczos-x4", "lanczos-x8", "input"} <= set(names)
+    assert "bicubic-x4" in available_methods("sr") and "bicubic-x4" not in available_methods(
+        "restore")
+    m = load_method("bicubic-x8")
+    assert (m.task, m.scale, m.needs_prior, m.weights_sha256) == ("sr", 8, False, None)
+    lq = torch.rand(2, 3, 16, 16)
+    out = m(lq)
+    assert out.shape == (2, 3, 128, 128) and out.dtype == torch.float32
+    assert 0 <= out.min() and out.max() <= 1
+    torch.testing.assert_close(out, resize_bicubic(lq, scale=8).clamp(0, 1))
+
+
+def test_input_method_is_identity_for_restore():
+    m = load_method("input")
+    x = torch.rand(1, 3, 32, 32)
+    assert m.task == "restore" and torch.equal(m(x), x)
+
+
+def test_signature_changes_with_weights_and_oracle():
+    a = load_method("bicubic-x4")
+    assert a.signature == load_method("bicubic-x4").signature
+    assert a.signature != load_method("lanczos-x4").signature
+    assert a.label == "bicubic-x4"
+
+
+@pytest.mark.parametrize("bad", [torch.rand(3, 16, 16), torch.rand(1, 1, 16, 16),
+                                 torch.zeros(1, 3, 16, 16, dtype=torch.uint8), "img"])
+def test_bad_input_is_one_line_error(bad):
+    with pytest.raises(MethodError, match="expected"):
+        load_method("bicubic-x4")(bad)
+
+
+def test_unknown_method():
+    with pytest.raises(MethodError, match="unknown method 'nope'"):
+        load_method("nope")
+
+
+class _PriorNet(nn.Module):
+    """Stand-in for a [-1, 1], fixed-size, prior-guided GFPGAN-style net returning a tuple."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = {}
+
+    def forward(self, x, render):
+        self.seen = {"x": x.clone(), "render": render.clone()}
+        up = torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+        return up * 0.5, [up]
+
+
+def test_range_size_prior_and_tuple_conversion():
+    net = _PriorNet()
+    m = Method(name="standin", task="sr", scale=4, in_size=32, out_size=64, needs_prior=True,
+               weights_sha256="0" * 64, input_range=(-1.0, 1.0), _net=net)
+    lq = torch.rand(1, 3, 16, 16)  # not the network's 32: resized in, output resized to 64
+    render = torch.rand(1, 3, 128, 128)
+    out = m(lq, render)
+    assert out.shape == (1, 3, 64, 64)
+    x = net.seen["x"]
+    assert x.shape == (1, 3, 32, 32) and x.min() < 0  # mapped to [-1, 1]
+    assert net.seen["render"].shape == (1, 3, 32, 32)  # the render follows the net's input
+    # out = ((x_up * 0.5) + 1) / 2 stays in [0, 1] after the range map back
+    assert 0 <= out.min() and out.max() <= 1
+    assert m.label == "standin"
+    with pytest.raises(MethodError, match="prior-guided"):
+        m(lq, None)
+    oracle = Method(**{**m.__dict__, "oracle": True})
+    assert oracle.label == "standin+oracle" and oracle.signature != m.signature
+
+
+def test_missing_weights_are_not_available(monkeypatch):
+    from fsr.archs.pretrained import PretrainedRecord
+
+    rec = PretrainedRecord(name="needs-weights", arch="Bicubic", arch_kwargs={"scale": 4},
+                           asset="gfpgan-v1.4", task="restore", scale=1)
+    real = methods._records
+    monkeypatch.setattr(methods, "_records", lambda: {**real(), "needs-weights": rec})
+    monkeypatch.setenv("FSR_HOME", "/nonexistent-fsr-home")
+    monkeypatch.setenv("FSR_OFFLINE", "1")
+    assert "needs-weights" not in available_methods()
+    with pytest.raises(MethodError, match="needs-weights"):
+        load_method("needs-weights")
