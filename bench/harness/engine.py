@@ -1,0 +1,313 @@
+"""The per-image loop. For each image, only what the cache lacks is computed, and shared work is
+done once: ground truth loaded once per size, pose once, each task's input degraded once, the 3D
+prior computed once per input (from the degraded input, never the ground truth, unless the suite
+asks for a labelled oracle), then every method, its metrics and its set-metric features.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness import BenchError, lib
+from harness.datasets import Dataset, Item, open_dataset
+from harness.store import Store, encode_feat
+from harness.suite import Suite, Task
+from harness.timing import Timer
+
+POSE_SIZE = 256  # pose is estimated on the ground truth at this size (input for real photos)
+PRIOR_VERSION = "p1"  # bump when fsr.priors changes what it renders
+
+
+@dataclass
+class Plan:
+    suite: Suite
+    datasets: list[Dataset]
+    items: list[tuple[Dataset, Item]]
+    methods: dict[str, list]  # task name -> Method objects
+    reference: Dataset | None = None
+    ref_items: list[Item] = field(default_factory=list)
+
+    @property
+    def all_methods(self) -> dict:
+        return {m.label: m for ms in self.methods.values() for m in ms}
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """'2/4' -> (1, 4) (zero-based index); None -> (0, 1)."""
+    if not text:
+        return 0, 1
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise BenchError(f"--shard must look like k/n (e.g. 1/2), got {text!r}") from None
+    if not 1 <= k <= n:
+        raise BenchError(f"--shard k/n needs 1 <= k <= n, got {text!r}")
+    return k - 1, n
+
+
+def _matches(method, task: Task) -> bool:
+    if method.task != task.kind:
+        return False
+    return task.kind == "restore" or method.scale == task.scale
+
+
+def select_methods(suite: Suite, only: list[str] | None) -> dict[str, list]:
+    """Methods per task: 'auto' = every available method whose task (and scale) matches."""
+    from fsr.methods import MethodError, available_methods, load_method
+
+    names = only or (available_methods() if suite.methods == "auto" else list(suite.methods))
+    loaded = {}
+    for name in names:
+        try:
+            loaded[name] = load_method(name, oracle=suite.oracle_prior)
+        except MethodError as err:
+            raise BenchError(str(err)) from None
+    chosen = {t.name: [m for m in loaded.values() if _matches(m, t)] for t in suite.tasks}
+    if only or suite.methods != "auto":
+        unused = [n for n, m in loaded.items() if not any(_matches(m, t) for t in suite.tasks)]
+        if unused:
+            raise BenchError(f"method(s) {', '.join(unused)} match no task of suite "
+                             f"{suite.name} ({', '.join(t.name for t in suite.tasks)})")
+    return chosen
+
+
+def make_plan(suite: Suite, only_methods=None, limit=None, shard=(0, 1),
+              datasets: list[str] | None = None) -> Plan:
+    cfgs = [d for d in suite.datasets if not datasets or d["name"] in datasets]
+    if datasets and len(cfgs) != len(datasets):
+        known = ", ".join(d["name"] for d in suite.datasets)
+        raise BenchError(f"unknown dataset in --datasets {','.join(datasets)}; suite has: {known}")
+    opened = [open_dataset(dict(c)) for c in cfgs]  # raises DatasetMissing first, before imports
+    reference = open_dataset(dict(suite.reference)) if suite.reference and suite.set_metrics \
+        else None
+    items = []
+    for ds in opened:
+        chosen = ds.items[:limit] if limit else ds.items
+        items += [(ds, it) for it in chosen]
+    k, n = shard
+    items = [pair for i, pair in enumerate(items) if i % n == k]
+    ref_items = (reference.items[:limit] if limit else reference.items) if reference else []
+    ref_items = [it for i, it in enumerate(ref_items) if i % n == k]
+    return Plan(suite, opened, items, select_methods(suite, only_methods), reference, ref_items)
+
+
+# -- cache keys -------------------------------------------------------------------------------
+def image_key(item: Item) -> str:
+    return f"{item.key}|{item.fingerprint}"
+
+
+def result_key(item: Item, task: Task, method) -> str:
+    return f"{image_key(item)}|{task.name}:{task.signature}|{method.label}:{method.signature}"
+
+
+def ref_key(item: Item, size: int) -> str:
+    return f"{image_key(item)}|ref:{size}"
+
+
+class Runner:
+    """Runs a :class:`Plan` into a :class:`Store`, timing every stage."""
+
+    def __init__(self, plan: Plan, store: Store, timer: Timer) -> None:
+        self.plan, self.store, self.timer = plan, store, timer
+        self.suite = plan.suite
+        self.metrics = lib.Metrics()
+        self.features = lib.Features()
+        self.need_feat = bool(self.suite.set_metrics)
+        self.sizes = sorted({t.size for t in self.suite.tasks})
+        self.minfo = {s.name: lib.metric_info(s.name) for s in self.suite.metrics}
+        self.msig = {s.column: lib.metric_signature(self.minfo[s.name]) for s in self.suite.metrics}
+        self.fsig = self.features.signature if self.need_feat else None
+        self.computed_images = 0
+        self._exit_after = int(os.environ.get("FSR_BENCH_EXIT_AFTER", "0") or 0)  # test hook
+
+    def columns(self, item: Item) -> list:
+        """Metric specs that apply to this item (no ground-truth metrics on real photos)."""
+        return [s for s in self.suite.metrics if not (
+            s.against == "gt" and item.kind == "real" and self.minfo[s.name].reference == "full")]
+
+    def _complete(self, rec: dict | None, cols: list[str]) -> bool:
+        if rec is None:
+            return False
+        sigs = rec.get("msig") or {}
+        if any(c not in rec["metrics"] or sigs.get(c) != self.msig[c] for c in cols):
+            return False
+        return not self.need_feat or (rec.get("feat") is not None
+                                      and rec.get("fsig") == self.fsig)
+
+    def _ref_missing(self, item: Item, size: int) -> bool:
+        rec = self.store.records.get(ref_key(item, size))
+        return rec is None or rec.get("fsig") != self.fsig
+
+    def todo(self, item: Item) -> tuple[list, list[int], bool]:
+        cols = [s.column for s in self.columns(item)]
+        work = []
+        for task in self.suite.tasks:
+            for m in self.plan.methods[task.name]:
+                if not self._complete(self.store.records.get(result_key(item, task, m)), cols):
+                    work.append((task, m))
+        refs = []
+        if self.need_feat and item.kind != "real":
+            refs = [s for s in self.sizes if self._ref_missing(item, s)]
+        return work, refs, image_key(item) not in self.store.records
+
+    def run(self, progress: bool = True) -> None:
+        from tqdm import tqdm
+
+        jobs = [(ds, it, False) for ds, it in self.plan.items]
+        jobs += [(self.plan.reference, it, True) for it in self.plan.ref_items]
+        bar = tqdm(jobs, desc=f"bench {self.suite.name}", unit="img", disable=not progress,
+                   file=sys.stderr, dynamic_ncols=True)
+        for ds, item, ref_only in bar:
+            bar.set_postfix_str(item.id[:24])
+            self.process(ds, item, ref_only)
+        bar.close()
+
+    def process(self, ds: Dataset, item: Item, ref_only: bool = False) -> None:
+        if ref_only:  # an image of the FID reference set: only its features
+            work, need_image = [], False
+            refs = [s for s in self.sizes if self._ref_missing(item, s)]
+        else:
+            work, refs, need_image = self.todo(item)
+        if not (work or refs or need_image):
+            return
+        gts: dict[int, np.ndarray] = {}
+
+        def gt_at(size: int) -> np.ndarray:
+            if size not in gts:
+                with self.timer("io"):
+                    gts[size] = ds.load_gt(item, size)
+            return gts[size]
+
+        def ref_image(size: int) -> np.ndarray:
+            if item.kind == "real":
+                with self.timer("io"):
+                    return ds.load_lq(item, size)
+            return gt_at(size)
+
+        lines = []
+        if need_image:
+            lines.append(self._image_line(ds, item, gt_at))
+        if refs:
+            imgs = [ref_image(s) for s in refs]
+            feats = self._features(imgs)
+            lines += [{"type": "ref", "key": ref_key(item, s), "dataset": item.dataset,
+                       "id": item.id, "size": s, "feat": encode_feat(f), "fsig": self.fsig}
+                      for s, f in zip(refs, feats, strict=True)]
+        for task in self.suite.tasks:
+            methods = [m for t, m in work if t is task]
+            if methods:
+                lines += self._task(ds, item, task, methods, gt_at)
+        self.store.append(lines)
+        self.computed_images += 1
+        if self._exit_after and self.computed_images >= self._exit_after:
+            os.kill(os.getpid(), signal.SIGKILL)  # test hook: an interrupted run
+
+    def _image_line(self, ds: Dataset, item: Item, gt_at) -> dict:
+        rec = {"type": "image", "key": image_key(item), "dataset": item.dataset, "id": item.id,
+               "identity": item.identity, "source": item.source, "kind": item.kind}
+        if item.pose is not None:
+            rec.update(pose=list(item.pose), pose_ok=True, pose_method="dataset",
+                       pose_from="gt")
+            return rec
+        if item.kind == "real":
+            with self.timer("io"):
+                img = ds.load_lq(item, None)
+            src = "input"
+        else:
+            img, src = gt_at(POSE_SIZE), "gt"
+        with self.timer("pose"):
+            rec.update(lib.estimate_pose(img), pose_from=src)
+        return rec
+
+    def _input(self, ds: Dataset, item: Item, task: Task, gt_at) -> np.ndarray:
+        if task.degradation is None:
+            with self.timer("io"):
+                return ds.load_lq(item, task.in_size)
+        gt = gt_at(task.size)
+        with self.timer("degradation"):
+            return lib.degrade(gt, task.degradation, item.key, task.name)
+
+    def _prior(self, lq: np.ndarray, gt_at, task: Task) -> dict:
+        if self.suite.oracle_prior:  # labelled ablation: the prior sees the ground truth
+            from harness.datasets import resize_image
+
+            src, tag = resize_image(gt_at(task.size), lq.shape[0]), "oracle"
+        else:
+            src, tag = lq, "lq"
+        key = f"{PRIOR_VERSION}-{tag}-{lib.array_hash(src)}"
+        with self.timer("prior"):
+            prior = self.store.load_prior(key)
+            if prior is None:
+                prior = lib.compute_prior(src)
+                self.store.save_prior(key, prior)
+                prior = self.store.load_prior(key)  # use exactly what a rerun will read
+        return prior
+
+    def _task(self, ds: Dataset, item: Item, task: Task, methods: list, gt_at) -> list[dict]:
+        import torch
+
+        from harness.datasets import resize_image
+
+        lq = self._input(ds, item, task, gt_at)
+        lq_t = lib.to_tensor(lq)
+        prior_t = None
+        if any(m.needs_prior for m in methods):
+            prior = self._prior(lq, gt_at, task)
+            prior_t = {"render": lib.to_tensor(prior["render"]),
+                       "coeffs": torch.from_numpy(prior["coeffs"])[None]}
+        gt_t = lib.to_tensor(gt_at(task.size)) if item.kind != "real" else None
+        lq_up = None
+        specs = self.columns(item)
+        outs, lines = [], []
+        for m in methods:
+            t0 = time.perf_counter()
+            try:
+                with torch.inference_mode():
+                    out = m(lq_t, prior_t if m.needs_prior else None)
+            except Exception as err:  # noqa: BLE001 - one line naming method and image
+                msg = (str(err).splitlines() or [type(err).__name__])[0]
+                raise BenchError(f"method {m.label} failed on {item.key} "
+                                 f"({task.name}): {msg}") from err
+            took = time.perf_counter() - t0
+            self.timer.add(f"method:{m.label}", took)
+            if tuple(out.shape) != (1, 3, task.size, task.size):
+                raise BenchError(f"method {m.label} returned {tuple(out.shape)} for task "
+                                 f"{task.name}; expected (1, 3, {task.size}, {task.size})")
+            rec = {"type": "result", "key": result_key(item, task, m), "dataset": item.dataset,
+                   "id": item.id, "task": task.name, "method": m.label, "metrics": {},
+                   "feat": None, "fsig": self.fsig, "msig": {}, "time": {"method": round(took, 4)}}
+            for spec in specs:
+                if spec.against == "input" and lq_up is None:
+                    lq_up = lib.to_tensor(resize_image(lq, task.size))
+                ref = gt_t if spec.against == "gt" else lq_up
+                t0 = time.perf_counter()
+                try:
+                    rec["metrics"][spec.column] = self.metrics.value(spec.name, out, ref)
+                except ValueError as err:  # fsr's MetricError: bad size, no face, ...
+                    msg = (str(err).splitlines() or [type(err).__name__])[0]
+                    raise BenchError(f"metric {spec.name} failed on {item.key} ({task.name}, "
+                                     f"{m.label}): {msg}") from err
+                took = time.perf_counter() - t0
+                self.timer.add(f"metric:{spec.column}", took)
+                rec["time"][spec.column] = round(took, 4)
+                rec["msig"][spec.column] = self.msig[spec.column]
+            outs.append(out)
+            lines.append(rec)
+        if self.need_feat:
+            feats = self._features([o[0].permute(1, 2, 0).numpy() for o in outs])
+            for rec, f in zip(lines, feats, strict=True):
+                rec["feat"] = encode_feat(f)
+        return lines
+
+    def _features(self, imgs: list[np.ndarray]) -> list[np.ndarray]:
+        import torch
+
+        batch = torch.cat([lib.to_tensor(i) for i in imgs])
+        with self.timer("metric:features"), torch.inference_mode():
+            return list(self.features(batch))

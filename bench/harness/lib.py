@@ -1,0 +1,201 @@
+"""The harness's only contact points with fsr (degradation, pose, prior, metrics, features).
+
+Kept in one place so the engine reads as the protocol, and so each contract is visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness import BenchError
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray((np.clip(img, 0, 1) * 255.0).round().astype(np.uint8))
+
+
+def to_tensor(img: np.ndarray):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]
+
+
+def array_hash(img: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(img, dtype=np.float32).tobytes()).hexdigest()[:20]
+
+
+def degrade(gt: np.ndarray, spec: dict, image_key: str, task_name: str) -> np.ndarray:
+    """The task's input from the ground truth, with the per-(image, task) seed."""
+    from fsr.data.degradations import degrade as fsr_degrade
+    from fsr.data.degradations import seed_for
+
+    out = fsr_degrade(np.ascontiguousarray(gt, dtype=np.float32), spec,
+                      seed_for(image_key, task_name))
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def estimate_pose(img: np.ndarray) -> dict:
+    """Pose of a float [0,1] HxWx3 image as a JSON-able dict (yaw, pitch, roll, ok, method)."""
+    from fsr.pose import estimate_pose as fsr_pose
+
+    pose = fsr_pose(to_uint8(img))
+    vals = [float(v) if pose.ok else None for v in (pose.yaw, pose.pitch, pose.roll)]
+    return {"pose": vals, "pose_ok": bool(pose.ok), "pose_method": pose.method or "mediapipe"}
+
+
+def compute_prior(img: np.ndarray) -> dict:
+    """3D prior of a (degraded) float image, rendered at the image's own size."""
+    from fsr.priors import compute_prior as fsr_prior
+
+    prior = fsr_prior(to_uint8(img), size=img.shape[0], with_maps=False)
+    return {"render": np.asarray(prior.render, dtype=np.float32),
+            "coeffs": np.asarray(prior.coeffs, dtype=np.float32),
+            "fitted": np.asarray(bool(prior.fitted))}
+
+
+@dataclass
+class MetricInfo:
+    name: str
+    lower_better: bool
+    reference: str  # 'full' (pred vs reference) or 'none' (no-reference, pred only)
+    description: str
+    weights: dict  # asset name -> sha256 of the weights the metric loads
+
+
+def _table_row(name: str):
+    try:
+        from fsr.metrics import METRICS
+    except ImportError:
+        return None
+    return METRICS.get(name)
+
+
+def metric_info(name: str) -> MetricInfo:
+    row = _table_row(name)
+    if row is None:
+        raise BenchError(f"unknown metric {name!r}")
+    assets = tuple(getattr(row, "assets", ()) or ())
+    weights = {asset: asset_sha256(asset) for asset in assets}
+    mode = str(getattr(row, "mode", "FR")).upper()
+    if mode == "SET":
+        raise BenchError(f"{name} is a set metric: list it under set_metrics, not metrics")
+    return MetricInfo(name=name, lower_better=bool(row.lower_better),
+                      reference="none" if mode == "NR" else "full",
+                      description=str(getattr(row, "description", "")), weights=weights)
+
+
+def metric_signature(info: MetricInfo) -> str:
+    """Short hash of a metric's name and the weights it would load (a cache validity check:
+    identity switches from dlib to ArcFace when ArcFace's weights appear)."""
+    spec = [info.name, info.reference, sorted(info.weights.items())]
+    return hashlib.sha1(repr(spec).encode()).hexdigest()[:10]
+
+
+class Metrics:
+    """Builds each metric once; ``value(name, pred, ref)`` -> float for a (1,3,H,W) pair."""
+
+    def __init__(self) -> None:
+        self._fns: dict = {}
+        self.info: dict[str, MetricInfo] = {}
+
+    @property
+    def built(self) -> dict:
+        """Metric name -> the metric object, for those built in this run."""
+        return dict(self._fns)
+
+    def get(self, name: str):
+        if name not in self._fns:
+            from fsr.metrics import create_metric
+
+            try:
+                self._fns[name] = create_metric(name)
+            except ValueError as err:
+                raise BenchError(f"metric {name}: {str(err).splitlines()[0]}") from None
+            self.info[name] = metric_info(name)
+        return self._fns[name]
+
+    def value(self, name: str, pred, ref=None) -> float:
+        fn = self.get(name)
+        if self.info[name].reference == "none":
+            out = fn(pred)
+        else:
+            out = fn(pred, ref)
+        return float(np.asarray(out.detach().cpu() if hasattr(out, "detach") else out).ravel()[0])
+
+
+class Features:
+    """The set-metric feature extractor (FID Inception pool features), built on first use."""
+
+    def __init__(self) -> None:
+        self._metric = None
+
+    @property
+    def signature(self) -> str:
+        return hashlib.sha1(repr(feature_weights()).encode()).hexdigest()[:10]
+
+    def __call__(self, batch) -> np.ndarray:
+        """(N, 3, H, W) [0, 1] -> (N, 2048) float32 Inception pool features."""
+        if self._metric is None:
+            from fsr.metrics import create_metric
+
+            self._metric = create_metric("fid")
+        return np.asarray(self._metric.features([batch]), dtype=np.float32)
+
+
+def asset_sha256(name: str) -> str | None:
+    """sha256 of an asset's local copy, or None when it is not on this machine (never fetches).
+
+    Reads the ``.sha256`` sidecar the resolver writes, so big files are not re-hashed per run.
+    """
+    import os
+    from pathlib import Path
+
+    from fsr.assets import ASSETS, cache_dir, env_var, status
+    from fsr.assets.resolver import sha256_of
+
+    asset = ASSETS.get(name)
+    if asset is None or not status(name).startswith("ok"):
+        return None
+    path = Path(os.environ.get(env_var(name)) or cache_dir() / asset.filename)
+    sidecar = path.with_name(path.name + ".sha256")
+    if sidecar.is_file():
+        text = sidecar.read_text().split()
+        if text and len(text[0]) == 64:
+            return text[0]
+    return sha256_of(path)
+
+
+SET_METRIC_TEXT = {
+    "fid": "Frechet Inception Distance between the outputs' and the reference images' "
+           "Inception-v3 pool features (2048-D, TF FID network, fsr.metrics); computed with "
+           "the exact low-rank form of tr sqrt(S1 S2)",
+    "kid": "Kernel Inception Distance (fsr.metrics): unbiased MMD^2, cubic polynomial kernel, "
+           "same features; mean over 100 seeded subsets of min(n, 1000) images (all pairs "
+           "when the two sets have equal n)",
+}
+
+
+def model_of(name: str, built=None) -> str | None:
+    """Which network a metric uses: the built metric's ``model_name``, else what fsr's 'auto'
+    choice would pick from the assets on this machine (identity: ArcFace if present)."""
+    if built is not None and getattr(built, "model_name", None):
+        return str(built.model_name)
+    if name.startswith("identity"):
+        from fsr.assets import status
+
+        return "arcface-resnet18" if status("arcface-resnet18").startswith("ok") else \
+            "dlib-resnet"
+    if name.startswith("lpips"):
+        return "lpips-vgg" if name == "lpips-vgg" else "lpips-alex"
+    return None
+
+
+def set_metric_description(name: str) -> str:
+    return SET_METRIC_TEXT.get(name, name)
+
+
+def feature_weights() -> dict:
+    return {"fid-inception": asset_sha256("fid-inception")}

@@ -1,0 +1,66 @@
+"""``--merge DIR1 DIR2 ... --out DIR``: union the caches of shard runs and report once.
+
+Each shard folder must hold a manifest.json of the same suite (same tasks, metrics and method
+signatures); the merged report is built from the cached lines alone, so it equals what a
+single run over all images gives.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness import BenchError
+from harness.report import RunInfo
+from harness.store import Store
+from harness.suite import parse_suite
+from harness.timing import Timer
+
+_SAME = ("tasks", "metrics", "set_metrics", "pose_edges", "prior", "bootstrap", "datasets")
+
+
+def _manifest(path: Path) -> dict:
+    try:
+        return json.loads((path / "manifest.json").read_text())
+    except FileNotFoundError:
+        raise BenchError(f"--merge: {path} has no manifest.json (not a finished run)") from None
+    except json.JSONDecodeError:
+        raise BenchError(f"--merge: {path}/manifest.json is not valid JSON") from None
+
+
+def merge_dirs(dirs: list[Path], out: Path):
+    timer = Timer()
+    manifests = [_manifest(d) for d in dirs]
+    first = manifests[0]["suite"]
+    for d, m in zip(dirs[1:], manifests[1:], strict=True):
+        diff = [k for k in _SAME if m["suite"].get(k) != first.get(k)]
+        if diff:
+            raise BenchError(f"--merge: {d} ran a different suite setup ({', '.join(diff)})")
+    suite = parse_suite(first["raw"], Path(first["file"]))
+    methods: dict[str, list[dict]] = {}
+    for m in manifests:
+        for task, entries in m["methods"].items():
+            have = {(e["label"], e["signature"]) for e in methods.setdefault(task, [])}
+            methods[task] += [e for e in entries if (e["label"], e["signature"]) not in have]
+    for task in methods:
+        methods[task].sort(key=lambda e: e["label"])
+    order = {d["name"]: i for i, d in enumerate(suite.datasets)}
+    keys = sorted({k for m in manifests for k in m["images"]},
+                  key=lambda k: (order.get(k.split("/", 1)[0], 99), k))
+    ref_keys = sorted({k for m in manifests for k in m.get("reference_images", [])})
+    out.mkdir(parents=True, exist_ok=True)
+    store = Store(out)
+    with timer("io"):
+        for d in dirs:
+            if Path(d).resolve() != Path(out).resolve():
+                store.load(Path(d) / "cache" / "records.jsonl")
+        store.path.unlink(missing_ok=True)
+        store.append(list(store.records.values()))
+    datasets: dict = {}
+    for m in manifests:
+        for name, entry in m["datasets"].items():
+            datasets.setdefault(name, dict(entry))
+    shard_timings = [m["timings"] for m in manifests]
+    extra = {"merged_from": [str(d) for d in dirs], "shard_timings": shard_timings}
+    info = RunInfo(suite, keys, methods, ref_keys)
+    return info, store, timer, datasets, extra

@@ -1,0 +1,214 @@
+"""Tables from the cache: results.csv, summary.csv, set_metrics.csv (plots: ``plots.py``).
+
+Everything here reads only cached lines, so a resumed, a sharded-then-merged and a single run
+give byte-identical tables. Pose buckets are applied here (not cached), so bucket edges can
+change without recomputing anything.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness import BenchError
+from harness.stats import bootstrap_ci, fid_from_features, kid_from_features
+from harness.store import Store, decode_feat
+from harness.suite import Suite
+
+RESULT_COLUMNS = ["dataset", "image_id", "identity", "task", "method", "metric", "value",
+                  "yaw", "pitch", "roll", "abs_yaw", "pose_ok", "pose_from", "bucket"]
+SUMMARY_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "mean", "ci_lo", "ci_hi",
+                   "n", "lower_better"]
+SET_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "value", "n", "ref_n",
+               "reference", "lower_better", "warning"]
+FID_DIM = 2048  # below this many images the FID covariance is rank-deficient (biased upward)
+SET_METRICS = ("fid", "kid")
+
+
+@dataclass
+class RunInfo:
+    """What a report covers: which images, which methods per task (label + cache signature)."""
+
+    suite: Suite
+    image_keys: list[str]  # "<dataset>/<id>|<fingerprint>", sorted
+    methods: dict[str, list[dict]]  # task name -> [{"label", "signature", ...}]
+    ref_keys: list[str] = field(default_factory=list)  # reference-set images (real-photo FID)
+    lower_better: dict[str, bool] = field(default_factory=dict)  # metric column -> bool
+
+
+def bucket_of(yaw: float | None, ok: bool, edges: tuple[float, ...]) -> str:
+    from fsr.pose.common import pose_bucket
+
+    if not ok or yaw is None or not math.isfinite(yaw):
+        return "unknown"
+    return pose_bucket(yaw, edges)
+
+
+def bucket_order(edges: tuple[float, ...]) -> list[str]:
+    from fsr.pose.common import bucket_labels
+
+    return ["all", *bucket_labels(edges), "unknown"]
+
+
+def collect(info: RunInfo, store: Store):
+    """(results DataFrame, features dict (dataset, task, method) -> {image_key: feat},
+    reference features dict size -> {image_key: feat}, ref feature by image for synthetic)."""
+    import pandas as pd
+
+    suite = info.suite
+    rows, feats, gt_feats = [], {}, {}
+    missing = 0
+    wanted = [s.column for s in suite.metrics]
+    for ikey in info.image_keys:
+        img = store.records.get(ikey)
+        if img is None:
+            missing += 1
+            continue
+        yaw, pitch, roll = (img.get("pose") or [None] * 3)
+        ok = bool(img.get("pose_ok"))
+        bucket = bucket_of(yaw, ok, suite.edges)
+        base = {"dataset": img["dataset"], "image_id": img["id"],
+                "identity": img.get("identity", ""), "yaw": yaw, "pitch": pitch, "roll": roll,
+                "abs_yaw": abs(yaw) if yaw is not None else None, "pose_ok": ok,
+                "pose_from": img.get("pose_from", ""), "bucket": bucket}
+        for task in suite.tasks:
+            ref = store.records.get(f"{ikey}|ref:{task.size}")
+            if ref is not None:
+                gt_feats.setdefault((img["dataset"], task.name), {})[ikey] = \
+                    (decode_feat(ref["feat"]), bucket)
+            for m in info.methods.get(task.name, []):
+                rec = store.records.get(f"{ikey}|{task.name}:{task.signature}|"
+                                        f"{m['label']}:{m['signature']}")
+                if rec is None:
+                    missing += 1
+                    continue
+                for metric in wanted:
+                    if metric in rec["metrics"]:
+                        rows.append(base | {"task": task.name, "method": m["label"],
+                                            "metric": metric, "value": rec["metrics"][metric]})
+                if rec.get("feat") is not None:
+                    feats.setdefault((img["dataset"], task.name, m["label"]), {})[ikey] = \
+                        (decode_feat(rec["feat"]), bucket)
+    ref_feats = {}
+    for rkey in info.ref_keys:
+        for size in sorted({t.size for t in suite.tasks}):
+            rec = store.records.get(f"{rkey}|ref:{size}")
+            if rec is not None:
+                ref_feats.setdefault(size, []).append(decode_feat(rec["feat"]))
+    if missing:
+        raise BenchError(f"{missing} cached result(s) are missing for this report; "
+                         "rerun bench/run.py on this --out to compute them")
+    df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    order = {t.name: i for i, t in enumerate(suite.tasks)}
+    df["_t"] = df["task"].map(order)
+    df["_m"] = df["metric"].map({m: i for i, m in enumerate(wanted)})
+    df = df.sort_values(["dataset", "_t", "method", "_m", "image_id"], kind="stable")
+    return df.drop(columns=["_t", "_m"]).reset_index(drop=True), feats, ref_feats, gt_feats
+
+
+def summarize(df, info: RunInfo):
+    import pandas as pd
+
+    boot = info.suite.bootstrap
+    out = []
+    buckets = bucket_order(info.suite.edges)
+    for (ds, task, method, metric), g in df.groupby(["dataset", "task", "method", "metric"],
+                                                    sort=False):
+        for b in buckets:
+            vals = g["value"].to_numpy(float) if b == "all" else \
+                g.loc[g["bucket"] == b, "value"].to_numpy(float)
+            vals = vals[np.isfinite(vals)]  # e.g. PSNR of an exact copy (+inf): not averaged
+            if vals.size == 0:
+                continue
+            mean, lo, hi = bootstrap_ci(vals, n=int(boot["n"]), seed=int(boot["seed"]),
+                                        alpha=float(boot["alpha"]))
+            out.append({"dataset": ds, "task": task, "method": method, "metric": metric,
+                        "bucket": b, "mean": mean, "ci_lo": lo, "ci_hi": hi, "n": int(vals.size),
+                        "lower_better": info.lower_better.get(metric, False)})
+    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+
+
+def _warning(n: int, metric: str) -> str:
+    if n < 2:
+        return "fewer than 2 images: undefined"
+    if metric == "fid" and n < FID_DIM:
+        return f"n={n} < {FID_DIM}: FID is biased upward at small n; compare only at equal n"
+    if metric == "kid" and n < 100:
+        return f"n={n}: KID is unbiased but noisy at this n"
+    return ""
+
+
+def set_metrics(info: RunInfo, feats: dict, ref_feats: dict, gt_feats: dict):
+    """FID/KID per dataset x task x method x bucket, against the same images' ground truth
+    (synthetic sets) or the suite's reference set (real photos, one reference for all buckets)."""
+    import pandas as pd
+
+    wanted = [m for m in info.suite.set_metrics if m in SET_METRICS]
+    unknown = [m for m in info.suite.set_metrics if m not in SET_METRICS]
+    if unknown:
+        raise BenchError(f"unknown set metric(s) {unknown}; known: {list(SET_METRICS)}")
+    sizes = {t.name: t.size for t in info.suite.tasks}
+    ref_name = (info.suite.reference or {}).get("name", "reference")
+    out = []
+    for (ds, task, method), per_image in feats.items():
+        gt = gt_feats.get((ds, task), {})
+        for b in bucket_order(info.suite.edges):
+            keys = [k for k, (_, kb) in per_image.items() if b == "all" or kb == b]
+            if not keys:
+                continue
+            x = np.stack([per_image[k][0] for k in keys])
+            if gt:
+                y = np.stack([gt[k][0] for k in keys if k in gt])
+                reference = "ground truth of the same images"
+            elif ref_feats.get(sizes[task]):
+                y = np.stack(ref_feats[sizes[task]])
+                reference = ref_name
+            else:
+                continue
+            for metric in wanted:
+                fn = fid_from_features if metric == "fid" else _kid
+                out.append({"dataset": ds, "task": task, "method": method, "metric": metric,
+                            "bucket": b, "value": fn(x, y), "n": len(x), "ref_n": len(y),
+                            "reference": reference, "lower_better": True,
+                            "warning": _warning(min(len(x), len(y)), metric)})
+    df = pd.DataFrame(out, columns=SET_COLUMNS)
+    if len(df):
+        order = {t.name: i for i, t in enumerate(info.suite.tasks)}
+        border = {b: i for i, b in enumerate(bucket_order(info.suite.edges))}
+        df = df.assign(_t=df["task"].map(order), _b=df["bucket"].map(border)).sort_values(
+            ["dataset", "_t", "method", "metric", "_b"], kind="stable").drop(columns=["_t", "_b"])
+    return df.reset_index(drop=True)
+
+
+def _kid(x: np.ndarray, y: np.ndarray, subset_size: int = 1000) -> float:
+    """fsr's KID definition (mean over 100 seeded subsets of m = min(n_x, n_y, 1000) rows).
+
+    With equal set sizes up to ``subset_size`` every subset is the whole of both sets, so the
+    mean is one unbiased MMD^2 on all pairs: computed once here (fsr.metrics computes it 100
+    times, seconds per call on two cores). Other sizes go to ``fsr.metrics.fid``.
+    """
+    if min(len(x), len(y)) < 2:
+        return float("nan")
+    if len(x) == len(y) <= subset_size:
+        return kid_from_features(x, y, subset_size=subset_size)
+    try:
+        from fsr.metrics.fid import kid_from_features as lib_kid
+    except ImportError:
+        return kid_from_features(x, y, subset_size=subset_size)
+    return float(lib_kid(x, y, subset_size=subset_size)[0])
+
+
+def write_tables(info: RunInfo, store: Store, out_dir) -> dict:
+    """Write the three CSVs; returns {'results': df, 'summary': df, 'set': df}."""
+    df, feats, ref_feats, gt_feats = collect(info, store)
+    summary = summarize(df, info)
+    sets = set_metrics(info, feats, ref_feats, gt_feats) if info.suite.set_metrics else None
+    df.to_csv(out_dir / "results.csv", index=False)
+    summary.to_csv(out_dir / "summary.csv", index=False)
+    if sets is not None:
+        sets.to_csv(out_dir / "set_metrics.csv", index=False)
+    elif (out_dir / "set_metrics.csv").exists():
+        (out_dir / "set_metrics.csv").unlink()
+    return {"results": df, "summary": summary, "set": sets}

@@ -1,0 +1,212 @@
+#!/usr/bin/env python
+"""Run a benchmark suite: every method x task x image, metrics per |yaw| bucket.
+
+    python bench/run.py --suite pose                      # the default: embedded sample set
+    python bench/run.py --suite celeba --limit 500        # first 500 CelebA test images
+    python bench/run.py --suite pose --shard 1/2 --out results/pose-1
+    python bench/run.py --merge results/pose-1 results/pose-2 --out results/pose
+    python leaderboard/make.py results/pose -o results/pose/LEADERBOARD.md
+
+Writes to --out (default results/<suite>): results.csv, summary.csv, set_metrics.csv,
+plots/*.png, manifest.json, and cache/ (resumable: rerun the same command after an
+interruption and only missing images are computed). Suites live in bench/suites/*.yml.
+Exit codes: 0 ok, 2 bad input (unknown suite/method, missing dataset).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# MediaPipe/TFLite log to stderr through glog: keep the progress bar readable.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# OpenMP threads that spin while waiting make torch 10-30x slower when the cores are shared
+# (measured: Real-ESRGAN on 32x32, 33 s vs 1.4 s with passive waiting on a busy 2-core box).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import harness`, run from anywhere
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # `import fsr` from the checkout
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    p.add_argument("--suite", default="pose", help="suite name in bench/suites/ or a .yml path "
+                   "(default: pose)")
+    p.add_argument("--out", type=Path, help="output folder (default: results/<suite>)")
+    p.add_argument("--methods", help="comma-separated method names instead of the suite's")
+    p.add_argument("--datasets", help="comma-separated dataset names of the suite to run")
+    p.add_argument("--limit", type=int, help="only the first N images of each dataset")
+    p.add_argument("--shard", help="run shard k of n (k/n, 1-based) of the images")
+    p.add_argument("--merge", nargs="+", type=Path, metavar="DIR",
+                   help="merge the caches of finished shard folders into --out and report")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--list", action="store_true", help="list suites and available methods")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def _run_info(plan, runner):
+    from harness.report import RunInfo
+
+    order = {ds.name: i for i, ds in enumerate(plan.datasets)}
+    keys = sorted((image_key(it) for _, it in plan.items),
+                  key=lambda k: (order[k.split("/", 1)[0]], k))
+    ref_keys = sorted(image_key(it) for it in plan.ref_items)
+    methods = {t: [m.describe() for m in ms] for t, ms in plan.methods.items()}
+    return RunInfo(plan.suite, keys, methods, ref_keys)
+
+
+def image_key(item) -> str:
+    from harness.engine import image_key as key
+
+    return key(item)
+
+
+def metric_definitions(suite, built: dict | None = None) -> tuple[dict, dict]:
+    """(metric column -> definition, column -> lower_better) from the fsr metric table."""
+    from harness import lib
+
+    defs, lower = {}, {}
+    for spec in suite.metrics:
+        info = lib.metric_info(spec.name)
+        defs[spec.column] = {"name": spec.name, "against": spec.against,
+                             "lower_better": info.lower_better, "reference": info.reference,
+                             "model": lib.model_of(spec.name, (built or {}).get(spec.name)),
+                             "description": info.description, "weights_sha256": info.weights}
+        lower[spec.column] = info.lower_better
+    for name in suite.set_metrics:
+        defs[name] = {"name": name, "set_metric": True, "lower_better": True,
+                      "description": lib.set_metric_description(name),
+                      "weights_sha256": lib.feature_weights()}
+        lower[name] = True
+    return defs, lower
+
+
+def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None = None,
+           built: dict | None = None) -> int:
+    from harness.manifest import cached_compute, write_manifest
+    from harness.plots import plot_metrics, print_summary
+    from harness.report import write_tables
+
+    with timer("setup"):
+        defs, lower = metric_definitions(info.suite, built)
+    info.lower_better = lower
+    with timer("report"):
+        tables = write_tables(info, store, out)
+        plots = plot_metrics(tables["results"], info.suite, out, lower)
+    cached = cached_compute(store, info)
+    timings = timer.as_dict()
+    write_manifest(out, suite=info.suite, info=info, datasets=datasets, metric_defs=defs,
+                   timings=timings, cached=cached, total_s=timer.total(), plots=plots,
+                   extra=extra)
+    print_summary(tables["summary"], tables["set"], timings, cached, timer.total())
+    print(f"\nwrote {out}/results.csv, summary.csv"
+          f"{', set_metrics.csv' if tables['set'] is not None else ''}, {len(plots)} plot(s), "
+          "manifest.json")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.engine import Runner, make_plan, parse_shard
+    from harness.store import Store
+    from harness.suite import load_suite
+    from harness.timing import Timer
+
+    timer = Timer()
+    suite = load_suite(args.suite)
+    shard = parse_shard(args.shard)
+    out = args.out or Path("results") / suite.name
+    with timer("setup"):
+        plan = make_plan(suite, only_methods=_split(args.methods), limit=args.limit,
+                         shard=shard, datasets=_split(args.datasets))
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    store = Store(out)
+    try:
+        if store.skipped_lines:
+            print(f"bench: skipped {store.skipped_lines} torn cache line(s) from an interrupted "
+                  "run; those images are recomputed", file=sys.stderr)
+        n_methods = sum(len(v) for v in plan.methods.values())
+        print(f"bench: suite {suite.name}: {', '.join(d.describe() for d in plan.datasets)}; "
+              f"{len(plan.items)} image(s) in this run; {len(suite.tasks)} task(s), "
+              f"{n_methods} method x task pair(s) -> {out}", file=sys.stderr)
+        runner = Runner(plan, store, timer)
+        runner.run(progress=not args.quiet)
+        info = _run_info(plan, runner)
+        datasets = {d.name: {"type": d.cfg["type"], "images": len(d.items),
+                             "kind": d.kind} for d in plan.datasets}
+        if plan.reference is not None:
+            datasets[plan.reference.name] = {"type": plan.reference.cfg["type"], "role":
+                                             "reference", "images": len(plan.ref_items)}
+        extra = {"shard": args.shard, "limit": args.limit,
+                 "computed_images": runner.computed_images}
+        return finish(info, store, out, timer, datasets=datasets, extra=extra,
+                      built=runner.metrics.built)
+    finally:
+        store.close()
+
+
+def merge(args: argparse.Namespace) -> int:
+    from harness.merge import merge_dirs
+
+    if args.out is None:
+        print("bench: error: --merge needs --out DIR", file=sys.stderr)
+        return 2
+    info, store, timer, datasets, extra = merge_dirs(args.merge, args.out)
+    try:
+        return finish(info, store, args.out, timer, datasets=datasets, extra=extra)
+    finally:
+        store.close()
+
+
+def list_things() -> int:
+    from harness.suite import suite_names
+
+    from fsr.methods import available_methods, load_method, method_names
+
+    print("suites:", ", ".join(suite_names()))
+    here = set(available_methods())
+    print("methods (task, scale, prior-guided, weights):")
+    for name in method_names():
+        if name in here:
+            m = load_method(name)
+            sha = m.weights_sha256[:12] if m.weights_sha256 else "weight-free"
+            print(f"  {name:26s} {m.task:8s} x{m.scale:<2d} prior={str(m.needs_prior):5s} {sha}")
+        else:
+            from fsr.archs.pretrained import list_records
+
+            asset = getattr(list_records().get(name), "asset", None)
+            print(f"  {name:26s} weights absent: `python -m fsr assets fetch {asset}` says "
+                  "where to get them")
+    return 0
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from harness import BenchError
+
+    try:
+        if args.list:
+            return list_things()
+        return merge(args) if args.merge else run(args)
+    except BenchError as err:
+        print(f"bench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+#!/usr/bin/env python
+"""Markdown leaderboard from a bench output folder (summary.csv, set_metrics.csv, manifest.json).
+
+    python leaderboard/make.py results/pose                  # prints Markdown
+    python leaderboard/make.py results/pose -o LEADERBOARD.md
+
+Protocol first (datasets, degradations, metric definitions and weights, identity model, FID
+sample-size warning), then per task an overall table and one table per |yaw| bucket:
+mean [95% bootstrap CI] and n, the best mean of each column in bold (lower or higher is
+better per metric). The output depends only on the folder's files: the same results give the
+same bytes (the only date is the run's, from manifest.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+
+class LeaderboardError(Exception):
+    pass
+
+
+def _read_csv(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _num(text: str) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def fmt(v: float) -> str:
+    if not math.isfinite(v):
+        return "-"
+    a = abs(v)
+    return f"{v:.2f}" if a >= 10 else f"{v:.4f}" if a < 1 else f"{v:.3f}"
+
+
+def _arrow(lower: bool) -> str:
+    return "↓" if lower else "↑"
+
+
+def load(run_dir: Path) -> tuple[dict, list[dict], list[dict]]:
+    mpath = run_dir / "manifest.json"
+    if not mpath.is_file():
+        raise LeaderboardError(f"{run_dir} has no manifest.json (run bench/run.py first)")
+    manifest = json.loads(mpath.read_text())
+    summary = _read_csv(run_dir / "summary.csv")
+    if not summary:
+        raise LeaderboardError(f"{run_dir}/summary.csv is missing or empty")
+    return manifest, summary, _read_csv(run_dir / "set_metrics.csv")
+
+
+def _protocol(m: dict, link) -> list[str]:
+    suite = m["suite"]
+    out = ["## Protocol", ""]
+    if suite.get("description"):
+        out += [suite["description"].strip(), ""]
+    out += ["| dataset | type | images |", "|---|---|---:|"]
+    for name, d in m["datasets"].items():
+        role = f" ({d['role']})" if d.get("role") else ""
+        out.append(f"| {name}{role} | {d['type']} | {d['images']} |")
+    out += ["", "| task | kind | input -> output | degradation |", "|---|---|---|---|"]
+    for t in suite["tasks"]:
+        deg = "given by the dataset" if t["degradation"] is None else \
+            ", ".join(f"{k}={v}" for k, v in t["degradation"].items())
+        out.append(f"| {t['name']} | {t['kind']} | {t['size'] // t['scale']} -> {t['size']} px "
+                   f"| {deg} |")
+    out += ["", "- Each image gets one degraded input per task (seed fixed per image and task), "
+                "shared by every method.",
+            f"- 3D priors of prior-guided methods are computed from **"
+            f"{'the ground truth (oracle ablation)' if suite['prior'] == 'oracle' else 'the degraded input only'}"
+            "**.",
+            f"- Pose buckets by |yaw| in degrees, edges {suite['pose_edges']} (pose from the "
+            "ground truth for synthetic pairs, from the input for real photos; 'unknown' = no "
+            "face found, counted in 'all' only).",
+            f"- Mean over images with a 95% percentile-bootstrap interval "
+            f"(n={suite['bootstrap']['n']}, seed {suite['bootstrap']['seed']}).", "",
+            "| metric | better | definition | weights sha256 |", "|---|---|---|---|"]
+    for col, d in m["metrics"].items():
+        sha = "; ".join(f"{k} `{(v or 'absent')[:16]}`" for k, v in
+                        (d.get("weights_sha256") or {}).items()) or "none"
+        against = " (vs the input)" if d.get("against") == "input" else ""
+        out.append(f"| {col} | {_arrow(d['lower_better'])} | {d.get('description', '')}"
+                   f"{against} | {sha} |")
+    models = [f"{col}: `{d['model']}`" for col, d in m["metrics"].items() if d.get("model")]
+    if models:
+        out += ["", "Models behind the learned metrics: " + ", ".join(models) + "."]
+    if any(d.get("set_metric") for d in m["metrics"].values()):
+        out += ["", "**FID/KID sample size:** FID from fewer than 2048 images is biased upward "
+                "(rank-deficient covariance) and per-bucket values rest on a few images: compare "
+                "FID only between methods at the same n, and prefer KID (unbiased) across "
+                "buckets. These numbers are not comparable with FID against 50k/70k FFHQ "
+                "statistics."]
+    out += ["", "| method | task | prior | weights sha256 | description |",
+            "|---|---|---|---|---|"]
+    seen = set()
+    for methods in m["methods"].values():
+        for e in methods:
+            if e["label"] in seen:
+                continue
+            seen.add(e["label"])
+            sha = f"`{e['weights_sha256'][:16]}`" if e.get("weights_sha256") else "weight-free"
+            out.append(f"| {e['label']} | {e['task']} x{e['scale']} | {e.get('prior') or '-'} "
+                       f"| {sha} | {e.get('description', '')} |")
+    git = m.get("git") or {}
+    dev = m.get("device") or {}
+    vers = m.get("versions") or {}
+    out += ["", f"Run {m.get('created', '?')}, commit `{(git.get('commit') or '?')[:12]}`"
+                f"{' (uncommitted changes)' if git.get('dirty') else ''}, "
+                f"{dev.get('device', '?')} ({dev.get('cpu_count', '?')} cores), torch "
+                f"{vers.get('torch', '?')}, command `{m.get('command', '')}`.", ""]
+    return out
+
+
+def _table(rows: list[dict], sets: list[dict], metrics: list[str], lower: dict) -> list[str]:
+    """One Markdown table: a row per method, a column per metric, best in bold."""
+    methods = sorted({r["method"] for r in rows} | {s["method"] for s in sets})
+    set_names = list(dict.fromkeys(s["metric"] for s in sets))
+    cells: dict[tuple[str, str], tuple[float, str]] = {}
+    n_by_method = {}
+    for r in rows:
+        mean, lo, hi = _num(r["mean"]), _num(r["ci_lo"]), _num(r["ci_hi"])
+        ci = f" [{fmt(lo)}, {fmt(hi)}]" if math.isfinite(lo) else ""
+        cells[(r["method"], r["metric"])] = (mean, fmt(mean) + ci)
+        n_by_method[r["method"]] = max(n_by_method.get(r["method"], 0), int(r["n"]))
+    for s in sets:
+        v = _num(s["value"])
+        cells[(s["method"], s["metric"])] = (v, fmt(v))
+        n_by_method.setdefault(s["method"], int(s["n"]))
+    cols = metrics + set_names
+    best = {}
+    for c in cols:
+        vals = [cells[(m, c)][0] for m in methods if (m, c) in cells
+                and math.isfinite(cells[(m, c)][0])]
+        if len(vals) > 1:
+            best[c] = min(vals) if lower.get(c, False) else max(vals)
+    head = "| method | " + " | ".join(f"{c} {_arrow(lower.get(c, False))}" for c in cols) + \
+        " | n |"
+    out = [head, "|---|" + "---:|" * (len(cols) + 1)]
+    for m in methods:
+        row = []
+        for c in cols:
+            if (m, c) not in cells:
+                row.append("-")
+                continue
+            v, text = cells[(m, c)]
+            row.append(f"**{text}**" if c in best and v == best[c] else text)
+        out.append(f"| {m} | " + " | ".join(row) + f" | {n_by_method.get(m, 0)} |")
+    return out
+
+
+def make(run_dir: Path, out_file: Path | None = None) -> str:
+    manifest, summary, sets = load(run_dir)
+    suite = manifest["suite"]
+    lower = {c: bool(d["lower_better"]) for c, d in manifest["metrics"].items()}
+    base = out_file.parent if out_file else Path.cwd()
+
+    def link(rel: str) -> str:
+        return Path(os.path.relpath(run_dir / rel, base)).as_posix()
+
+    lines = [f"# Leaderboard: {suite['name']}", ""]
+    lines += _protocol(manifest, link)
+    metrics = [c for c in manifest["metrics"] if not manifest["metrics"][c].get("set_metric")]
+    datasets = list(dict.fromkeys(r["dataset"] for r in summary))
+    buckets = list(dict.fromkeys(r["bucket"] for r in summary))
+    for ds in datasets:
+        for task in [t["name"] for t in suite["tasks"]]:
+            rows = [r for r in summary if r["dataset"] == ds and r["task"] == task]
+            if not rows:
+                continue
+            title = f"{task}" if len(datasets) == 1 else f"{ds} / {task}"
+            lines += [f"## {title}", ""]
+            for b in buckets:
+                brows = [r for r in rows if r["bucket"] == b]
+                if not brows:
+                    continue
+                bsets = [s for s in sets if s["dataset"] == ds and s["task"] == task
+                         and s["bucket"] == b]
+                n = max(int(r["n"]) for r in brows)
+                name = "All poses" if b == "all" else f"|yaw| {b}°" if b != "unknown" \
+                    else "Pose unknown"
+                lines += [f"### {name} (n={n})", ""]
+                lines += _table(brows, bsets, [c for c in metrics if any(
+                    r["metric"] == c for r in brows)], lower)
+                if any(s.get("warning") for s in bsets):
+                    ns = sorted({int(s["n"]) for s in bsets})
+                    refs = sorted({s["reference"] for s in bsets})
+                    lines += ["", f"FID/KID from n={'/'.join(map(str, ns))} image(s) per method "
+                              f"against {' / '.join(refs)}: small sample, see the protocol's "
+                              "warning."]
+                lines.append("")
+    plots = manifest.get("plots") or []
+    if plots:
+        lines += ["## Plots", ""]
+        lines += [f"- [{Path(p).stem.replace('_', ' ')}]({link(p)})" for p in plots]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="leaderboard/make.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("dir", type=Path, help="a bench output folder (results/<suite>)")
+    p.add_argument("-o", "--output", type=Path, help="write the Markdown here (default: stdout)")
+    args = p.parse_args(argv)
+    try:
+        text = make(args.dir, args.output)
+    except LeaderboardError as err:
+        print(f"leaderboard: error: {err}", file=sys.stderr)
+        return 2
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

