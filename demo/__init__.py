@@ -1,0 +1,1 @@
+"""The Gradio app (UI only; the work is done by fsr)."""

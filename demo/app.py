@@ -1,0 +1,265 @@
+"""Gradio app: compare face SR / restoration methods side by side, per face and per photo.
+
+    python demo/app.py                         # http://127.0.0.1:7860
+    python demo/app.py --host 0.0.0.0 --port 8080
+
+As a Hugging Face Space the root ``app.py`` imports and launches this module (Spaces set
+GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, which are the flags' defaults). UI only: the work
+is :func:`demo.compare.compare`, which the tests call without a browser. Offline: analytics
+are off before gradio is imported, fonts are gradio's bundled ones, nothing is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no phoning home
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's glog lines
+# spinning OpenMP threads make torch far slower when the cores are shared (see bench/run.py)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python demo/app.py` puts demo/, not the repo, on the path
+    sys.path.insert(0, str(ROOT))
+
+import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
+
+from demo.compare import (  # noqa: E402
+    MAX_FACES,
+    MAX_PIXELS,
+    METRICS,
+    TIME_LIMIT_S,
+    DemoError,
+    compare,
+    leaderboard_markdown,
+    method_choices,
+)
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+QUEUE_SIZE = 8
+MAX_UPLOAD = "50mb"
+DEFAULT_METHODS = ("bicubic-x4", "realesrgan-x4plus")
+TASKS = [("super-resolution", "sr"), ("restoration", "restore")]
+TABLE_COLUMNS = ["method", "face", "yaw", "pitch", "roll", "input_px", "output_px", *METRICS,
+                 "seconds"]
+# what on_run returns, in order (the Compare button's output components)
+RUN_OUTPUTS = ("status", "state", "annotated", "face", "shown", "slider", "grid", "photos",
+               "table", "files")
+log = logging.getLogger("fsr.demo")
+
+
+def image_input(**kwargs) -> gr.Image:
+    """A gr.Image that hands over the uploaded file untouched, even when Pillow cannot open
+    it, so :func:`fsr.imageio.read_image` (EXIF, 16-bit, alpha, size limits) reads it and
+    explains what is wrong instead of the upload failing with a bare 'Error'.
+
+    (Patched on the instance: a gr.Image subclass would make gradio write a .pyi file
+    next to this module at import time.)
+    """
+    component = gr.Image(type="filepath", image_mode=None, **kwargs)
+    original = component.preprocess
+
+    def preprocess(payload):
+        try:
+            return original(payload)
+        except Exception:  # noqa: BLE001 - read_image gives the readable message later
+            return None if payload is None or payload.path is None else str(payload.path)
+
+    component.preprocess = preprocess
+    return component
+
+
+def _examples() -> list[list]:
+    photos = ["multi_face.jpg", "t1.jpg", "obama.jpg", "astronaut.png"]
+    crops = ["45-m7-di-ph-0.png", "Justin-Bieber2_crop-0.png"]
+    rows = [[str(EXAMPLES / p), False] for p in photos] + [[str(EXAMPLES / c), True] for c in crops]
+    return [r for r in rows if Path(r[0]).is_file()]
+
+
+def _scales() -> list[int]:
+    from demo.compare import method_info
+
+    return sorted({method_info(m)[1] for m in method_choices("sr")}) or [4]
+
+
+def on_task(task: str, scale: int):
+    choices = method_choices(task, scale if task == "sr" else None)
+    value = [m for m in DEFAULT_METHODS if m in choices] or choices[:1]
+    return gr.update(visible=task == "sr"), gr.update(choices=choices, value=value)
+
+
+def _nearest(img: np.ndarray, side: int) -> np.ndarray:
+    """The input crop at the output's size, nearest-neighbour: its real pixels, just bigger."""
+    import cv2
+
+    if img.shape[0] == side:
+        return img
+    return cv2.resize(img, (side, side), interpolation=cv2.INTER_NEAREST)
+
+
+def face_views(state: dict | None, face: int | None, method: str | None):
+    """(ImageSlider value, Gallery value) for one face of a finished comparison."""
+    if not state or not state["faces"]:
+        return None, []
+    f = state["faces"][min(max(int(face or 1), 1), len(state["faces"])) - 1]
+    method = method if method in f["outputs"] else state["methods"][0]
+    out = f["outputs"][method]
+    side = f["input"].shape[0]
+    grid = [(_nearest(f["input"], out.shape[0]), f"input ({side} px, nearest-upscaled)")]
+    grid += [(f["outputs"][m], m) for m in state["methods"]]
+    return (_nearest(f["input"], out.shape[0]), out), grid
+
+
+def on_pick(state, face, method):
+    slider, grid = face_views(state, face, method)
+    shown = method if state and method in state["methods"] else "method"
+    return gr.update(value=slider, label=f"Input vs {shown} (drag the handle)"), grid
+
+
+def _status(res: dict) -> str:
+    n = len(res["faces"])
+    what = "aligned crop" if res["aligned"] else f"{n} face{'s' * (n != 1)}"
+    times = ", ".join(f"{m} {s:.1f} s" for m, s in res["seconds"].items())
+    lines = [f"**Done:** {what}, {len(res['methods'])} method(s) in "
+             f"{res['total_seconds']:.1f} s ({times})."]
+    lines += [f"- {m}" for m in res["messages"]]
+    return "\n".join(lines)
+
+
+def _table(rows: list[dict], has_gt: bool):
+    import pandas as pd
+
+    cols = [c for c in TABLE_COLUMNS if has_gt or c not in METRICS]
+    return pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
+
+
+def on_run(image, aligned, methods, gt):
+    """The Compare button: every output of the page, or a readable error and cleared outputs."""
+    # state, annotated, face, shown, slider, grid, photos, table, files
+    empty = (None, None, gr.update(choices=[], value=None), gr.update(choices=[], value=None),
+             None, [], [], None, None)
+    try:
+        res = compare(image, methods, bool(aligned), gt)
+    except DemoError as err:
+        gr.Warning(str(err))
+        return (f"**Error:** {err}", *empty)
+    except Exception as err:  # noqa: BLE001 - the page gets one line, the log the traceback
+        log.exception("compare failed")
+        msg = f"internal error ({type(err).__name__}); the server log has the details"
+        gr.Warning(msg)
+        return (f"**Error:** {msg}", *empty)
+    for m in res["messages"]:
+        gr.Warning(m)
+    state = {k: res[k] for k in ("faces", "methods")}
+    faces = [(f["label"], f["index"]) for f in res["faces"]]
+    slider, grid = face_views(state, 1, res["methods"][0])
+    photos = [(str(p), m) for m, p in res["photos"].items()]
+    return (_status(res), state, res["annotated"],
+            gr.update(choices=faces, value=1),
+            gr.update(choices=res["methods"], value=res["methods"][0]),
+            gr.update(value=slider, label=f"Input vs {res['methods'][0]} (drag the handle)"),
+            grid, photos, _table(res["rows"], res["has_gt"]),
+            [str(res["zip"]), str(res["csv"])])
+
+
+INTRO = f"""# fsr: face super-resolution and restoration, side by side
+Upload a photo (faces are detected, aligned and restored, then pasted back) or an
+already-aligned face crop, pick methods, and compare them face by face. Only methods whose
+weights are on this server are offered. Limits: {MAX_PIXELS / 1e6:.0f} MP per image,
+{MAX_FACES} faces (the largest), {TIME_LIMIT_S:.0f} s per request, one request at a time.
+"""
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="fsr: compare face SR and restoration methods") as demo:
+        gr.Markdown(INTRO)
+        state = gr.State(None)
+        with gr.Tab("Compare"):
+            with gr.Row():
+                with gr.Column(scale=2):
+                    image = image_input(label="Photo or face crop",
+                                        sources=["upload", "clipboard"], elem_id="input-image")
+                    aligned = gr.Checkbox(label="already-aligned face crop", value=False,
+                                          elem_id="aligned")
+                    task = gr.Radio(TASKS, value="sr", label="Task", elem_id="task")
+                    scales = _scales()
+                    scale = gr.Radio(scales, value=scales[0], label="Scale", elem_id="scale")
+                    choices = method_choices("sr", scales[0])
+                    methods = gr.CheckboxGroup(
+                        choices, value=[m for m in DEFAULT_METHODS if m in choices] or choices[:1],
+                        label="Methods", elem_id="methods")
+                    with gr.Accordion("Ground truth (optional, aligned crop only)", open=False):
+                        gt = image_input(label="Ground-truth face crop", sources=["upload"],
+                                         elem_id="gt-image")
+                    run = gr.Button("Compare", variant="primary", elem_id="run")
+                    gr.Examples(_examples(), inputs=[image, aligned], cache_examples=False,
+                                label="Examples (real photos; see demo/examples/PROVENANCE.md)")
+                with gr.Column(scale=3):
+                    status = gr.Markdown(elem_id="status")
+                    annotated = gr.Image(label="Detected faces (yaw / pitch / roll, degrees)",
+                                         format="jpeg", interactive=False, elem_id="annotated")
+                    with gr.Row():
+                        face = gr.Dropdown([], label="Face", elem_id="face")
+                        shown = gr.Dropdown([], label="Method in the slider", elem_id="shown")
+                    slider = gr.ImageSlider(label="Input vs method (drag the handle)",
+                                            format="png", interactive=False, elem_id="slider")
+                    grid = gr.Gallery(label="This face, every method", columns=4, format="png",
+                                      object_fit="contain", height=300, elem_id="grid")
+                    photos = gr.Gallery(label="Whole photo per method (full resolution)",
+                                        columns=2, object_fit="contain", height=420, elem_id="photos")
+                    table = gr.Dataframe(label="Per face and method", interactive=False,
+                                         elem_id="table")
+                    files = gr.File(label="Download: images (zip) and numbers (CSV)",
+                                    file_count="multiple", interactive=False, elem_id="files")
+        with gr.Tab("Benchmark"):
+            board = gr.Markdown(leaderboard_markdown(), elem_id="leaderboard")
+            gr.Button("Reload").click(lambda: leaderboard_markdown(), None, board, queue=False)
+
+        task.change(on_task, [task, scale], [scale, methods], queue=False)
+        scale.change(on_task, [task, scale], [scale, methods], queue=False)
+        outputs = {"status": status, "state": state, "annotated": annotated, "face": face,
+                   "shown": shown, "slider": slider, "grid": grid, "photos": photos,
+                   "table": table, "files": files}
+        run.click(on_run, [image, aligned, methods, gt], [outputs[k] for k in RUN_OUTPUTS],
+                  concurrency_limit=1)
+        for picker in (face, shown):
+            picker.input(on_pick, [state, face, shown], [slider, grid], queue=False)
+    return demo
+
+
+def launch_kwargs() -> dict:
+    return {"share": False, "show_error": True, "ssr_mode": False, "max_file_size": MAX_UPLOAD,
+            "allowed_paths": [str(EXAMPLES)]}
+
+
+def main(argv: list[str] | None = None, demo: gr.Blocks | None = None) -> None:
+    """Serve the app. Requests never download weights (FSR_OFFLINE=1 unless set otherwise):
+    fetch them beforehand (`python -m fsr assets verify`) or set FSR_OFFLINE=0, e.g. for a
+    Space's first start."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    parser.add_argument("--port", type=int,
+                        default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    os.environ.setdefault("FSR_OFFLINE", "1")
+    try:  # load the detector's weights now, not in the first request
+        from demo.compare import get_detector
+
+        log.info("face detector: %s", get_detector("auto").name)
+    except DemoError as err:
+        log.warning("no face detector yet (%s); photos will fail until its weights are here", err)
+    demo = demo or build_demo()
+    demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
+    demo.launch(server_name=args.host, server_port=args.port, **launch_kwargs())
+
+
+if __name__ == "__main__":
+    main()
