@@ -1,0 +1,162 @@
+"""Train from a BasicSR-style YAML: ``python -m fsr.train -opt options/sam3d_x4_samples.yml``.
+
+Flags are BasicSR's: ``--auto_resume`` (continue from the newest training state of the
+experiment), ``--force_yml train:ema_decay=0.999 ...``, ``--launcher pytorch`` (torchrun),
+``--debug``. Outputs go to ``experiments/<name>/`` under the working directory (or
+``path.experiments_root``): ``models/net_g_<iter>.pth`` ({'params', 'params_ema'}),
+``training_states/<iter>.state``, the text log, ``train_log.csv`` and, with
+``logger.use_tb_logger``, ``tb_logger/<name>/``.
+
+The loop is BasicSR's ``basicsr.train.train_pipeline`` with its building blocks (option
+parsing, dataloaders, ``build_model``, ``MessageLogger``, tensorboard, prefetchers) reused
+unchanged. Only resume-state loading is fsr's own, because BasicSR 1.4's
+``load_resume_state`` cannot resume on a CPU-only machine (``torch.cuda.current_device()``
+raises "Found no NVIDIA driver") and looks for states in ``./experiments/<name>`` even when
+``path.experiments_root`` points elsewhere. Extra top-level option: ``num_threads`` (CPU
+threads for torch). The final validation is skipped when the last iteration was just
+validated (BasicSR repeats it).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import time
+from pathlib import Path
+
+
+def load_resume_state(opt: dict) -> dict | None:
+    """The training state to resume from (``--auto_resume``: the newest in the experiment's
+    ``training_states/``; else ``path.resume_state``), loaded on CPU or the current GPU."""
+    import torch
+    from basicsr.utils import check_resume
+
+    path = None
+    if opt["auto_resume"]:
+        folder = Path(opt["path"]["training_states"])
+        states = [p for p in folder.glob("*.state") if p.stem.isdigit()] if folder.is_dir() else []
+        if states:
+            path = max(states, key=lambda p: int(p.stem))
+            opt["path"]["resume_state"] = str(path)
+    elif opt["path"].get("resume_state"):
+        path = opt["path"]["resume_state"]
+    if path is None:
+        return None
+    on_gpu = opt.get("num_gpu", 0) != 0 and torch.cuda.is_available()
+    device = f"cuda:{torch.cuda.current_device()}" if on_gpu else "cpu"
+    state = torch.load(path, map_location=device, weights_only=True)
+    check_resume(opt, state["iter"])
+    return state
+
+
+def train_pipeline(root_path: str) -> None:
+    import torch
+    from basicsr.data.prefetch_dataloader import CPUPrefetcher, CUDAPrefetcher
+    from basicsr.models import build_model
+    from basicsr.train import create_train_val_dataloader, init_tb_loggers
+    from basicsr.utils import (
+        AvgTimer,
+        MessageLogger,
+        get_env_info,
+        get_root_logger,
+        get_time_str,
+        make_exp_dirs,
+        mkdir_and_rename,
+    )
+    from basicsr.utils.options import copy_opt_file, dict2str, parse_options
+
+    import fsr.models  # noqa: F401  (registers fsr's archs, losses, datasets, models)
+
+    opt, args = parse_options(root_path, is_train=True)
+    opt["root_path"] = root_path
+    if opt.get("num_threads"):
+        torch.set_num_threads(int(opt["num_threads"]))
+    torch.backends.cudnn.benchmark = True
+
+    resume_state = load_resume_state(opt)
+    if resume_state is None:
+        make_exp_dirs(opt)
+        if opt["logger"].get("use_tb_logger") and "debug" not in opt["name"] and opt["rank"] == 0:
+            mkdir_and_rename(os.path.join(root_path, "tb_logger", opt["name"]))
+    copy_opt_file(args.opt, opt["path"]["experiments_root"])
+
+    log_file = os.path.join(opt["path"]["log"], f"train_{opt['name']}_{get_time_str()}.log")
+    logger = get_root_logger(logger_name="basicsr", log_level=logging.INFO, log_file=log_file)
+    logger.info(get_env_info())
+    logger.info(dict2str(opt))
+    tb_logger = init_tb_loggers(opt)
+
+    train_loader, train_sampler, val_loaders, total_epochs, total_iters = \
+        create_train_val_dataloader(opt, logger)
+    model = build_model(opt)
+    start_epoch, current_iter = 0, 0
+    if resume_state:
+        model.resume_training(resume_state)
+        start_epoch, current_iter = resume_state["epoch"], resume_state["iter"]
+        logger.info(f"Resuming training from epoch: {start_epoch}, iter: {current_iter}.")
+    msg_logger = MessageLogger(opt, current_iter, tb_logger)
+
+    prefetch_mode = opt["datasets"]["train"].get("prefetch_mode")
+    if prefetch_mode in (None, "cpu"):
+        prefetcher = CPUPrefetcher(train_loader)
+    elif prefetch_mode == "cuda":
+        prefetcher = CUDAPrefetcher(train_loader, opt)
+    else:
+        raise ValueError(f"prefetch_mode must be None, 'cpu' or 'cuda', got {prefetch_mode!r}")
+
+    val_freq = opt["val"]["val_freq"] if opt.get("val") else None
+    logger.info(f"Start training from epoch: {start_epoch}, iter: {current_iter}")
+    data_timer, iter_timer = AvgTimer(), AvgTimer()
+    start_time = time.time()
+    last_val = None
+    for epoch in range(start_epoch, total_epochs + 1):
+        if current_iter >= total_iters:
+            break
+        train_sampler.set_epoch(epoch)
+        prefetcher.reset()
+        train_data = prefetcher.next()
+        while train_data is not None and current_iter < total_iters:
+            data_timer.record()
+            current_iter += 1
+            model.update_learning_rate(current_iter, warmup_iter=opt["train"].get("warmup_iter", -1))
+            model.feed_data(train_data)
+            model.optimize_parameters(current_iter)
+            iter_timer.record()
+            if current_iter == 1:
+                msg_logger.reset_start_time()
+            if current_iter % opt["logger"]["print_freq"] == 0:
+                log_vars = {"epoch": epoch, "iter": current_iter,
+                            "lrs": model.get_current_learning_rate(),
+                            "time": iter_timer.get_avg_time(),
+                            "data_time": data_timer.get_avg_time()}
+                log_vars.update(model.get_current_log())
+                msg_logger(log_vars)
+            if current_iter % opt["logger"]["save_checkpoint_freq"] == 0:
+                logger.info("Saving models and training states.")
+                model.save(epoch, current_iter)
+            if val_freq and current_iter % val_freq == 0:
+                for val_loader in val_loaders:
+                    model.validation(val_loader, current_iter, tb_logger, opt["val"]["save_img"])
+                last_val = current_iter
+            data_timer.start()
+            iter_timer.start()
+            train_data = prefetcher.next()
+
+    consumed = str(datetime.timedelta(seconds=int(time.time() - start_time)))
+    logger.info(f"End of training. Time consumed: {consumed}")
+    logger.info("Save the latest model.")
+    model.save(epoch=-1, current_iter=-1)  # net_g_latest.pth
+    if val_freq and last_val != current_iter and current_iter > 0:
+        for val_loader in val_loaders:
+            model.validation(val_loader, current_iter, tb_logger, opt["val"]["save_img"])
+    if tb_logger:
+        tb_logger.close()
+
+
+def main() -> None:
+    train_pipeline(os.getcwd())
+
+
+if __name__ == "__main__":
+    main()
