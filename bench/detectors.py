@@ -4,7 +4,7 @@
     .venv/bin/python bench/detectors.py --detectors mtcnn,dlib-hog --overlays results/face_overlays
 
 Ground truth: tests/face/data/face_boxes.json, rough boxes drawn by eye for every face in the
-listed photos of /work/shared/data/faces-raw (``faces``), plus ``ignore`` regions (faces cut by
+listed photos of ../shared/data/faces-raw (``faces``), plus ``ignore`` regions (faces cut by
 the border, blurred or too small to count) that are neither required nor false positives.
 A detection matches a face when each box's centre lies inside the other box (robust to the
 detectors' different box styles: dlib's are tight, MTCNN's include the forehead). Any other
@@ -137,7 +137,7 @@ def draw_overlays(name: str, rows: dict, gt: dict, raw: Path, out_dir: Path, thr
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--raw", type=Path, default=Path("/work/shared/data/faces-raw"))
+    ap.add_argument("--raw", type=Path, default=(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces-raw"))
     ap.add_argument("--detectors", default="retinaface,mtcnn,dlib-hog,dlib-cnn")
     ap.add_argument("--cache", type=Path, default=ROOT / "results/face_bench")
     ap.add_argument("--overlays", type=Path, default=None, help="save annotated images here")

@@ -1,6 +1,6 @@
 """Measure the mean face layout behind fsr.face.detect_dlib.SP5_LAYOUT and its error.
 
-    .venv/bin/python bench/dlib_sp5_layout.py [--raw /work/shared/data/faces-raw]
+    .venv/bin/python bench/dlib_sp5_layout.py [--raw ../shared/data/faces-raw]
 
 For every dlib-HOG face in the real photos (non-photos excluded), dlib's 68-point landmarks give
 the eye centres, nose tip (30), subnasale (33) and mouth corners (48, 54). They are expressed in
@@ -28,7 +28,7 @@ def main() -> None:
     from fsr.imageio import read_image
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--raw", type=Path, default=Path("/work/shared/data/faces-raw"))
+    ap.add_argument("--raw", type=Path, default=(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces-raw"))
     args = ap.parse_args()
     files = json.loads((ROOT / "tests/face/data/face_counts.json").read_text())
     hog = dlib.get_frontal_face_detector()

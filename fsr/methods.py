@@ -226,19 +226,22 @@ def load_method(name: str, oracle: bool = False, device: str = "cpu") -> Method:
         licence=str(_get(rec, "licence", "") or ""), oracle=oracle, device=device)
 
 
-def available_methods(task: str | None = None) -> list[str]:
-    """Records whose weights are on this machine (weight-free ones always), never downloading.
+def available_methods(task: str | None = None, fetchable: bool = False) -> list[str]:
+    """Records whose weights are on this machine (weight-free ones always); never downloads.
 
     ``task``: 'sr' or 'restore' to filter. A record's weights count as present when
     ``fsr.assets.status`` says so (cache or a user path via ``FSR_ASSET_<NAME>``).
+    ``fetchable=True`` also counts weights a registry package provides (fetched on first use),
+    so a suite lists the same methods on every machine; user-only weights still need the file.
     """
-    from fsr.assets import status
+    from fsr.assets import ASSETS, offline, status
 
     names = []
     for name, rec in sorted(_records().items()):
         if task is not None and _get(rec, "task") != task:
             continue
         asset = _get(rec, "asset")
-        if asset is None or status(asset).startswith("ok"):
+        can_fetch = fetchable and not offline() and asset in ASSETS and ASSETS[asset].offline_source
+        if asset is None or can_fetch or status(asset).startswith("ok"):
             names.append(name)
     return names

@@ -95,3 +95,15 @@ def test_missing_weights_are_not_available(monkeypatch):
     assert "needs-weights" not in available_methods()
     with pytest.raises(MethodError, match="needs-weights"):
         load_method("needs-weights")
+
+
+def test_fetchable_counts_registry_weights_but_not_user_only(monkeypatch, tmp_path):
+    monkeypatch.setenv("FSR_HOME", str(tmp_path))  # an empty cache: nothing is on this machine
+    monkeypatch.delenv("FSR_OFFLINE", raising=False)
+    here = available_methods("sr")
+    assert "realesrgan-x4plus" not in here and "bicubic-x4" in here
+    fetchable = available_methods("sr", fetchable=True)
+    assert "realesrgan-x4plus" in fetchable  # its weights come from a registry package
+    assert "sam3d-x4-authors" not in fetchable  # user-only weights still need the file
+    monkeypatch.setenv("FSR_OFFLINE", "1")
+    assert "realesrgan-x4plus" not in available_methods("sr", fetchable=True)

@@ -61,7 +61,7 @@ def select_methods(suite: Suite, only: list[str] | None) -> dict[str, list]:
     """Methods per task: 'auto' = every available method whose task (and scale) matches."""
     from fsr.methods import MethodError, available_methods, load_method
 
-    names = only or (available_methods() if suite.methods == "auto" else list(suite.methods))
+    names = only or (available_methods(fetchable=True) if suite.methods == "auto" else list(suite.methods))
     loaded = {}
     for name in names:
         try:

@@ -94,6 +94,7 @@ def _store(asset: Asset, tmp: Path, dest: Path, how: str) -> Path:
     if asset.sha256 and how != "converted" and not actual.startswith(asset.sha256):
         tmp.unlink(missing_ok=True)
         raise _Retry(f"{how}: sha256 {actual[:12]} != expected {asset.sha256[:12]}")
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a shared cache must be readable by all
     side_tmp = tmp.with_name(tmp.name + ".sha256")
     side_tmp.write_text(f"{actual}  {how}\n")
     os.replace(tmp, dest)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 DATA = Path(__file__).parent / "data"
-FACES_RAW = Path(os.environ.get("FSR_FACES_RAW", "/work/shared/data/faces-raw"))
+FACES_RAW = Path(os.environ.get("FSR_FACES_RAW", (Path(__file__).resolve().parents[2].parent / "shared" / "data" / "faces-raw")))
 
 
 @pytest.fixture(scope="session")

