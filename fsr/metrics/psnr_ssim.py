@@ -66,12 +66,18 @@ def psnr(pred: Tensor, gt: Tensor, crop_border: int = 0, test_y_channel: bool = 
     return out
 
 
-def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA,
+def gaussian_kernel(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA,
                     dtype: torch.dtype = torch.float64) -> Tensor:
-    """The separable window of ``cv2.getGaussianKernel(size, sigma)``, as a 2-D outer product."""
+    """``cv2.getGaussianKernel(size, sigma)`` as a 1-D tensor (sums to 1)."""
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     k = torch.exp(-(x**2) / (2 * sigma**2))
-    k = k / k.sum()
+    return (k / k.sum()).to(dtype)
+
+
+def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA,
+                    dtype: torch.dtype = torch.float64) -> Tensor:
+    """BasicSR's 2-D SSIM window: the outer product of :func:`gaussian_kernel` with itself."""
+    k = gaussian_kernel(size, sigma)
     return torch.outer(k, k).to(dtype)
 
 
@@ -82,16 +88,19 @@ def ssim(pred: Tensor, gt: Tensor, crop_border: int = 0, test_y_channel: bool = 
     """
     a, b = _prepare(pred, gt, crop_border, test_y_channel, SSIM_WINDOW)
     c = a.shape[1]
-    win = gaussian_window(dtype=a.dtype).to(a.device).expand(c, 1, SSIM_WINDOW, SSIM_WINDOW)
-
-    def blur(x: Tensor) -> Tensor:  # depthwise, 'valid': cv2.filter2D then [5:-5, 5:-5]
-        return F.conv2d(x, win, groups=c)
+    # the five local means in one pass: every channel of the stack as its own image, the
+    # Gaussian applied separably (rows, then columns); same 'valid' result as BasicSR's 2-D
+    # window to ~1e-15, and several times faster than a grouped float64 conv2d on CPU
+    stack = torch.cat([a, b, a * a, b * b, a * b], dim=1)
+    n, m, h, w = stack.shape
+    k = gaussian_kernel(dtype=a.dtype).to(a.device)
+    flat = F.conv2d(stack.reshape(n * m, 1, h, w), k.view(1, 1, -1, 1))
+    flat = F.conv2d(flat, k.view(1, 1, 1, -1))
+    stack = flat.reshape(n, m, h - SSIM_WINDOW + 1, w - SSIM_WINDOW + 1)
+    mu_a, mu_b, e_aa, e_bb, e_ab = stack.split(c, dim=1)
 
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a**2
-    var_b = blur(b * b) - mu_b**2
-    cov = blur(a * b) - mu_a * mu_b
+    var_a, var_b, cov = e_aa - mu_a**2, e_bb - mu_b**2, e_ab - mu_a * mu_b
     ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
         (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
     # mean over channels of per-channel means == mean over everything (equal sizes)
@@ -127,4 +136,4 @@ class SSIM(nn.Module):
         return f"crop_border={self.crop_border}, test_y_channel={self.test_y_channel}"
 
 
-__all__ = ["PSNR", "SSIM", "gaussian_window", "psnr", "rgb_to_y", "ssim"]
+__all__ = ["PSNR", "SSIM", "gaussian_kernel", "gaussian_window", "psnr", "rgb_to_y", "ssim"]
