@@ -80,5 +80,10 @@ def test_bad_options():
 def test_cnn_detector_finds_astronaut(astronaut):
     from fsr.face.detect_dlib import DlibCnnDetector
 
-    dets = DlibCnnDetector(upsample=0).detect_rgb(astronaut)
+    det = DlibCnnDetector(upsample=0)
+    dets = det.detect_rgb(astronaut)
     assert len(dets) >= 1 and 150 < dets[0, 0] < 210
+    # Over max_pixels the scan runs on a downscaled copy; boxes come back in full resolution.
+    det.upsample, det.max_pixels = 1, 640 * 640  # 1024^2 after upsampling: scans 320^2 x 2
+    small = det.detect_rgb(astronaut)
+    assert len(small) >= 1 and np.abs(small[0, :4] - dets[0, :4]).max() < 20
