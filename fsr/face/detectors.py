@@ -9,7 +9,7 @@ Order for 'auto' (:data:`AUTO_ORDER`): retinaface > mtcnn > dlib-hog. On the 63 
 photos of docs/faces.md (78 faces) MTCNN finds 75 with 1 false positive, dlib-HOG 74 with 2
 (69 at zero false positives: it misses turned faces); RetinaFace-ResNet50 is the detector
 facexlib, GFPGAN and CodeFormer use and what their crops expect, so it comes first when a user
-has its weights. dlib-cnn found 77 but is 5x slower than MTCNN: selectable, never automatic.
+has its weights. dlib-cnn found 77 but is ~9x slower than MTCNN: selectable, never automatic.
 """
 
 from __future__ import annotations
