@@ -1,6 +1,6 @@
 """Training curves from the runs' CSV logs: ``docs/training_curves.png``.
 
-    python tools/plot_training.py docs/training_logs/*.csv
+    python tools/plot_training.py docs/training_logs/*.csv --baseline "SR x4=bicubic=27.91"
 
 One row of panels per task family (SR x4, SR x8, restoration): the training loss (mean since
 the previous validation) and the test-split validation PSNR against the iteration.
@@ -30,6 +30,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("logs", nargs="+", type=Path)
+    parser.add_argument("--baseline", action="append", default=[],
+                        help="FAMILY=NAME=PSNR reference line, e.g. 'SR x4=bicubic=27.91'")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "training_curves.png")
     args = parser.parse_args()
     groups: dict[str, list[Path]] = {}
@@ -44,6 +46,10 @@ def main() -> None:
             for k in losses:
                 ax_loss.plot(log["iter"], log[k], marker=".", label=f"{p.stem}: {k}")
             ax_val.plot(log["iter"], log["val_psnr"], marker="o", label=p.stem)
+        for spec in args.baseline:
+            fam, label, value = spec.split("=")
+            if fam == family:
+                ax_val.axhline(float(value), ls="--", color="grey", label=f"{label} (test)")
         ax_loss.set_yscale("log")
         ax_loss.set_title(f"{family}: training losses")
         ax_val.set_title(f"{family}: test-split PSNR (EMA weights)")
