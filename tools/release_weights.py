@@ -135,6 +135,9 @@ def card(name: str, opt: dict, release: Path, digest: str, table: dict, extra: d
     scale = int(opt.get("scale", 1))
     last = log[-1] if log else {}
     minutes = float(last.get("elapsed_s", "nan")) / 60
+    sessions = extra.get("sessions", 1)
+    resumed = (f"; {sessions} sessions (killed, then continued with `--auto_resume`)"
+               if sessions > 1 else "")
     is_sam3d = opt["model_type"] == "SAM3DModel"
     in_size = 128 // scale if task == "sr" else 128
     rng = "[0, 1]" if is_sam3d else "[-1, 1] (the model maps [0, 1] images with x * 2 - 1)"
@@ -164,7 +167,7 @@ def card(name: str, opt: dict, release: Path, digest: str, table: dict, extra: d
         f"| degradation | {deg} |",
         f"| budget | {train['total_iter']} iterations x batch {tr['batch_size_per_gpu']}, "
         f"Adam lr {train['optim_g']['lr']}, EMA {train.get('ema_decay', 0)}; "
-        f"{minutes:.0f} min wall on 1 thread of a shared 2-core CPU |",
+        f"{minutes:.0f} min wall on 1 thread of a shared 2-core CPU{resumed} |",
         f"| command | `python -m fsr.train -opt options/{name}.yml` then "
         f"`python tools/release_weights.py experiments/{name}` |", "",
         f"## Test split ({extra['n']} images, 128x128)", "",
@@ -248,6 +251,7 @@ def release(exp: Path, out: Path, scorer: Scorer, cache: dict) -> None:
     net.eval()
     t = time.time()
     table, extra = evaluate(opt, net, scorer, cache)
+    extra["sessions"] = len(list(exp.glob(f"train_{name}_*.log")))
     print(f"{name}: evaluated in {time.time() - t:.0f} s")
     log_src = exp / "train_log.csv"
     logs = REPO / "docs" / "training_logs"
