@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import math
 import shutil
 import sys
@@ -26,17 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fsr.assets.resolver import sha256_of
+
 REPO = Path(__file__).resolve().parents[1]
 METRICS = ("psnr", "ssim", "lpips", "lpips-vgg", "identity")
 YAW_BUCKETS = ((0, 15), (15, 30), (30, 45), (45, 90))
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class Scorer:
@@ -245,7 +238,7 @@ def release(exp: Path, out: Path, scorer: Scorer, cache: dict) -> None:
     for old in out.glob(f"{name}-*.pth"):
         old.unlink()
     path = save_checkpoint(out / f"{name}.pth", params, ema, add_sha256_suffix=True)
-    digest = sha256(path)
+    digest = sha256_of(path)
     net = build_network(dict(opt["network_g"]))
     load_checkpoint(net, path)
     net.eval()
