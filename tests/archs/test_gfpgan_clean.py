@@ -15,13 +15,7 @@ DATA = Path(__file__).parent / "data"
 SMALL = dict(out_size=128, num_style_feat=64, num_mlp=2, narrow=0.25)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These nets are small: one thread avoids OpenMP spin-waits on a shared 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_v14_standin_checkpoint_loads_strictly():

@@ -16,13 +16,7 @@ TINY = dict(num_style_feat=32, num_mlp=2, channel_multiplier=1, narrow=0.125,
             prior_narrow=1 / 16, enc_blocks=1, latent_channels=8)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These nets are small: one thread avoids OpenMP spin-waits on a shared 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_mmrb_is_plug_and_play_with_gradients():

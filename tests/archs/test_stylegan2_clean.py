@@ -19,13 +19,7 @@ from fsr.archs.stylegan2_clean_arch import (
 DATA = Path(__file__).parent / "data"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These nets are small: one thread avoids OpenMP spin-waits on a shared 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _fixture(name: str) -> dict[str, list[int]]:
