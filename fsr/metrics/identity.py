@@ -21,7 +21,9 @@ never compare identity numbers across models. ``degrees=True`` returns the angle
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -35,6 +37,7 @@ ARCFACE_SIZE = 128
 # GFPGAN's gray_resize_for_identity weights (ITU-R 601 luma)
 _GREY = (0.2989, 0.5870, 0.1140)
 BACKENDS = ("auto", "arcface", "dlib")
+REF_CACHE_SIZE = 1024  # ground-truth embeddings kept (dlib backend; ~1 KB each)
 
 
 def load_arcface(weights: str | os.PathLike | None = None) -> ResNetArcFace:
@@ -68,6 +71,7 @@ class _DlibEmbedder:
         self.shape_predictor = dlib.shape_predictor(str(sp5 or resolve("dlib-sp5")))
         self.encoder = dlib.face_recognition_model_v1(str(resnet or resolve("dlib-resnet")))
         self.last_boxes: list[str] = []  # per image: 'detected' | 'partner' | 'full-image'
+        self._ref_cache: OrderedDict = OrderedDict()
 
     def _detect(self, img: np.ndarray):
         # small crops need the 2x upsampling pass to find faces under ~80 px
@@ -77,16 +81,36 @@ class _DlibEmbedder:
     def embed_pairs(self, pred: list[np.ndarray], gt: list[np.ndarray]) -> tuple[Tensor, Tensor]:
         out_p, out_g, self.last_boxes = [], [], []
         for a, b in zip(pred, gt, strict=True):
-            box_a, box_b = self._detect(a), self._detect(b)
             full = self.dlib.rectangle(0, 0, a.shape[1] - 1, a.shape[0] - 1)
+            box_b, emb_b = self._reference(b)
+            box_a = self._detect(a)
             for img, own, partner, out in ((a, box_a, box_b, out_p), (b, box_b, box_a, out_g)):
                 box = own or partner or full
                 self.last_boxes.append("detected" if own else "partner" if partner else
                                        "full-image")
+                if out is out_g and emb_b is not None:
+                    out.append(emb_b)
+                    continue
                 shape = self.shape_predictor(img, box)
                 out.append(np.asarray(self.encoder.compute_face_descriptor(img, shape)))
         return (torch.from_numpy(np.stack(out_p)).float(),
                 torch.from_numpy(np.stack(out_g)).float())
+
+    def _reference(self, img: np.ndarray):
+        """The ground truth's box and, when found on its own, its embedding; cached by content,
+        because a benchmark scores many methods against the same ground truth."""
+        key = hashlib.sha1(img.tobytes() + repr(img.shape).encode()).hexdigest()
+        if key in self._ref_cache:
+            self._ref_cache.move_to_end(key)
+            return self._ref_cache[key]
+        box = self._detect(img)
+        emb = None
+        if box is not None:  # without its own box the pred's box is used: not cacheable
+            emb = np.asarray(self.encoder.compute_face_descriptor(img, self.shape_predictor(img, box)))
+        self._ref_cache[key] = (box, emb)
+        if len(self._ref_cache) > REF_CACHE_SIZE:
+            self._ref_cache.popitem(last=False)
+        return box, emb
 
 
 class IdentitySimilarity(nn.Module):

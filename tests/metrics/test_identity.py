@@ -133,3 +133,17 @@ def test_dlib_degrees_and_fallback_box(dlib_metric, faces):
 def test_bad_input(dlib_metric):
     with pytest.raises(MetricError, match="at least 16x16"):
         dlib_metric(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))
+
+
+def test_dlib_reference_cache_changes_nothing(faces):
+    obama, obama2, biden = (faces[n] for n in ("obama.jpg", "obama2.jpg", "biden.jpg"))
+    noise = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(1))
+    cached = IdentitySimilarity(backend="dlib")
+    first = [cached(p, g).item() for p, g in ((obama2, obama), (biden, obama), (obama, noise),
+                                              (biden, noise))]
+    assert len(cached._dlib[0]._ref_cache) == 2  # obama and the noise image, each once
+    again = [cached(p, g).item() for p, g in ((obama2, obama), (biden, obama), (obama, noise),
+                                              (biden, noise))]
+    fresh = [IdentitySimilarity(backend="dlib")(p, g).item()
+             for p, g in ((obama2, obama), (biden, obama), (obama, noise), (biden, noise))]
+    assert first == again == fresh
