@@ -12,18 +12,36 @@ parsing, dataloaders, ``build_model``, ``MessageLogger``, tensorboard, prefetche
 unchanged. Only resume-state loading is fsr's own, because BasicSR 1.4's
 ``load_resume_state`` cannot resume on a CPU-only machine (``torch.cuda.current_device()``
 raises "Found no NVIDIA driver") and looks for states in ``./experiments/<name>`` even when
-``path.experiments_root`` points elsewhere. Extra top-level option: ``num_threads`` (CPU
-threads for torch). The final validation is skipped when the last iteration was just
+``path.experiments_root`` points elsewhere. Extra options: ``num_threads`` (CPU threads for
+torch) and ``logger.progress_bar`` (a tqdm bar with the losses and ETA; default: on when
+stderr is a terminal, so CI logs stay plain). The final validation is skipped when the last iteration was just
 validated (BasicSR repeats it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
+import sys
 import time
 from pathlib import Path
+
+
+def progress_bar(opt: dict, total: int, done: int, logger: logging.Logger):
+    """(bar or None, context): a tqdm bar over the iterations, log lines printed above it."""
+    wanted = opt["logger"].get("progress_bar")
+    if wanted is None:
+        wanted = sys.stderr.isatty()
+    if not wanted or opt.get("rank", 0) != 0:
+        return None, contextlib.nullcontext()
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    bar = tqdm(total=total, initial=done, unit="it", dynamic_ncols=True, mininterval=1.0,
+               desc=opt["name"])
+    return bar, logging_redirect_tqdm(loggers=[logger])
 
 
 def load_resume_state(opt: dict) -> dict | None:
@@ -110,38 +128,46 @@ def train_pipeline(root_path: str) -> None:
     data_timer, iter_timer = AvgTimer(), AvgTimer()
     start_time = time.time()
     last_val = None
-    for epoch in range(start_epoch, total_epochs + 1):
-        if current_iter >= total_iters:
-            break
-        train_sampler.set_epoch(epoch)
-        prefetcher.reset()
-        train_data = prefetcher.next()
-        while train_data is not None and current_iter < total_iters:
-            data_timer.record()
-            current_iter += 1
-            model.update_learning_rate(current_iter, warmup_iter=opt["train"].get("warmup_iter", -1))
-            model.feed_data(train_data)
-            model.optimize_parameters(current_iter)
-            iter_timer.record()
-            if current_iter == 1:
-                msg_logger.reset_start_time()
-            if current_iter % opt["logger"]["print_freq"] == 0:
-                log_vars = {"epoch": epoch, "iter": current_iter,
-                            "lrs": model.get_current_learning_rate(),
-                            "time": iter_timer.get_avg_time(),
-                            "data_time": data_timer.get_avg_time()}
-                log_vars.update(model.get_current_log())
-                msg_logger(log_vars)
-            if current_iter % opt["logger"]["save_checkpoint_freq"] == 0:
-                logger.info("Saving models and training states.")
-                model.save(epoch, current_iter)
-            if val_freq and current_iter % val_freq == 0:
-                for val_loader in val_loaders:
-                    model.validation(val_loader, current_iter, tb_logger, opt["val"]["save_img"])
-                last_val = current_iter
-            data_timer.start()
-            iter_timer.start()
+    bar, redirect = progress_bar(opt, total_iters, current_iter, logger)
+    with redirect:
+        for epoch in range(start_epoch, total_epochs + 1):
+            if current_iter >= total_iters:
+                break
+            train_sampler.set_epoch(epoch)
+            prefetcher.reset()
             train_data = prefetcher.next()
+            while train_data is not None and current_iter < total_iters:
+                data_timer.record()
+                current_iter += 1
+                model.update_learning_rate(current_iter, warmup_iter=opt["train"].get("warmup_iter", -1))
+                model.feed_data(train_data)
+                model.optimize_parameters(current_iter)
+                iter_timer.record()
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in model.get_current_log().items()},
+                                    refresh=False)
+                if current_iter == 1:
+                    msg_logger.reset_start_time()
+                if current_iter % opt["logger"]["print_freq"] == 0:
+                    log_vars = {"epoch": epoch, "iter": current_iter,
+                                "lrs": model.get_current_learning_rate(),
+                                "time": iter_timer.get_avg_time(),
+                                "data_time": data_timer.get_avg_time()}
+                    log_vars.update(model.get_current_log())
+                    msg_logger(log_vars)
+                if current_iter % opt["logger"]["save_checkpoint_freq"] == 0:
+                    logger.info("Saving models and training states.")
+                    model.save(epoch, current_iter)
+                if val_freq and current_iter % val_freq == 0:
+                    for val_loader in val_loaders:
+                        model.validation(val_loader, current_iter, tb_logger, opt["val"]["save_img"])
+                    last_val = current_iter
+                data_timer.start()
+                iter_timer.start()
+                train_data = prefetcher.next()
+    if bar is not None:
+        bar.close()
 
     consumed = str(datetime.timedelta(seconds=int(time.time() - start_time)))
     logger.info(f"End of training. Time consumed: {consumed}")

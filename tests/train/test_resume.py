@@ -86,7 +86,7 @@ def test_killed_run_resumes_from_last_checkpoint(tmp_path):
     assert done >= 6 and "End of training" not in first
 
     proc = _run(["-opt", "opt.yml", "--auto_resume", "--force_yml",
-                 f"train:total_iter={done + 4}"], tmp_path)
+                 f"train:total_iter={done + 4}", "logger:progress_bar=true"], tmp_path)
     second, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, second[-2000:]
     assert f"Resuming training from epoch: 0, iter: {done}." in second \
@@ -94,6 +94,8 @@ def test_killed_run_resumes_from_last_checkpoint(tmp_path):
     iters = [int(m) for m in re.findall(r"iter:\s+(\d+), lr", second)]
     assert iters == list(range(done + 1, done + 5))
     assert "End of training" in second
+    # the progress bar starts at the resumed iteration and ends at the total
+    assert f"{done}/{done + 4}" in second and f"{done + 4}/{done + 4}" in second
     models = tmp_path / "experiments" / "resume_test" / "models"
     assert (models / "net_g_latest.pth").is_file()
     rows = list(csv.DictReader(open(tmp_path / "experiments" / "resume_test" / "train_log.csv")))
