@@ -87,7 +87,7 @@ def evaluate(opt: dict, net: torch.nn.Module, scorer: Scorer, cache: dict) -> tu
     task, scale = val.get("task", "sr"), int(opt.get("scale", 1))
     val.update(phase="val", split="test", name="samples-test", cache_images=False, scale=scale)
     ds = build_dataset(val)
-    yaw = {s.id: s.yaw for s in load_samples("test")}
+    yaw = {f"samples/{s.id}": s.yaw for s in load_samples("test")}
     fns = method_fns(opt, net, scale, task)
     per_image: dict[str, list] = {name: [] for name in fns}
     fitted = []
@@ -203,7 +203,7 @@ def paired_delta(cache: dict, a: str, b: str, metric: str = "psnr", n: int = 200
     41 of 83 are frames of one video). Returns (delta, lo, hi, images, identities)."""
     from fsr.data.samples import load_samples
 
-    ident = {s.id: s.identity for s in load_samples("test")}
+    ident = {f"samples/{s.id}": s.identity for s in load_samples("test")}
     rows_a = {k[3]: v[metric] for k, v in cache.items() if k[2] == a}
     rows_b = {k[3]: v[metric] for k, v in cache.items() if k[2] == b}
     keys = sorted(set(rows_a) & set(rows_b))

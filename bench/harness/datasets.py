@@ -64,15 +64,11 @@ def _fingerprint(*paths: Path | None) -> str:
 
 def resize_image(img: np.ndarray, size: int) -> np.ndarray:
     """float32 HxWx3 [0,1] -> size x size, torch bicubic (antialiased when shrinking), clamped."""
-    import torch
-    import torch.nn.functional as F
+    from fsr.data.degradations import resize
 
     if img.shape[0] == size and img.shape[1] == size:
         return img.astype(np.float32, copy=False)
-    x = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]
-    shrink = size < img.shape[0] or size < img.shape[1]
-    y = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False, antialias=shrink)
-    return y[0].permute(1, 2, 0).clamp(0, 1).numpy()
+    return resize(np.ascontiguousarray(img, dtype=np.float32), (size, size))
 
 
 def _read_float(path: Path) -> np.ndarray:

@@ -6,7 +6,8 @@
 
 Options (besides :mod:`fsr.data.pair_base`'s): ``split`` ('train', 'test' or null = all),
 ``samples_dir`` (default ``$FSR_SAMPLES_DIR`` or ``samples/``), ``exclude_grayscale``.
-Keys are the manifest ids, so validation inputs equal the benchmark's for the same task.
+Keys are the benchmark's image keys (``samples/<id>``), so validation inputs equal the
+benchmark's for the same task.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class SampleSetDataset(FacePairDataset):
             raise DatasetError(f"{opt.get('name', 'SampleSetDataset')}: no images in split "
                                f"{opt.get('split', 'train')!r}")
         self.rows = rows
-        self.keys = [r.id for r in rows]
+        # the benchmark's image keys (dataset name 'samples'): validation inputs equal its inputs
+        self.keys = [f"samples/{r.id}" for r in rows]
         # Sample.path follows $FSR_SAMPLES_DIR; an explicit samples_dir wins here
         self.paths = [folder / r.file if folder else r.path for r in rows]
 

@@ -1,0 +1,37 @@
+"""A model's validation during training sees exactly the benchmark's inputs for the same
+image and task, so a model card's numbers and the leaderboard's agree."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+
+
+@pytest.mark.parametrize("task, scale, spec, bench_task", [
+    ("sr", 4, {"type": "bicubic", "scale": 4}, "sr-x4"),
+    ("sr", 8, {"type": "bicubic", "scale": 8}, "sr-x8"),
+    ("blind", 1, {"type": "blind", "preset": "gfpgan"}, "restore"),
+])
+def test_validation_inputs_equal_the_benchmarks(task, scale, spec, bench_task):
+    from harness import lib
+    from harness.datasets import open_dataset
+
+    from fsr.data.samples_dataset import SampleSetDataset
+
+    val = SampleSetDataset({"name": "samples-test", "phase": "val", "split": "test",
+                            "task": task, "scale": scale, "gt_size": 128})
+    bench = open_dataset({"name": "samples", "type": "samples", "split": "test"})
+    items = {item.key: item for item in bench.items}
+    for index in (0, 7, 40):
+        ours = val[index]
+        item = items[ours["key"]]
+        gt = bench.load_gt(item, 128)
+        lq = lib.degrade(gt, spec, item.key, bench_task)
+        np.testing.assert_allclose(ours["gt"].permute(1, 2, 0).numpy(), gt, atol=1e-6)
+        np.testing.assert_allclose(ours["lq"].permute(1, 2, 0).numpy(), lq, atol=1e-6)
