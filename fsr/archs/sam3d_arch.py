@@ -15,6 +15,8 @@ Paper vs released code (we follow the code by default):
   coefficient vector to ``coeff_maps`` maps at LR size, concatenated with the render before
   ``CondNet`` (whose first conv then takes 3 + coeff_maps channels).
 - The paper's figure draws 8 attention blocks; the code has 12 (``n_sft_blocks``).
+- fsr's own option, in neither: ``residual=True`` adds the bicubic upsampling of the input
+  to the output (the last conv starts at zero), which the small CPU-trained models use.
 
 Variants for side-by-side benchmarks are in ``VARIANTS``. Example::
 
@@ -31,6 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from basicsr.utils.registry import ARCH_REGISTRY
 from torch import Tensor, nn
 
@@ -102,6 +105,11 @@ class SAM3D(nn.Module):
         coeff_dim, coeff_maps, coeff_hidden: its input size, output maps and MLP width.
         hr_size: HR side the inputs must map to (128); the LR side must be hr_size // scale.
             None accepts any LR size (the net is fully convolutional) unless use_coeff.
+        residual: fsr's addition, not in the authors' code: add the bicubic upsampling of the
+            LR input to the output, so the network learns only the detail bicubic misses. The
+            last conv starts at zero, so a fresh net *is* bicubic and small training budgets
+            cannot fall below it. No new parameters: the authors' files still load (keep
+            False for them).
 
     Inputs are RGB in [0, 1], (N, 3, h, w); no normalisation and no output clamp.
 
@@ -116,7 +124,8 @@ class SAM3D(nn.Module):
     def __init__(self, scale: int = 4, n_feats: int = 64, reduction: int = 16,
                  n_resblocks: int = 20, n_sft_blocks: int = 12, use_prior: bool = True,
                  use_coeff: bool = False, coeff_dim: int = COEFF_DIM, coeff_maps: int = 3,
-                 coeff_hidden: int = 128, hr_size: int | None = 128) -> None:
+                 coeff_hidden: int = 128, hr_size: int | None = 128,
+                 residual: bool = False) -> None:
         super().__init__()
         if scale not in (4, 8):
             raise ValueError(f"SAM3D supports scale 4 or 8 (the released models), got {scale!r}")
@@ -126,7 +135,7 @@ class SAM3D(nn.Module):
             raise ValueError("use_coeff=True needs hr_size: the coefficient maps have a fixed size")
         self.scale, self.hr_size = scale, hr_size
         self.use_prior, self.use_coeff = use_prior, use_coeff
-        self.coeff_dim = coeff_dim
+        self.coeff_dim, self.residual = coeff_dim, residual
         cond_channels, cond_hidden = n_feats // 2, n_feats * 2  # 32 and 128 at n_feats=64
 
         self.conv0 = conv3x3(3, n_feats)
@@ -143,6 +152,9 @@ class SAM3D(nn.Module):
             ]
         )
         self.HR_branch = _hr_branch(scale, n_feats)
+        if residual:
+            nn.init.zeros_(self.HR_branch[-1].weight)
+            nn.init.zeros_(self.HR_branch[-1].bias)
         # Registered in the authors' order, so state-dict key order matches theirs too.
         in_cond = 3 + (coeff_maps if use_coeff else 0)
         self.CondNet = nn.Sequential(
@@ -176,7 +188,11 @@ class SAM3D(nn.Module):
             x = block(x, cond)
         for block in self.sft_branch[n + 1:]:
             x = block(x)
-        return self.HR_branch(feat + x)
+        out = self.HR_branch(feat + x)
+        if self.residual:
+            out = out + F.interpolate(lr, scale_factor=self.scale, mode="bicubic",
+                                      align_corners=False)
+        return out
 
     def _condition_input(self, lr: Tensor, render: Tensor | None, coeff: Tensor | None) -> Tensor:
         """Validate the inputs; return CondNet's input (render [+ coefficient maps])."""

@@ -183,6 +183,24 @@ def test_noprior_variant_same_params_and_ignores_render(net8: SAM3D, out8: Tenso
     assert (out - out8).abs().max() > 1e-3  # the prior did matter to the prior model
 
 
+def test_residual_starts_as_bicubic_and_keeps_the_authors_keys(net8: SAM3D, out8: Tensor) -> None:
+    net = SAM3D(scale=8, residual=True).eval()
+    assert sum(p.numel() for p in net.parameters()) == N_PARAMS
+    lr, render = images(2, 16)
+    bicubic = torch.nn.functional.interpolate(lr, scale_factor=8, mode="bicubic", align_corners=False)
+    with torch.no_grad():
+        assert torch.equal(net(lr, render), bicubic)  # fresh: exactly bicubic
+        net.load_state_dict(net8.state_dict(), strict=True)  # the authors' layout still loads
+        out = net(*images(1, 16))
+    assert torch.allclose(out, out8 + torch.nn.functional.interpolate(
+        images(1, 16)[0], scale_factor=8, mode="bicubic", align_corners=False), atol=1e-5)
+    # and it learns: the zero-initialised last conv gets a gradient on the first step
+    net.train()
+    loss = (net(lr, render) - bicubic.flip(-1)).square().mean()
+    loss.backward()
+    assert net.HR_branch[-1].weight.grad.abs().sum() > 0
+
+
 def test_variants() -> None:
     assert set(VARIANTS) == {"sam3d", "sam3d-coeff", "sam3d-noprior"}
     nets = {name: SAM3D(scale=4, **kw) for name, kw in VARIANTS.items()}
