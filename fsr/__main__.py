@@ -15,6 +15,8 @@ import time
 
 
 def _source(asset) -> str:
+    if asset.bundled:
+        return "bundled (weights/, fsr-trained)"
     if asset.package:
         return f"package {asset.package}"
     if asset.convert:
@@ -28,15 +30,15 @@ def _size(num: int | None) -> str:
 
 def cmd_assets(args: argparse.Namespace) -> int:
     from fsr.assets import ASSETS, AssetError, cache_dir, resolve, status
-    from fsr.assets.resolver import sha256_of
+    from fsr.assets.resolver import local_copy, sha256_of
 
     if args.action == "list":
         print(f"cache: {cache_dir()}")
         print(f"{'name':28} {'status':10} {'size':>9}  {'source':52} sha256")
         for asset in ASSETS.values():
             state = status(asset.name)
-            path = cache_dir() / asset.filename
-            size = _size(path.stat().st_size if path.is_file() else asset.size)
+            path = local_copy(asset.name)
+            size = _size(path.stat().st_size if path else asset.size)
             sha = (asset.sha256 or "(not published)")[:16]
             print(f"{asset.name:28} {state[:10]:10} {size:>9}  {_source(asset):52} {sha}")
         return 0

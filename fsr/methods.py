@@ -177,25 +177,13 @@ def _get(record, key: str, default=None):
 
 
 def _weights_sha256(asset: str | None) -> str | None:
-    """sha256 of the local weights (the resolver's sidecar when present); None if weight-free."""
+    """sha256 of the weights (fetched now if needed); None if weight-free."""
     if asset is None:
         return None
-    import os
-    from pathlib import Path
+    from fsr.assets import resolve
+    from fsr.assets.resolver import file_sha256
 
-    from fsr.assets import ASSETS, cache_dir, env_var, resolve, status
-    from fsr.assets.resolver import sha256_of
-
-    if status(asset).startswith("ok"):
-        path = Path(os.environ.get(env_var(asset)) or cache_dir() / ASSETS[asset].filename)
-    else:
-        path = resolve(asset)
-    sidecar = path.with_name(path.name + ".sha256")
-    if sidecar.is_file():
-        token = (sidecar.read_text().split() or [""])[0]
-        if len(token) == 64:
-            return token
-    return sha256_of(path)
+    return file_sha256(resolve(asset))
 
 
 def load_method(name: str, oracle: bool = False, device: str = "cpu") -> Method:

@@ -6,7 +6,7 @@ from BasicSR's ``ARCH_REGISTRY`` and loads its weights through ``fsr.assets.reso
 
     >>> from fsr.archs.pretrained import create_model, list_records
     >>> sorted(list_records(task='restore'))
-    ['gfpgan-v1.3', 'gfpgan-v1.4']
+    ['gfpgan-v1.3', 'gfpgan-v1.4', 'mmrb-sg2-128-samples']
     >>> net = create_model('bicubic-x4')                    # weight-free
     >>> net = create_model('sam3d-x8-authors', weights='sam3d_x8.pth')   # a user's file
 
@@ -101,6 +101,27 @@ def _sam3d(scale: int) -> PretrainedRecord:
     )
 
 
+# The reduced SAM3D and small MMRB that fsr trains on the sample set (options/*_samples.yml).
+_SAM3D_SAMPLES = MappingProxyType(dict(n_feats=32, n_resblocks=8, n_sft_blocks=6, residual=True))
+_MMRB_SAMPLES = MappingProxyType(dict(
+    out_size=128, num_style_feat=128, num_mlp=8, channel_multiplier=1, narrow=0.125,
+    prior_narrow=0.125, enc_blocks=2, latent_channels=16,
+))
+
+
+def _sam3d_samples(scale: int, prior: bool) -> PretrainedRecord:
+    lr, tag = 128 // scale, "" if prior else "-noprior"
+    name = f"sam3d-x{scale}{tag}-samples"
+    return PretrainedRecord(
+        name=name, arch="SAM3D", arch_kwargs={"scale": scale, "use_prior": prior, **_SAM3D_SAMPLES},
+        asset=name, task="sr", scale=scale, in_size=lr, out_size=128, checkpoint_key="params_ema",
+        needs_prior=prior, licence="Apache-2.0 (fsr-trained on samples/)",
+        description=f"SAM3D x{scale} trained by fsr on the sample set's train split (reduced, "
+        "residual on bicubic; card: weights/" + name.replace("-", "_") + ".md)"
+        + ("" if prior else "; the no-prior ablation"),
+    )
+
+
 _RECORDS = [
     _interp("Bicubic", 4),
     _interp("Bicubic", 8),
@@ -118,6 +139,19 @@ _RECORDS = [
     _gfpgan("1.4"),
     _sam3d(4),
     _sam3d(8),
+    _sam3d_samples(4, prior=True),
+    _sam3d_samples(4, prior=False),
+    _sam3d_samples(8, prior=True),
+    _sam3d_samples(8, prior=False),
+    PretrainedRecord(
+        name="mmrb-sg2-128-samples", arch="MMRBStyleGAN2", arch_kwargs=_MMRB_SAMPLES,
+        asset="mmrb-sg2-128-samples", task="restore", scale=1, in_size=128, out_size=128,
+        input_range=(-1.0, 1.0), checkpoint_key="params_ema",
+        licence="Apache-2.0 (fsr-trained on samples/)",
+        description="MMRB + StyleGAN2 prior (small, 128 px) trained by fsr on the sample set's "
+        "train split with the self-supervised loss; forward returns (image, rgbs) "
+        "(card: weights/mmrb_sg2_128_samples.md)",
+    ),
 ]
 _RECORDS_BY_NAME: dict[str, PretrainedRecord] = {r.name: r for r in _RECORDS}
 PRETRAINED: Mapping[str, PretrainedRecord] = MappingProxyType(_RECORDS_BY_NAME)  # read-only view

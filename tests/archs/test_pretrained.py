@@ -46,7 +46,7 @@ def test_records_are_complete_and_consistent():
             assert callable(pretrained._import_function(rec.state_filter))
         if rec.in_size and rec.out_size and rec.task == "sr":
             assert rec.in_size * rec.scale == rec.out_size
-    assert set(list_records("restore")) == {"gfpgan-v1.3", "gfpgan-v1.4"}
+    assert set(list_records("restore")) == {"gfpgan-v1.3", "gfpgan-v1.4", "mmrb-sg2-128-samples"}
     assert get_record("gfpgan-v1.4").input_range == (-1.0, 1.0)
     assert get_record("sam3d-x8-authors").in_size == 16 and get_record("sam3d-x8-authors").needs_prior
 
@@ -56,6 +56,30 @@ def test_unknown_name_and_bad_task():
         create_model("nope")
     with pytest.raises(ValueError, match="task"):
         list_records("denoise")
+
+
+BUNDLED = ["sam3d-x4-samples", "sam3d-x4-noprior-samples", "sam3d-x8-samples",
+           "sam3d-x8-noprior-samples", "mmrb-sg2-128-samples"]
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_weights_load_offline_from_weights_folder(name, offline_home):
+    from fsr.methods import available_methods, load_method
+
+    rec = get_record(name)
+    assert resolve(rec.asset).parent.name == "weights"  # in place, with an empty cache, offline
+    net = create_model(name)  # strict load of params_ema
+    method = load_method(name)
+    assert name in available_methods(rec.task) and method.needs_prior == rec.needs_prior
+    side = rec.in_size
+    lq = torch.rand(1, 3, side, side, generator=torch.Generator().manual_seed(0))
+    out = method(lq, torch.rand_like(lq) if rec.needs_prior else None)
+    assert out.shape == (1, 3, rec.out_size, rec.out_size) and not torch.isnan(out).any()
+    if rec.task == "sr":  # a residual net trained on faces stays close to bicubic on any input
+        bicubic = torch.nn.functional.interpolate(lq, scale_factor=rec.scale, mode="bicubic",
+                                                  align_corners=False).clamp(0, 1)
+        assert 0 < (out - bicubic).abs().mean() < 0.1
+    assert sum(p.numel() for p in net.parameters()) > 100_000
 
 
 @pytest.mark.parametrize("name, h, out", [("bicubic-x4", 32, 128), ("lanczos-x8", 16, 128)])

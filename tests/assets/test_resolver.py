@@ -257,3 +257,35 @@ def test_weights_unpickler_refuses_code(tmp_path):
     bad.write_bytes(pickle.dumps({"a": Evil()}))
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
         load_flax_pickle(bad)
+
+
+def test_bundled_weights_resolve_in_place_and_damage_is_reported(home, tmp_path, monkeypatch):
+    shipped = tmp_path / "weights"
+    shipped.mkdir()
+    monkeypatch.setenv("FSR_BUNDLED_DIR", str(shipped))
+    monkeypatch.setenv("FSR_OFFLINE", "1")
+    asset = _row(monkeypatch, bundled=True)
+    assert asset.offline_source
+    # Not shipped (a pip install without the repo): falls through to the one-line error.
+    with pytest.raises(AssetError, match="not available"):
+        resolve(asset.name)
+    (shipped / asset.filename).write_bytes(PAYLOAD)
+    assert resolve(asset.name) == shipped / asset.filename  # used in place, never copied
+    assert not (home / "assets" / asset.filename).exists()
+    assert status(asset.name) == "ok (bundled)"
+    (shipped / asset.filename).write_bytes(PAYLOAD[:-10])  # a truncated checkout
+    with pytest.raises(AssetError, match="bundled .* is damaged"):
+        resolve(asset.name)
+
+
+def test_every_bundled_row_has_its_file_and_card():
+    from fsr.assets.resolver import bundled_dir, sha256_of
+
+    rows = [a for a in ASSETS.values() if a.bundled]
+    assert len(rows) >= 5
+    for asset in rows:
+        path = bundled_dir() / asset.filename
+        assert path.is_file(), path
+        assert path.stat().st_size == asset.size and sha256_of(path) == asset.sha256, path
+        assert asset.filename.startswith(path.stem.rsplit("-", 1)[0])
+        assert (bundled_dir() / (path.stem.rsplit("-", 1)[0] + ".md")).is_file()
