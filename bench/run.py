@@ -8,7 +8,7 @@
     python leaderboard/make.py results/pose -o results/pose/LEADERBOARD.md
 
 Writes to --out (default results/<suite>): results.csv, summary.csv, set_metrics.csv,
-plots/*.png, manifest.json, and cache/ (resumable: rerun the same command after an
+pipeline.csv (faces whole-photo mode's detector misses), plots/*.png, manifest.json, and cache/ (resumable: rerun the same command after an
 interruption and only missing images are computed). Suites live in bench/suites/*.yml.
 Exit codes: 0 ok, 2 bad input (unknown suite/method, missing dataset).
 """
@@ -58,7 +58,9 @@ def _run_info(plan, runner):
                   key=lambda k: (order[k.split("/", 1)[0]], k))
     ref_keys = sorted(image_key(it) for it in plan.ref_items)
     methods = {t: [m.describe() for m in ms] for t, ms in plan.methods.items()}
-    return RunInfo(plan.suite, keys, methods, ref_keys)
+    finder = getattr(runner, "finder", None)
+    return RunInfo(plan.suite, keys, methods, ref_keys,
+                   face_pipeline=finder.describe() if finder is not None else None)
 
 
 def image_key(item) -> str:
@@ -90,7 +92,7 @@ def metric_definitions(suite, built: dict | None = None) -> tuple[dict, dict]:
 def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None = None,
            built: dict | None = None) -> int:
     from harness.manifest import cached_compute, write_manifest
-    from harness.plots import plot_metrics, print_summary
+    from harness.plots import plot_metrics, print_pipeline, print_summary
     from harness.report import write_tables
 
     with timer("setup"):
@@ -105,8 +107,10 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
                    timings=timings, cached=cached, total_s=timer.total(), plots=plots,
                    extra=extra)
     print_summary(tables["summary"], tables["set"], timings, cached, timer.total())
+    print_pipeline(tables["pipeline"])
     print(f"\nwrote {out}/results.csv, summary.csv"
-          f"{', set_metrics.csv' if tables['set'] is not None else ''}, {len(plots)} plot(s), "
+          f"{', set_metrics.csv' if tables['set'] is not None else ''}"
+          f"{', pipeline.csv' if tables['pipeline'] is not None else ''}, {len(plots)} plot(s), "
           "manifest.json")
     return 0
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env python
-"""Markdown leaderboard from a bench output folder (summary.csv, set_metrics.csv, manifest.json).
+"""Markdown leaderboard from a bench output folder (summary.csv, set_metrics.csv, pipeline.csv,
+manifest.json).
 
     python leaderboard/make.py results/pose                  # prints Markdown
     python leaderboard/make.py results/pose -o LEADERBOARD.md
+    python leaderboard/make.py leaderboard/pose --readme README.md   # README's summary block
 
 Protocol first (datasets, degradations, metric definitions and weights, identity model, FID
 sample-size warning), then per task an overall table and one table per |yaw| bucket:
 mean [95% bootstrap CI] and n, the best mean of each column in bold (lower or higher is
-better per metric). The output depends only on the folder's files: the same results give the
+better per metric). Then, when the run has pipeline.csv, how many faces whole-photo mode's
+detector misses per task and bucket. The output depends only on the folder's files: the same results give the
 same bytes (the only date is the run's, from manifest.json).
 """
 
@@ -60,6 +63,51 @@ def load(run_dir: Path) -> tuple[dict, list[dict], list[dict]]:
     if not summary:
         raise LeaderboardError(f"{run_dir}/summary.csv is missing or empty")
     return manifest, summary, _read_csv(run_dir / "set_metrics.csv")
+
+
+def _bucket_rank(label: str) -> tuple:
+    """'all' first, then |yaw| buckets by their lower edge, 'unknown' last."""
+    if label == "all":
+        return (0, 0.0)
+    try:
+        return (1, float(label.split("-")[0].rstrip("+")))
+    except ValueError:
+        return (2, 0.0)
+
+
+def _pipeline(m: dict, rows: list[dict]) -> list[str]:
+    """'Faces not detected' table: a row per (dataset /) task, a column per bucket, missed/n."""
+    if not rows:
+        return []
+    fp = m.get("face_pipeline") or {}
+    sizes = {t["name"]: t["size"] // t["scale"] for t in m["suite"]["tasks"]}
+    tasks = [t["name"] for t in m["suite"]["tasks"]]
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    buckets = sorted({r["bucket"] for r in rows}, key=_bucket_rank)
+    detector = ", ".join(dict.fromkeys(r["detector"] for r in rows))
+    asked = f" (suite asked for `{fp['requested']}`)" if fp.get("requested") not in \
+        (None, detector) else ""
+    thr = f", score threshold {fp['threshold']:g} (its default)" if "threshold" in fp else ""
+    out = ["## Face pipeline (whole-photo mode): faces not detected", "",
+           "Whole-photo mode (`fsr.restore.restore(photo, method, aligned=False)`) first runs "
+           "`fsr.face.pipeline.FacePipeline`'s detector on the low-quality photo; a face it misses "
+           f"is not restored at all. Detector: **{detector}**{asked}{thr}. Each face is shown to "
+           "it as the task's degraded input at its native size, edge-padded by half its side on "
+           "every side (a photo twice the input's side); it counts as found when a detection's "
+           "box centre lies inside the unpadded input. The view is never upscaled, so faces "
+           "below the detector's smallest face size are misses. Cells: missed / n faces.", "",
+           "| task | input | " + " | ".join(b if b in ("all", "unknown") else f"{b}°"
+                                          for b in buckets) + " |",
+           "|---|---:|" + "---:|" * len(buckets)]
+    cells = {(r["dataset"], r["task"], r["bucket"]): f"{r['missed']}/{r['n']}" for r in rows}
+    for ds in datasets:
+        for task in tasks:
+            if not any((ds, task, b) in cells for b in buckets):
+                continue
+            name = task if len(datasets) == 1 else f"{ds} / {task}"
+            out.append(f"| {name} | {sizes.get(task, '?')} px | " +
+                       " | ".join(cells.get((ds, task, b), "-") for b in buckets) + " |")
+    return [*out, ""]
 
 
 def _protocol(m: dict, link) -> list[str]:
@@ -201,6 +249,7 @@ def make(run_dir: Path, out_file: Path | None = None) -> str:
                               f"against {' / '.join(refs)}: small sample, see the protocol's "
                               "warning."]
                 lines.append("")
+    lines += _pipeline(manifest, _read_csv(run_dir / "pipeline.csv"))
     plots = manifest.get("plots") or []
     if plots:
         lines += ["## Plots", ""]
@@ -209,12 +258,62 @@ def make(run_dir: Path, out_file: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+README_BEGIN = "<!-- leaderboard:begin (python leaderboard/make.py DIR --readme README.md) -->"
+README_END = "<!-- leaderboard:end -->"
+
+
+def overview(run_dir: Path) -> str:
+    """The README's block: per task, the all-poses table and PSNR per |yaw| bucket."""
+    manifest, summary, sets = load(run_dir)
+    lower = {c: bool(d["lower_better"]) for c, d in manifest["metrics"].items()}
+    metrics = [c for c in manifest["metrics"] if not manifest["metrics"][c].get("set_metric")]
+    buckets = sorted({r["bucket"] for r in summary} - {"all", "unknown"}, key=_bucket_rank)
+    lines = []
+    for task in [t["name"] for t in manifest["suite"]["tasks"]]:
+        rows = [r for r in summary if r["task"] == task]
+        if not rows:
+            continue
+        all_rows = [r for r in rows if r["bucket"] == "all"]
+        n = max(int(r["n"]) for r in all_rows)
+        lines += [f"**{task}** (all poses, n={n}; mean [95% bootstrap CI])", ""]
+        lines += _table(all_rows, [s for s in sets if s["task"] == task and s["bucket"] == "all"],
+                        [c for c in metrics if any(r["metric"] == c for r in all_rows)], lower)
+        psnr = {(r["method"], r["bucket"]): r for r in rows if r["metric"] == "psnr"}
+        if psnr and buckets:
+            counts = {b: max((int(r["n"]) for (m, bb), r in psnr.items() if bb == b), default=0)
+                      for b in buckets}
+            lines += ["", f"PSNR by |yaw| bucket ({task}; images per bucket in brackets):", "",
+                      "| method | " + " | ".join(f"{b}° ({counts[b]})" for b in buckets) + " |",
+                      "|---|" + "---:|" * len(buckets)]
+            for m in sorted({m for m, _ in psnr}):
+                cells = [fmt(_num(psnr[(m, b)]["mean"])) if (m, b) in psnr else "-"
+                         for b in buckets]
+                lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, block: str) -> None:
+    text = readme.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise LeaderboardError(f"{readme} has no {README_BEGIN} ... {README_END} markers")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_BEGIN}\n{block}{README_END}{tail}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="leaderboard/make.py", description=__doc__.split("\n\n")[0])
     p.add_argument("dir", type=Path, help="a bench output folder (results/<suite>)")
     p.add_argument("-o", "--output", type=Path, help="write the Markdown here (default: stdout)")
+    p.add_argument("--readme", type=Path, help="instead, rewrite the summary block between "
+                   "the leaderboard markers of this README")
     args = p.parse_args(argv)
     try:
+        if args.readme:
+            update_readme(args.readme, overview(args.dir))
+            print(f"updated {args.readme}")
+            return 0
         text = make(args.dir, args.output)
     except LeaderboardError as err:
         print(f"leaderboard: error: {err}", file=sys.stderr)

@@ -7,7 +7,8 @@ Modules (each imports torch/fsr lazily so ``bench/run.py --help`` stays instant)
 - ``store``    : the append-only, fsync'ed JSON-lines cache (one batch of lines per image)
 - ``engine``   : the per-image loop (degrade once, pose once, prior once, every method, metrics)
 - ``stats``    : bootstrap CI and FID/KID from cached features
-- ``report``   : results.csv, summary.csv, set_metrics.csv, plots, manifest.json, console tables
+- ``report``   : results.csv, summary.csv, set_metrics.csv, pipeline.csv (faces whole-photo
+                 mode's detector misses), plots, manifest.json, console tables
 """
 
 

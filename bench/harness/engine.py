@@ -1,7 +1,9 @@
 """The per-image loop. For each image, only what the cache lacks is computed, and shared work is
 done once: ground truth loaded once per size, pose once, each task's input degraded once, the 3D
 prior computed once per input (from the degraded input, never the ground truth, unless the suite
-asks for a labelled oracle), then every method, its metrics and its set-metric features.
+asks for a labelled oracle), then every method, its metrics and its set-metric features. Each
+task's input also goes once through the whole-photo face detector (``face_pipeline``), whose
+finding is cached as its own line, apart from the method results.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from harness import BenchError, lib
 from harness.datasets import Dataset, Item, open_dataset
-from harness.store import Store, encode_feat
+from harness.store import Store, detect_key, encode_feat
 from harness.suite import Suite, Task
 from harness.timing import Timer
 
@@ -123,6 +125,10 @@ class Runner:
         self.minfo = {s.name: lib.metric_info(s.name) for s in self.suite.metrics}
         self.msig = {s.column: lib.metric_signature(self.minfo[s.name]) for s in self.suite.metrics}
         self.fsig = self.features.signature if self.need_feat else None
+        self.finder = None  # the whole-photo detector, built once
+        if self.suite.face_pipeline:
+            with timer("setup"):
+                self.finder = lib.FaceFinder(self.suite.face_pipeline["detector"])
         self.computed_images = 0
         self._exit_after = int(os.environ.get("FSR_BENCH_EXIT_AFTER", "0") or 0)  # test hook
 
@@ -144,7 +150,12 @@ class Runner:
         rec = self.store.records.get(ref_key(item, size))
         return rec is None or rec.get("fsig") != self.fsig
 
-    def todo(self, item: Item) -> tuple[list, list[int], bool]:
+    def detect_key(self, item: Item, task: Task) -> str:
+        return detect_key(image_key(item), task, self.finder.name, self.finder.signature)
+
+    def todo(self, item: Item) -> tuple[list, list[int], bool, list[Task]]:
+        """(task, method) pairs, reference sizes, whether the image line and which tasks'
+        face-pipeline lines are missing from the cache."""
         cols = [s.column for s in self.columns(item)]
         work = []
         for task in self.suite.tasks:
@@ -154,7 +165,9 @@ class Runner:
         refs = []
         if self.need_feat and item.kind != "real":
             refs = [s for s in self.sizes if self._ref_missing(item, s)]
-        return work, refs, image_key(item) not in self.store.records
+        detect = [] if self.finder is None else \
+            [t for t in self.suite.tasks if self.detect_key(item, t) not in self.store.records]
+        return work, refs, image_key(item) not in self.store.records, detect
 
     def run(self, progress: bool = True) -> None:
         from tqdm import tqdm
@@ -170,13 +183,14 @@ class Runner:
 
     def process(self, ds: Dataset, item: Item, ref_only: bool = False) -> None:
         if ref_only:  # an image of the FID reference set: only its features
-            work, need_image = [], False
+            work, need_image, detect = [], False, []
             refs = [s for s in self.sizes if self._ref_missing(item, s)]
         else:
-            work, refs, need_image = self.todo(item)
-        if not (work or refs or need_image):
+            work, refs, need_image, detect = self.todo(item)
+        if not (work or refs or need_image or detect):
             return
         gts: dict[int, np.ndarray] = {}
+        lqs: dict[str, np.ndarray] = {}
 
         def gt_at(size: int) -> np.ndarray:
             if size not in gts:
@@ -190,6 +204,11 @@ class Runner:
                     return ds.load_lq(item, size)
             return gt_at(size)
 
+        def lq_of(task: Task) -> np.ndarray:  # each task's input made once, for all uses
+            if task.name not in lqs:
+                lqs[task.name] = self._input(ds, item, task, gt_at)
+            return lqs[task.name]
+
         lines = []
         if need_image:
             lines.append(self._image_line(ds, item, gt_at))
@@ -200,9 +219,11 @@ class Runner:
                        "id": item.id, "size": s, "feat": encode_feat(f), "fsig": self.fsig}
                       for s, f in zip(refs, feats, strict=True)]
         for task in self.suite.tasks:
+            if task in detect:
+                lines.append(self._detect_line(item, task, lq_of(task)))
             methods = [m for t, m in work if t is task]
             if methods:
-                lines += self._task(ds, item, task, methods, gt_at)
+                lines += self._task(ds, item, task, methods, gt_at, lq_of(task))
         self.store.append(lines)
         self.computed_images += 1
         if self._exit_after and self.computed_images >= self._exit_after:
@@ -224,6 +245,21 @@ class Runner:
         with self.timer("pose"):
             rec.update(lib.estimate_pose(img), pose_from=src)
         return rec
+
+    def _detect_line(self, item: Item, task: Task, lq: np.ndarray) -> dict:
+        """Would whole-photo mode find this face? (a miss is a result, not an error)"""
+        t0 = time.perf_counter()
+        try:
+            found = self.finder(lq)
+        except Exception as err:  # noqa: BLE001 - one line naming detector and image
+            msg = (str(err).splitlines() or [type(err).__name__])[0]
+            raise BenchError(f"face detector {self.finder.name} failed on {item.key} "
+                             f"({task.name}): {msg}") from err
+        took = time.perf_counter() - t0
+        self.timer.add("detect", took)
+        return {"type": "detect", "key": self.detect_key(item, task), "dataset": item.dataset,
+                "id": item.id, "task": task.name, "detector": self.finder.name, **found,
+                "time": {"detect": round(took, 4)}}
 
     def _input(self, ds: Dataset, item: Item, task: Task, gt_at) -> np.ndarray:
         if task.degradation is None:
@@ -249,12 +285,12 @@ class Runner:
                 prior = self.store.load_prior(key)  # use exactly what a rerun will read
         return prior
 
-    def _task(self, ds: Dataset, item: Item, task: Task, methods: list, gt_at) -> list[dict]:
+    def _task(self, ds: Dataset, item: Item, task: Task, methods: list, gt_at,
+              lq: np.ndarray) -> list[dict]:
         import torch
 
         from harness.datasets import resize_image
 
-        lq = self._input(ds, item, task, gt_at)
         lq_t = lib.to_tensor(lq)
         prior_t = None
         if any(m.needs_prior for m in methods):

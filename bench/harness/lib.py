@@ -1,4 +1,5 @@
-"""The harness's only contact points with fsr (degradation, pose, prior, metrics, features).
+"""The harness's only contact points with fsr (degradation, pose, prior, metrics, features,
+the whole-photo face detector).
 
 Kept in one place so the engine reads as the protocol, and so each contract is visible.
 """
@@ -146,26 +147,12 @@ class Features:
 
 
 def asset_sha256(name: str) -> str | None:
-    """sha256 of an asset's local copy, or None when it is not on this machine (never fetches).
+    """sha256 of an asset's local copy, or None when it is not on this machine (never fetches)."""
+    from fsr.assets import ASSETS
+    from fsr.assets.resolver import file_sha256, local_copy
 
-    Reads the ``.sha256`` sidecar the resolver writes, so big files are not re-hashed per run.
-    """
-    import os
-    from pathlib import Path
-
-    from fsr.assets import ASSETS, cache_dir, env_var, status
-    from fsr.assets.resolver import sha256_of
-
-    asset = ASSETS.get(name)
-    if asset is None or not status(name).startswith("ok"):
-        return None
-    path = Path(os.environ.get(env_var(name)) or cache_dir() / asset.filename)
-    sidecar = path.with_name(path.name + ".sha256")
-    if sidecar.is_file():
-        text = sidecar.read_text().split()
-        if text and len(text[0]) == 64:
-            return text[0]
-    return sha256_of(path)
+    path = local_copy(name) if name in ASSETS else None
+    return None if path is None else file_sha256(path)
 
 
 SET_METRIC_TEXT = {
@@ -199,3 +186,90 @@ def set_metric_description(name: str) -> str:
 
 def feature_weights() -> dict:
     return {"fid-inception": asset_sha256("fid-inception")}
+
+
+# -- whole-photo mode: would fsr.face.pipeline.FacePipeline find the face? --------------------
+DETECT_VERSION = "d1"  # bump when detector_view or the 'found' rule changes
+# The assets each detector loads (its cache signature hashes them); dlib-hog's HOG model is
+# built into dlib, its landmarks are the 68-point predictor.
+DETECTOR_ASSETS = {"retinaface": ("retinaface-resnet50",),
+                   "retinaface-mobilenet": ("retinaface-mobilenet",),
+                   "mtcnn": ("mtcnn-pnet", "mtcnn-rnet", "mtcnn-onet"),
+                   "dlib-hog": ("dlib-sp68",), "dlib-cnn": ("dlib-mmod", "dlib-sp68")}
+VIEW_TEXT = ("the task's low-quality input at its native size (what the methods get), "
+             "edge-replicated by half its side on every side (a 32 px input -> a 64 px photo), "
+             "as uint8; a face counts as found when a detection scoring at least the "
+             "detector's default threshold has its box centre inside the unpadded input. "
+             "The view is never upscaled: a face below the detector's smallest face "
+             "(MTCNN 20 px, dlib-HOG about 40 px) is a miss, as it would be on a real photo")
+
+
+def detector_names() -> tuple[str, ...]:
+    """Names ``fsr.face.create_detector`` accepts ('auto', 'mtcnn', ...)."""
+    from fsr.face.detectors import DETECTOR_NAMES
+
+    return tuple(DETECTOR_NAMES)
+
+
+def detector_view(lq: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A float [0, 1] HxWx3 face input -> (uint8 photo-like view, (x0, y0, x1, y1) of the face).
+
+    The face sits in the middle, padded by half its side on every side with its own edge
+    pixels, so the detector sees a face with context instead of a frame-filling crop.
+
+    Example:
+        >>> view, box = detector_view(np.zeros((32, 32, 3), np.float32))
+        >>> view.shape, box
+        ((64, 64, 3), (16, 16, 48, 48))
+    """
+    if lq.ndim != 3 or lq.shape[2] != 3 or min(lq.shape[:2]) < 1:
+        raise BenchError(f"detector view needs an HxWx3 image, got shape {tuple(lq.shape)}")
+    h, w = lq.shape[:2]
+    ph, pw = h // 2, w // 2
+    view = np.pad(np.asarray(lq, np.float32), ((ph, ph), (pw, pw), (0, 0)), mode="edge")
+    return to_uint8(view), (pw, ph, pw + w, ph + h)
+
+
+class FaceFinder:
+    """The detector of whole-photo mode, run on :func:`detector_view` of a task's input.
+
+    ``FaceFinder('auto')`` builds what ``fsr.restore.restore(..., aligned=False)`` builds
+    (``create_detector(name)`` inside a ``FacePipeline``, default threshold); ``name`` is the
+    detector 'auto' resolved to. Calling it on a float input gives the JSON-able record.
+    """
+
+    def __init__(self, requested: str = "auto") -> None:
+        from fsr.face.detectors import DetectorUnavailable, create_detector
+        from fsr.face.pipeline import FacePipeline
+
+        try:
+            detector = create_detector(requested)
+        except (DetectorUnavailable, ValueError) as err:
+            raise BenchError(f"face_pipeline: {str(err).splitlines()[0]}") from None
+        self.requested, self.name = requested, str(detector.name)
+        self.threshold = float(detector.default_threshold)
+        self.weights = {a: asset_sha256(a) for a in DETECTOR_ASSETS.get(self.name, ())}
+        # mask='ellipse': the mask is for paste-back only, and it loads no weights
+        self.pipe = FacePipeline(detector, mask="ellipse")
+
+    @property
+    def signature(self) -> str:
+        """Short hash of the view rule, the detector, its threshold and its weights."""
+        spec = [DETECT_VERSION, self.name, self.threshold, sorted(self.weights.items())]
+        return hashlib.sha1(repr(spec).encode()).hexdigest()[:10]
+
+    def describe(self) -> dict:
+        return {"requested": self.requested, "detector": self.name,
+                "threshold": self.threshold, "signature": self.signature,
+                "weights_sha256": self.weights, "view": VIEW_TEXT}
+
+    def __call__(self, lq: np.ndarray) -> dict:
+        """{'found', 'detections', 'best_score', 'view'} for one float HxWx3 input."""
+        view, (x0, y0, x1, y1) = detector_view(lq)
+        dets = np.asarray(self.pipe.detect_array(view), np.float64).reshape(-1, 15)
+        dets = dets[dets[:, 4] >= self.threshold]
+        cx, cy = (dets[:, 0] + dets[:, 2]) / 2, (dets[:, 1] + dets[:, 3]) / 2
+        inside = (cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)
+        return {"found": bool(inside.any()), "detections": int(len(dets)),
+                "best_score": round(float(dets[:, 4].max()), 6) if len(dets) else None,
+                "view": [int(view.shape[0]), int(view.shape[1])]}

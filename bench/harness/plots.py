@@ -113,8 +113,28 @@ def print_summary(summary, sets, timings: dict, cached_compute: dict, total_s: f
     print(f"  {'total wall clock':34s} {total_s:9.2f}", file=file)
 
 
+def print_pipeline(pipeline, file=None) -> None:
+    """pipeline.csv as 'missed/n' per task (rows) and |yaw| bucket (columns)."""
+    import sys
+
+    if pipeline is None or not len(pipeline):
+        return
+    file = file or sys.stdout
+    buckets = list(dict.fromkeys(pipeline["bucket"]))
+    for (ds, det), g in pipeline.groupby(["dataset", "detector"], sort=False):
+        print(f"\n{ds}: face pipeline (whole-photo mode, {det}): faces not detected, missed/n",
+              file=file)
+        rows = [["task", *buckets]]
+        for task, gt in g.groupby("task", sort=False):
+            cells = {r.bucket: f"{r.missed}/{r.n}" for r in gt.itertuples()}
+            rows.append([task, *(cells.get(b, "-") for b in buckets)])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)), file=file)
+
+
 def _timing_order(k: str) -> tuple:
-    first = ["setup", "io", "degradation", "pose", "prior"]
+    first = ["setup", "io", "degradation", "pose", "prior", "detect"]
     if k in first:
         return (0, first.index(k), k)
     return (1 if k.startswith("method:") else 2 if k.startswith("metric:") else 3, 0, k)

@@ -1,4 +1,5 @@
-"""Tables from the cache: results.csv, summary.csv, set_metrics.csv (plots: ``plots.py``).
+"""Tables from the cache: results.csv, summary.csv, set_metrics.csv, pipeline.csv (plots:
+``plots.py``).
 
 Everything here reads only cached lines, so a resumed, a sharded-then-merged and a single run
 give byte-identical tables. Pose buckets are applied here (not cached), so bucket edges can
@@ -14,7 +15,7 @@ import numpy as np
 
 from harness import BenchError
 from harness.stats import bootstrap_ci, fid_from_features, kid_from_features
-from harness.store import Store, decode_feat
+from harness.store import Store, decode_feat, detect_key
 from harness.suite import Suite
 
 RESULT_COLUMNS = ["dataset", "image_id", "identity", "task", "method", "metric", "value",
@@ -23,6 +24,7 @@ SUMMARY_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "mean", "ci_
                    "n", "lower_better"]
 SET_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "value", "n", "ref_n",
                "reference", "lower_better", "warning"]
+PIPELINE_COLUMNS = ["dataset", "task", "detector", "bucket", "n", "found", "missed", "miss_rate"]
 FID_DIM = 2048  # below this many images the FID covariance is rank-deficient (biased upward)
 SET_METRICS = ("fid", "kid")
 
@@ -36,6 +38,7 @@ class RunInfo:
     methods: dict[str, list[dict]]  # task name -> [{"label", "signature", ...}]
     ref_keys: list[str] = field(default_factory=list)  # reference-set images (real-photo FID)
     lower_better: dict[str, bool] = field(default_factory=dict)  # metric column -> bool
+    face_pipeline: dict | None = None  # FaceFinder.describe() of the run; None: not counted
 
 
 def bucket_of(yaw: float | None, ok: bool, edges: tuple[float, ...]) -> str:
@@ -200,15 +203,59 @@ def _kid(x: np.ndarray, y: np.ndarray, subset_size: int = 1000) -> float:
     return float(lib_kid(x, y, subset_size=subset_size)[0])
 
 
+def pipeline_table(info: RunInfo, store: Store):
+    """Faces whole-photo mode's detector found / missed per dataset x task x |yaw| bucket.
+
+    The bucket comes from the image line, exactly as for results; empty buckets are left out.
+    """
+    import pandas as pd
+
+    fp = info.face_pipeline
+    counts: dict[tuple[str, str], dict[str, list[int]]] = {}  # (ds, task) -> bucket -> [n, found]
+    missing = 0
+    for ikey in info.image_keys:
+        img = store.records.get(ikey)
+        if img is None:
+            missing += 1
+            continue
+        yaw = (img.get("pose") or [None])[0]
+        bucket = bucket_of(yaw, bool(img.get("pose_ok")), info.suite.edges)
+        for task in info.suite.tasks:
+            rec = store.records.get(detect_key(ikey, task, fp["detector"], fp["signature"]))
+            if rec is None:
+                missing += 1
+                continue
+            per = counts.setdefault((img["dataset"], task.name), {})
+            for b in ("all", bucket):
+                n_found = per.setdefault(b, [0, 0])
+                n_found[0] += 1
+                n_found[1] += bool(rec["found"])
+    if missing:
+        raise BenchError(f"{missing} cached face-pipeline line(s) are missing for this report; "
+                         "rerun bench/run.py on this --out to compute them")
+    out = []
+    for (ds, task), per in counts.items():  # image keys come sorted by dataset, tasks in order
+        for b in bucket_order(info.suite.edges):
+            if b in per:
+                n, found = per[b]
+                out.append({"dataset": ds, "task": task, "detector": fp["detector"],
+                            "bucket": b, "n": n, "found": found, "missed": n - found,
+                            "miss_rate": round((n - found) / n, 4)})
+    return pd.DataFrame(out, columns=PIPELINE_COLUMNS)
+
+
 def write_tables(info: RunInfo, store: Store, out_dir) -> dict:
-    """Write the three CSVs; returns {'results': df, 'summary': df, 'set': df}."""
+    """Write the CSVs; returns {'results': df, 'summary': df, 'set': df, 'pipeline': df}
+    ('set' and 'pipeline' are None when the suite asks for neither)."""
     df, feats, ref_feats, gt_feats = collect(info, store)
     summary = summarize(df, info)
     sets = set_metrics(info, feats, ref_feats, gt_feats) if info.suite.set_metrics else None
+    pipeline = pipeline_table(info, store) if info.face_pipeline else None
     df.to_csv(out_dir / "results.csv", index=False)
     summary.to_csv(out_dir / "summary.csv", index=False)
-    if sets is not None:
-        sets.to_csv(out_dir / "set_metrics.csv", index=False)
-    elif (out_dir / "set_metrics.csv").exists():
-        (out_dir / "set_metrics.csv").unlink()
-    return {"results": df, "summary": summary, "set": sets}
+    for name, table in (("set_metrics.csv", sets), ("pipeline.csv", pipeline)):
+        if table is not None:
+            table.to_csv(out_dir / name, index=False)
+        elif (out_dir / name).exists():
+            (out_dir / name).unlink()
+    return {"results": df, "summary": summary, "set": sets, "pipeline": pipeline}

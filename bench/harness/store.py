@@ -1,11 +1,13 @@
 """The resumable cache: an append-only JSON-lines file, one fsync'ed batch of lines per image.
 
-``<out>/cache/records.jsonl`` holds three kinds of line::
+``<out>/cache/records.jsonl`` holds four kinds of line::
 
     {"type": "image",  "key": "<dataset>/<id>|<fingerprint>", "pose": [yaw, pitch, roll], ...}
     {"type": "result", "key": "<image key>|<task>:<sig>|<method>:<sig>", "metrics": {...},
      "feat": "<base64 float32 set-metric features or null>", "time": {"method": s, ...}}
     {"type": "ref",    "key": "<image key>|ref:<size>", "feat": "..."}
+    {"type": "detect", "key": "<image key>|detect:<task>:<sig>|<detector>:<sig>", "found": true,
+     "detections": 1, "best_score": 0.99, "view": [64, 64], "time": {"detect": s}}
 
 Keys hold everything that changes a number (file fingerprint, task signature, method weights),
 so a changed input never reuses a stale line and an unchanged one is never computed twice.
@@ -25,6 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from harness import BenchError
+
+
+def detect_key(image_key: str, task, detector: str, signature: str) -> str:
+    """Cache key of the face-pipeline line of one image and task (``task``: a suite Task)."""
+    return f"{image_key}|detect:{task.name}:{task.signature}|{detector}:{signature}"
 
 
 def encode_feat(feat: np.ndarray | None) -> str | None:

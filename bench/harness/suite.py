@@ -12,11 +12,16 @@ A suite names its datasets, tasks (what degradation makes the input, at which si
     metrics: [psnr, ssim, lpips, identity]
     set_metrics: [fid, kid]
     pose: {edges: [0, 15, 30, 45]}
+    face_pipeline: {detector: auto}   # the default; false skips it
 
 ``size`` is the ground-truth/output size. ``degradation: given`` means the dataset supplies the
 low-quality input (CelebA-Test pairs, real photos). A metric may be ``{name: identity,
 against: input}`` (real photos have no ground truth). ``prior: oracle`` makes prior-guided
 methods read their 3D prior from the ground truth; such rows are labelled ``+oracle``.
+``face_pipeline`` counts, per task and |yaw| bucket, the faces whole-photo mode
+(``fsr.restore.restore(..., aligned=False)``) would not find: its detector (a name for
+``fsr.face.create_detector``) runs once per image and task on the task's input (see
+``harness.lib.FaceFinder``). It changes no task signature, so cached method results stay valid.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from harness import BenchError
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 TASK_KINDS = ("sr", "restore")
+FACE_PIPELINE_DEFAULT = {"detector": "auto"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class Suite:
     oracle_prior: bool = False
     bootstrap: dict = field(default_factory=lambda: {"n": 1000, "seed": 0, "alpha": 0.05})
     raw: dict = field(default_factory=dict)
+    face_pipeline: dict | None = field(default_factory=lambda: dict(FACE_PIPELINE_DEFAULT))
 
     def to_dict(self) -> dict:
         return {"name": self.name, "file": self.path.name, "description": self.description,
@@ -89,7 +96,7 @@ class Suite:
                 "set_metrics": self.set_metrics, "pose_edges": [e for e in self.edges
                                                                 if math.isfinite(e)],
                 "prior": "oracle" if self.oracle_prior else "degraded-input",
-                "bootstrap": self.bootstrap, "raw": self.raw}
+                "bootstrap": self.bootstrap, "face_pipeline": self.face_pipeline, "raw": self.raw}
 
 
 def suite_names() -> list[str]:
@@ -119,6 +126,24 @@ def _task(path: Path, cfg: object) -> Task:
         raise _fail(path, f"task {cfg['name']}: degradation must be 'given' or a mapping "
                           f"with a type, got {deg!r}")
     return Task(name=str(cfg["name"]), kind=kind, size=size, scale=scale, degradation=deg)
+
+
+def _face_pipeline(path: Path, cfg: object) -> dict | None:
+    """``true``/absent -> the default detector, ``false`` -> None, ``{detector: NAME}``."""
+    if cfg is True:
+        return dict(FACE_PIPELINE_DEFAULT)
+    if cfg is False:
+        return None
+    if not isinstance(cfg, dict) or set(cfg) - set(FACE_PIPELINE_DEFAULT):
+        raise _fail(path, f"face_pipeline must be false, true or {{detector: NAME}}, got {cfg!r}")
+    detector = cfg.get("detector", FACE_PIPELINE_DEFAULT["detector"])
+    if detector != FACE_PIPELINE_DEFAULT["detector"]:
+        from harness.lib import detector_names  # imports torch: only for a named detector
+
+        if detector not in detector_names():
+            raise _fail(path, f"face_pipeline: unknown detector {detector!r}; choose one of "
+                              f"{', '.join(detector_names())}")
+    return {"detector": str(detector)}
 
 
 def _metric(path: Path, cfg: object) -> MetricSpec:
@@ -184,4 +209,5 @@ def parse_suite(raw: dict, path: Path) -> Suite:
         methods=methods, metrics=[_metric(path, m) for m in raw.get("metrics") or ["psnr"]],
         set_metrics=[str(m) for m in raw.get("set_metrics") or []],
         edges=tuple(edges) + (math.inf,), reference=raw.get("reference"),
-        oracle_prior=prior == "oracle", bootstrap=boot, raw=raw)
+        oracle_prior=prior == "oracle", bootstrap=boot, raw=raw,
+        face_pipeline=_face_pipeline(path, raw.get("face_pipeline", True)))

@@ -3,8 +3,8 @@
 Six real face crops (from ../shared/data/faces-raw, else the repo's samples/) resized to 64 px,
 SR x4 and x8 with bicubic and Lanczos, PSNR and SSIM. Checks the CSV contents against an
 independent computation, resume after SIGKILL (only the missing images are computed, same
-bytes), shard + merge = single run, leaderboard determinism and bold best values, and the
-one-line exit-2 errors.
+bytes, pipeline.csv included), shard + merge = single run, leaderboard determinism and bold
+best values, and the one-line exit-2 errors.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def test_resume_after_sigkill(single, suite_file, tmp_path):
         f.write('{"type": "result", "key": "faces/x|')
     assert bench("--suite", str(suite_file), "--out", str(out)) == 0
     assert json.loads((out / "manifest.json").read_text())["computed_images"] == 4
-    for name in ("results.csv", "summary.csv"):
+    for name in ("results.csv", "summary.csv", "pipeline.csv"):
         assert (out / name).read_bytes() == (single / name).read_bytes()
 
 
@@ -162,7 +162,7 @@ def test_shard_and_merge_equal_single_run(single, suite_file, tmp_path):
     assert n1 == 3
     merged = tmp_path / "merged"
     assert bench("--merge", str(parts[0]), str(parts[1]), "--out", str(merged)) == 0
-    for name in ("results.csv", "summary.csv"):
+    for name in ("results.csv", "summary.csv", "pipeline.csv"):
         assert (merged / name).read_bytes() == (single / name).read_bytes()
 
 
