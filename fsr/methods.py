@@ -37,6 +37,8 @@ class MethodError(ValueError):
     """Unknown method name, missing weights, or bad input to a method (one-line message)."""
 
 
+CALL_SEED = 0  # the RNG state each network call starts from (outside RNG state untouched)
+
 # Methods that are not networks: the restoration table's floor (the degraded input as is).
 BUILTIN = {
     "input": {"task": "restore", "scale": 1, "licence": "none (no weights)",
@@ -85,7 +87,8 @@ class Method:
     def signature(self) -> str:
         """Short hash of the weights and calling convention (a cache key part)."""
         spec = [self.name, self.weights_sha256, self.task, self.scale, self.in_size,
-                self.out_size, list(self.input_range), self.needs_prior, self.label]
+                self.out_size, list(self.input_range), self.needs_prior, self.label,
+                f"seed:{CALL_SEED}"]
         return hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:12]
 
     def describe(self) -> dict:
@@ -126,7 +129,11 @@ class Method:
         args = [x]
         if self.needs_prior:
             args += self._prior_args(prior, x.shape[-2:], n)
-        with torch.no_grad():
+        # StyleGAN2-based nets draw fresh noise maps per call (GFPGAN's default): a fixed seed
+        # per call makes every run of a benchmark give the same numbers, cache or not.
+        devices = [x.device] if x.device.type == "cuda" else []
+        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(CALL_SEED)
             out = self.net(*args)
         if isinstance(out, (tuple, list)):  # GFPGAN-style nets return (image, side outputs)
             out = out[0]

@@ -107,3 +107,21 @@ def test_fetchable_counts_registry_weights_but_not_user_only(monkeypatch, tmp_pa
     assert "sam3d-x4-authors" not in fetchable  # user-only weights still need the file
     monkeypatch.setenv("FSR_OFFLINE", "1")
     assert "realesrgan-x4plus" not in available_methods("sr", fetchable=True)
+
+
+class _NoisyNet(torch.nn.Module):
+    """Adds fresh noise per call, as StyleGAN2's noise injection does."""
+
+    def forward(self, x):
+        return x + 0.1 * torch.randn_like(x)
+
+
+def test_stochastic_nets_give_the_same_output_every_call_and_leave_the_rng_alone():
+    m = Method(name="noisy", task="restore", scale=1, in_size=None, out_size=None,
+               needs_prior=False, weights_sha256="0" * 64, _net=_NoisyNet())
+    lq = torch.rand(1, 3, 16, 16).clamp(0.2, 0.8)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    first, second = m(lq), m(lq)
+    assert torch.equal(first, second) and not torch.equal(first, lq)
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's RNG stream is untouched

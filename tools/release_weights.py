@@ -49,17 +49,19 @@ class Scorer:
 def method_fns(opt: dict, net: torch.nn.Module, scale: int, task: str) -> dict:
     """name -> function(batch) -> prediction in [0, 1]."""
     from fsr.archs.interp_arch import Bicubic
+    from fsr.methods import Method
 
-    model_type = opt["model_type"]
-    if model_type == "SAM3DModel":
-        def ours(b):
-            args = [b["lq"], b.get("render")]
-            if net.use_coeff:
-                args.append(b["coeff"])
-            return net(*args)
-    else:
-        def ours(b):
-            return (net(b["lq"] * 2 - 1, return_rgb=False, randomize_noise=False)[0] + 1) / 2
+    # fsr.methods' calling convention, as the benchmark uses it (seeded noise, ranges, prior)
+    is_sam3d = opt["model_type"] == "SAM3DModel"
+    method = Method(name=opt["name"], task=task if is_sam3d else "restore",
+                    scale=scale if is_sam3d else 1, in_size=None, out_size=None,
+                    needs_prior=is_sam3d and net.use_prior, weights_sha256=None,
+                    input_range=(0.0, 1.0) if is_sam3d else (-1.0, 1.0),
+                    needs_coeffs=is_sam3d and net.use_coeff, _net=net)
+
+    def ours(b):
+        prior = {"render": b["render"], "coeffs": b.get("coeff")} if method.needs_prior else None
+        return method(b["lq"], prior)
     fns = {opt["name"]: ours}
     if task == "sr":
         bicubic = Bicubic(scale)
