@@ -116,6 +116,17 @@ class _NoisyNet(torch.nn.Module):
         return x + 0.1 * torch.randn_like(x)
 
 
+class _LazyNoisyMethod(Method):
+    """Builds its network on first use, drawing the init from the global RNG."""
+
+    @property
+    def net(self):
+        if self._net is None:
+            torch.nn.Linear(64, 64)  # an initialisation that consumes random numbers
+            self._net = _NoisyNet()
+        return self._net
+
+
 def test_stochastic_nets_give_the_same_output_every_call_and_leave_the_rng_alone():
     m = Method(name="noisy", task="restore", scale=1, in_size=None, out_size=None,
                needs_prior=False, weights_sha256="0" * 64, _net=_NoisyNet())
@@ -125,3 +136,7 @@ def test_stochastic_nets_give_the_same_output_every_call_and_leave_the_rng_alone
     first, second = m(lq), m(lq)
     assert torch.equal(first, second) and not torch.equal(first, lq)
     assert torch.equal(torch.get_rng_state(), state)  # the caller's RNG stream is untouched
+    # the first call, which builds the network, gives what later calls give
+    lazy = _LazyNoisyMethod(name="lazy", task="restore", scale=1, in_size=None, out_size=None,
+                            needs_prior=False, weights_sha256="0" * 64)
+    assert torch.equal(lazy(lq), first) and torch.equal(lazy(lq), first)
