@@ -34,13 +34,13 @@ def cmd_assets(args: argparse.Namespace) -> int:
 
     if args.action == "list":
         print(f"cache: {cache_dir()}")
-        print(f"{'name':28} {'status':10} {'size':>9}  {'source':52} sha256")
+        print(f"{'name':28} {'status':12} {'size':>9}  {'source':52} sha256")
         for asset in ASSETS.values():
             state = status(asset.name)
             path = local_copy(asset.name)
             size = _size(path.stat().st_size if path else asset.size)
             sha = (asset.sha256 or "(not published)")[:16]
-            print(f"{asset.name:28} {state[:10]:10} {size:>9}  {_source(asset):52} {sha}")
+            print(f"{asset.name:28} {state[:12]:12} {size:>9}  {_source(asset):52} {sha}")
         return 0
 
     names = [args.name] if args.action == "fetch" else list(ASSETS)

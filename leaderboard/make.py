@@ -10,8 +10,8 @@ Protocol first (datasets, degradations, metric definitions and weights, identity
 sample-size warning), then per task an overall table and one table per |yaw| bucket:
 mean [95% bootstrap CI] and n, the best mean of each column in bold (lower or higher is
 better per metric). Then, when the run has pipeline.csv, how many faces whole-photo mode's
-detector misses per task and bucket. The output depends only on the folder's files: the same results give the
-same bytes (the only date is the run's, from manifest.json).
+detector misses per task and bucket. The output depends only on the folder's files: the same
+results give the same bytes (the only date is the run's, from manifest.json).
 """
 
 from __future__ import annotations

@@ -270,6 +270,13 @@ def resolve(name: str, path: str | os.PathLike | None = None) -> Path:
         raise _unavailable(asset, dest, tried)
 
 
+def _local_file(asset: Asset) -> Path:
+    """Where resolve() looks before fetching: the bundled copy when it is there, else the cache."""
+    if asset.bundled and (bundled_dir() / asset.filename).is_file():
+        return bundled_dir() / asset.filename
+    return cache_dir() / asset.filename
+
+
 def local_copy(name: str) -> Path | None:
     """The verified local file of asset ``name`` (user path, bundled or cached), or None.
 
@@ -278,10 +285,10 @@ def local_copy(name: str) -> Path | None:
     asset = get_asset(name)
     user = os.environ.get(env_var(name))
     if user:
-        return Path(user).expanduser() if Path(user).expanduser().is_file() else None
-    candidates = [bundled_dir() / asset.filename] if asset.bundled else []
-    candidates.append(cache_dir() / asset.filename)
-    return next((p for p in candidates if check_file(asset, p) is None), None)
+        path = Path(user).expanduser()
+        return path if path.is_file() else None
+    path = _local_file(asset)
+    return path if check_file(asset, path) is None else None
 
 
 def file_sha256(path: Path) -> str:
@@ -300,7 +307,6 @@ def status(name: str) -> str:
     user = os.environ.get(env_var(name))
     if user:
         return "ok (user path)" if Path(user).is_file() else f"missing ({env_var(name)}={user})"
-    if asset.bundled and (bundled_dir() / asset.filename).is_file():
-        problem = check_file(asset, bundled_dir() / asset.filename)
-        return f"{problem} (bundled)" if problem else "ok (bundled)"
-    return check_file(asset, cache_dir() / asset.filename) or "ok"
+    path = _local_file(asset)
+    state = check_file(asset, path) or "ok"
+    return f"{state} (bundled)" if path.parent == bundled_dir() else state
