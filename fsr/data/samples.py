@@ -1,6 +1,6 @@
 """The embedded sample set: real aligned face crops committed in ``samples/``, split by identity.
 
-Built by ``python bench/build_samples.py`` from real photos and video frames shipped in registry
+Built by ``python tools/build_samples.py`` from real photos and video frames shipped in registry
 packages (provenance per file in ``samples/manifest.csv`` and ``samples/PROVENANCE.md``).
 
     >>> from fsr.data.samples import load_samples, load_image
@@ -70,7 +70,7 @@ def load_samples(split: str | None = "test", folder: Path | None = None) -> list
     manifest = (folder or samples_dir()) / "manifest.csv"
     if not manifest.is_file():
         raise FileNotFoundError(
-            f"sample set not found: {manifest} is missing (run `python bench/build_samples.py` "
+            f"sample set not found: {manifest} is missing (run `python tools/build_samples.py` "
             "or set FSR_SAMPLES_DIR)"
         )
     with open(manifest, newline="") as f:

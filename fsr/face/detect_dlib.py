@@ -26,7 +26,7 @@ from fsr.face.align import similarity_lstsq
 from fsr.face.detect_base import FaceDetector, empty_detections, pack_detections
 
 # Median positions from dlib's 68-point predictor on the 71 HOG detections (margin > 0.3) in the
-# 63 photos of tests/face/data/face_counts.json (bench/dlib_sp5_layout.py), in a frame whose
+# 63 photos of tests/face/data/face_counts.json (tools/dlib_sp5_layout.py), in a frame whose
 # origin is the eye midpoint, x along the eye line, unit = inter-ocular distance (IOD); mouth
 # corners symmetrised. Estimate error there: nose tip median 0.06 IOD, mouth corners 0.10.
 SP5_LAYOUT = {

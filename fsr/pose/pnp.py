@@ -2,7 +2,7 @@
 
 The 3D model is MediaPipe's canonical face mesh (a freely licensed mean face, Apache-2.0)
 sampled at :data:`LM68_TO_MESH`: for each iBUG-68 point, the mesh vertex nearest to it.
-That table was derived once from data (``bench/derive_lm68_mesh.py``): dlib 68 points and
+That table was derived once from data (``tools/derive_lm68_mesh.py``): dlib 68 points and
 MediaPipe's 468 landmarks on 136 near-frontal faces (|yaw| < 10, |pitch| < 15) of the
 sample photos and franck.mp4 frames; per dlib point, the vertex with the smallest median
 distance (median residual 0.014-0.05 interocular distances inside the face, ~0.1 on the jaw

@@ -61,7 +61,7 @@ def test_hog_finds_astronaut_and_sp5_estimate_is_close(hog68, astronaut):
     err = np.linalg.norm(best5[5:].reshape(5, 2) - lm68, axis=1) / iod
     assert err[:2].max() < 0.05  # eye centres: measured by both models
     # Estimated points: her broad smile puts the real mouth corners ~0.2 IOD from the mean
-    # layout (bench/dlib_sp5_layout.py measures the spread over the photo set).
+    # layout (tools/dlib_sp5_layout.py measures the spread over the photo set).
     assert err[2:].max() < 0.3
 
 

@@ -61,7 +61,7 @@ def test_fid_matches_eigenvalue_route():
 
 @pytest.mark.slow
 def test_fid_matches_eigenvalue_route_768():
-    # 2048-D (the Inception's size) is in bench/metrics_calibration.py: minutes on 2 cores
+    # 2048-D (the Inception's size) is in bench/studies/metrics_calibration.py: minutes on 2 cores
     a, b = two_sets(768, 1000, seed=1)
     ref = fid_by_eigenvalues(a, b)
     assert abs(fid_from_features(a, b) - ref) < 1e-7 * ref

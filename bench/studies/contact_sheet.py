@@ -1,7 +1,7 @@
 """Contact sheet of the sample set's test faces: the aligned crop and the 3D prior rendered
 from its degraded x4 input (32 px, as the benchmark computes it), with the crop's yaw.
 
-    python bench/contact_sheet.py -o docs/img/samples_test_sheet.png --count 24
+    python bench/studies/contact_sheet.py -o docs/img/samples_test_sheet.png --count 24
 """
 
 from __future__ import annotations

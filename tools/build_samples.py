@@ -1,6 +1,6 @@
 """Build the embedded sample set (samples/) from the real faces shipped in registry packages.
 
-    python bench/build_samples.py --raw ../shared/data/faces-raw --out samples
+    python tools/build_samples.py [--raw DIR] [--out samples]
 
 Deterministic: MTCNN (fsr's, weights from the facenet-pytorch wheel) finds faces, the FFHQ
 5-point template aligns them at 256 px, MediaPipe gives the head pose, video frames are sampled
@@ -14,6 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench" / "studies"))
+from raw_faces import add_raw_argument, require_raw  # noqa: E402
 
 CROP = 256
 MIN_NATIVE = 64  # source pixels spanned by the crop; smaller faces are too small to be GT
@@ -194,7 +197,7 @@ def write_provenance(rows: list[dict], out: Path) -> Path:
         "# Provenance of the embedded sample set",
         "",
         "Every crop in `crops/` is an FFHQ-template-aligned 256 px face cut, by",
-        "`python bench/build_samples.py`, from a file extracted unchanged from a registry package.",
+        "`python tools/build_samples.py`, from a file extracted unchanged from a registry package.",
         "The photos themselves are third-party; the licence column is what the package states.",
         "`manifest.csv` gives the source of each crop (video crops name their frame).",
         "",
@@ -210,13 +213,10 @@ def write_provenance(rows: list[dict], out: Path) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", type=Path, default=Path(__file__).resolve().parents[1].parent
-                        / "shared" / "data" / "faces-raw", help="the raw real-faces folder")
+    add_raw_argument(parser)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "samples")
     args = parser.parse_args()
-    if not (args.raw / "SOURCES.md").is_file():
-        print(f"build_samples: {args.raw} is not the raw faces folder (no SOURCES.md)", file=sys.stderr)
-        return 2
+    require_raw(args.raw, "build_samples")
     rows = build(args.raw, args.out)
     write_provenance(rows, args.out)
     tests = {r["identity"] for r in rows if r["split"] == "test"}

@@ -1,8 +1,8 @@
 """Head-pose estimators and 3D priors on the real sample photos: agreement, robustness to
 low resolution, prior fit rate and timings. Prints markdown tables (docs/pose_and_priors.md).
 
-    python bench/pose_agreement.py                       # ~5-10 min on 2 busy cores
-    python bench/pose_agreement.py --limit 40 --json results/pose.json
+    python bench/studies/pose_agreement.py                       # ~5-10 min on 2 busy cores
+    python bench/studies/pose_agreement.py --limit 40 --json results/pose.json
 
 Faces: every still in the raw-photo folder (paintings and masks left out) plus frames of the
 videos sampled at fixed steps. Each face is cropped square (1.5x its landmark box, MediaPipe's
@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import pose_faces`, from anywhere
-from pose_faces import DEFAULT_RAW, collect_crops, lowres  # noqa: E402
+from pose_faces import collect_crops, lowres
+from raw_faces import add_raw_argument, require_raw
 
 SIZES = (16, 32, 64)
 HR = 256
@@ -192,12 +191,13 @@ def write_sheet(crops: list[dict], records: list[dict], path: Path, n: int = 8) 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--raw", type=Path, default=DEFAULT_RAW, help="raw face photos folder")
+    add_raw_argument(ap)
     ap.add_argument("--video-step", type=int, default=60, help="keep every Nth video frame")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N crops")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw records here")
     ap.add_argument("--sheet", type=Path, default=None, help="also write a contact sheet PNG")
     args = ap.parse_args(argv)
+    require_raw(args.raw, "pose_agreement")
     res = run(args.raw, args.video_step, args.limit)
     if args.sheet:
         crops = collect_crops(args.raw, video_step=args.video_step, size=HR)[: args.limit]

