@@ -55,3 +55,13 @@ def test_bad_inputs():
         degrade(np.zeros((8, 8, 3), np.uint8), {"type": "bicubic", "scale": 2}, 0)
     with pytest.raises(ValueError, match="unknown degradation"):
         degrade(_face(), {"type": "motion"}, 0)
+
+
+def test_gfpgan_128_is_gfpgan_seen_at_128_px():
+    # The derivation in fsr/data/degradations.py: spatial ranges / 4, downscale floored at 1.
+    from fsr.data.degradations import PRESETS
+    full, small = PRESETS["gfpgan"], PRESETS["gfpgan-128"]
+    assert small["sigma"] == tuple(s / 4 for s in full["sigma"])
+    assert small["downscale"] == (1.0, full["downscale"][1] / 4)
+    assert small["noise"] == tuple(n / 4 for n in full["noise"])
+    assert small["jpeg"] == full["jpeg"]
