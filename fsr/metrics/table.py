@@ -27,6 +27,7 @@ class MetricSpec:
     description: str
     factory: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    engine: str = "fsr"  # who computes it: 'fsr' (fsr's own code) or 'pyiqa' (pyiqa 0.1.16)
 
 
 _PSNR_SSIM = ("BasicSR calculate_psnr/calculate_ssim conventions: RGB on [0, 255], crop_border 0, "
@@ -34,6 +35,16 @@ _PSNR_SSIM = ("BasicSR calculate_psnr/calculate_ssim conventions: RGB on [0, 255
 _ID = ("ArcFace ResNet-18 (GFPGAN's arcface_resnet18.pth, grey 128x128 whole crop) when "
        "'arcface-resnet18' resolves, else dlib's ResNet (HOG box + 5-point alignment); the metric's "
        ".model_name says which, never compare across models")
+
+_PYIQA = "fsr.metrics.pyiqa_engine:PyiqaMetric"
+
+
+def _pyiqa(name: str, weights: dict[str, str], min_size: int = 1,
+           options: dict | None = None) -> dict[str, Any]:
+    """kwargs of a pyiqa row: its pyiqa name and where each asset goes under torch hub's dir."""
+    return {"pyiqa_name": name, "mode": "NR", "weights": weights, "min_size": min_size,
+            "options": options or {}}
+
 
 _ROWS = [
     MetricSpec("psnr", "FR", False, (0.0, INF), (),
@@ -62,17 +73,48 @@ _ROWS = [
                ("arcface-resnet18", "dlib-resnet", "dlib-sp5"),
                f"angle in degrees between face embeddings ('Deg'): {_ID}",
                "fsr.metrics.identity:IdentitySimilarity", {"degrees": True}),
-    MetricSpec("niqe", "NR", True, (0.0, INF), (),
-               "NIQE via BasicSR calculate_niqe (its bundled pristine params; Y channel, "
-               "96x96 blocks); for real-LQ sets without ground truth",
+    MetricSpec("niqe", "NR", True, (0.0, INF), ("pyiqa-niqe",),
+               "NIQE as pyiqa (and the NTIRE 2025 face challenge) computes it: Y of YIQ, "
+               "MATLAB-style imresize, the MATLAB release's pristine params (converted from "
+               "BasicSR's copy when pyiqa's .mat is not reachable)",
+               _PYIQA, _pyiqa("niqe", {"pyiqa-niqe": "pyiqa/niqe_modelparameters.mat"}, 192),
+               engine="pyiqa"),
+    MetricSpec("niqe-basicsr", "NR", True, (0.0, INF), (),
+               "NIQE via BasicSR calculate_niqe (its bundled pristine params; Y of BT.601 "
+               "YCbCr, 96x96 blocks; needs two blocks); pyiqa's niqe with color_space='ycbcr' "
+               "agrees (tests/metrics/test_pyiqa_crosscheck.py)",
                "fsr.metrics.niqe:NIQE"),
+    MetricSpec("musiq", "NR", False, (0.0, 100.0), ("pyiqa-musiq-koniq",),
+               "MUSIQ (KonIQ-10k), multi-scale transformer, MOS-like 0..100",
+               _PYIQA, _pyiqa("musiq", {"pyiqa-musiq-koniq":
+                                        "pyiqa/musiq_koniq_ckpt-e95806b9.pth"}), engine="pyiqa"),
+    MetricSpec("clipiqa", "NR", False, (0.0, 1.0), ("clip-rn50",),
+               "CLIP-IQA: CLIP RN50 with antonym prompt pairs (pyiqa's ensemble of 5 pairs)",
+               _PYIQA, _pyiqa("clipiqa", {"clip-rn50": "clip/RN50.pt"}), engine="pyiqa"),
+    MetricSpec("maniqa", "NR", False, (0.0, 1.0), ("pyiqa-maniqa-koniq",),
+               "MANIQA (KonIQ-10k), ViT-B/8 + transposed attention; pyiqa's 8 random 224 crops",
+               _PYIQA, _pyiqa("maniqa", {"pyiqa-maniqa-koniq": "pyiqa/ckpt_koniq10k.pt"}),
+               engine="pyiqa"),
+    MetricSpec("topiq-nr-face", "NR", False, (0.0, 1.0),
+               ("pyiqa-topiq-nr-face", "retinaface-resnet50", "parsenet"),
+               "TOPIQ-NR ResNet-50 trained on CGFIQA face quality; pyiqa aligns the face with "
+               "facexlib RetinaFace + ParseNet at 512",
+               _PYIQA, _pyiqa("topiq_nr-face", {
+                   "pyiqa-topiq-nr-face": "pyiqa/topiq_nr_cgfiqa_res50-0a8b8e4f.pth",
+                   "retinaface-resnet50": "pyiqa/detection_Resnet50_Final.pth",
+                   "parsenet": "pyiqa/parsing_parsenet.pth"}, options={"backbone_pretrain": False}),
+               engine="pyiqa"),
     MetricSpec("fid", "set", True, (0.0, INF), ("fid-inception",),
-               "FID on TF-FID Inception-v3 pool features (299x299 TF bilinear, (x-128)/128); "
-               "pytorch-fid/BasicSR sqrtm route; reference stats cached as .npz",
+               "Frechet Inception Distance on TF-FID Inception-v3 pool features (299x299 TF "
+               "bilinear, (x-128)/128); "
+               "between feature sets the exact low-rank form (nuclear norm of A B^T, equal to "
+               "the pytorch-fid/BasicSR sqrtm route up to rounding); against cached (mu, sigma) "
+               ".npz stats the sqrtm route",
                "fsr.metrics.fid:FID"),
     MetricSpec("kid", "set", True, (-INF, INF), ("fid-inception",),
                "KID: unbiased MMD^2, cubic polynomial kernel, mean over 100 subsets of <= 1000 "
-               "(StyleGAN2-ADA / clean-fid); unbiased, so small negatives happen",
+               "(StyleGAN2-ADA / clean-fid; once on all pairs when both sets fit one subset); "
+               "unbiased, so small negatives happen",
                "fsr.metrics.fid:KID"),
 ]
 

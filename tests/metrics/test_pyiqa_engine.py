@@ -1,0 +1,84 @@
+"""pyiqa behind fsr's table: weights only through fsr.assets, one-line errors, no downloads."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import torch
+
+from fsr.metrics import MetricError, create_metric, get_spec, list_metrics
+
+PYIQA_ROWS = ("niqe", "musiq", "clipiqa", "maniqa", "topiq-nr-face")
+
+
+@pytest.fixture
+def empty_caches(tmp_path, monkeypatch):
+    """No fsr cache, no pyiqa cache, downloads forbidden: what a fresh offline machine has."""
+    import pyiqa.utils.download_util as du
+
+    import fsr.metrics.pyiqa_engine as engine
+
+    monkeypatch.setenv("FSR_HOME", str(tmp_path / "fsr"))
+    monkeypatch.setenv("FSR_OFFLINE", "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(du, "DEFAULT_CACHE_DIR", str(tmp_path / "torch" / "hub" / "pyiqa"))
+    monkeypatch.setattr(engine, "pyiqa_cache_dir", lambda: tmp_path / "torch" / "hub" / "pyiqa")
+    return tmp_path
+
+
+def test_rows_say_which_engine_computes_them():
+    for name in PYIQA_ROWS:
+        spec = get_spec(name)
+        assert spec.engine == "pyiqa" and spec.mode == "NR" and spec.assets
+        assert spec.kwargs["weights"].keys() == set(spec.assets)
+    for name in ("psnr", "ssim", "lpips", "fid", "niqe-basicsr", "identity"):
+        assert get_spec(name).engine == "fsr"
+    assert set(PYIQA_ROWS) <= set(list_metrics("NR"))
+
+
+@pytest.mark.parametrize("name,filename", [
+    ("musiq", "musiq_koniq_ckpt-e95806b9.pth"), ("clipiqa", "RN50.pt"),
+    ("maniqa", "ckpt_koniq10k.pt"), ("topiq-nr-face", "topiq_nr_cgfiqa_res50-0a8b8e4f.pth"),
+])
+def test_missing_weights_fail_with_the_resolvers_line(empty_caches, name, filename):
+    with pytest.raises(MetricError) as err:
+        create_metric(name)
+    msg = str(err.value)
+    assert "\n" not in msg and filename in msg and "FSR_ASSET_" in msg, msg
+    # nothing was fetched or placed where pyiqa would look
+    assert not list((empty_caches / "torch").rglob(filename))
+
+
+def test_niqe_params_come_from_the_converter_and_are_placed(empty_caches, monkeypatch):
+    monkeypatch.delenv("FSR_OFFLINE")  # the converter needs the registry package (or a cached copy)
+    from fsr.metrics.pyiqa_engine import target_path
+
+    niqe = create_metric("niqe")
+    placed = target_path("pyiqa/niqe_modelparameters.mat")
+    assert placed.is_symlink() and placed.resolve().parent == (empty_caches / "fsr" / "assets")
+    score = niqe(torch.rand(1, 3, 192, 192, generator=torch.Generator().manual_seed(0)))
+    assert score.shape == (1,) and torch.isfinite(score).all()
+
+
+def test_building_never_opens_a_connection():
+    from fsr.metrics.pyiqa_engine import no_network
+
+    with no_network("test"), pytest.raises(MetricError, match="network connection"):
+        socket.create_connection(("127.0.0.1", 9))
+    # restored afterwards
+    assert socket.create_connection.__name__ == "create_connection"
+
+
+def test_wrong_calls_are_one_line_errors():
+    from fsr.metrics.pyiqa_engine import PyiqaMetric
+
+    psnr = PyiqaMetric("psnr", mode="FR")
+    with pytest.raises(MetricError, match="full-reference"):
+        psnr(torch.rand(1, 3, 8, 8))
+    with pytest.raises(MetricError, match="expected values in"):
+        psnr(torch.rand(1, 3, 8, 8) * 255, torch.rand(1, 3, 8, 8))
+    with pytest.raises(MetricError, match="no metric"):
+        PyiqaMetric("no-such-metric")
+    with pytest.raises(MetricError, match="at least 192x192"):
+        create_metric("niqe")(torch.rand(1, 3, 96, 96))
