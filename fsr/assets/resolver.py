@@ -26,6 +26,7 @@ import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 from fsr.assets.table import ASSETS, Asset
@@ -46,9 +47,10 @@ def cache_dir() -> Path:
 
 
 def bundled_dir() -> Path:
-    """The repository's ``weights/`` folder (fsr-trained weights; ``FSR_BUNDLED_DIR`` moves it)."""
-    default = Path(__file__).resolve().parents[2] / "weights"
-    return Path(os.environ.get("FSR_BUNDLED_DIR", default)).expanduser()
+    """The fsr-trained weights shipped with the package: the repository's ``weights/``, installed
+    as package data ``fsr.weights`` (``FSR_BUNDLED_DIR`` moves it)."""
+    env = os.environ.get("FSR_BUNDLED_DIR")
+    return Path(env).expanduser() if env else Path(os.fspath(resources.files("fsr.weights")))
 
 
 def offline() -> bool:

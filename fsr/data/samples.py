@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass, fields
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +23,10 @@ MANIFEST_COLUMNS = ("id", "file", "identity", "source", "package", "licence", "n
 
 
 def samples_dir() -> Path:
-    """``$FSR_SAMPLES_DIR``, else ``samples/`` at the repository root."""
+    """``$FSR_SAMPLES_DIR``, else the sample set shipped with the package: the repository's
+    ``samples/``, installed as package data ``fsr.samples``."""
     env = os.environ.get("FSR_SAMPLES_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "samples"
+    return Path(env) if env else Path(os.fspath(resources.files("fsr.samples")))
 
 
 @dataclass(frozen=True)
