@@ -202,10 +202,12 @@ def load_method(name: str, oracle: bool = False, device: str = "cpu") -> Method:
     """
     from fsr.assets import AssetError
 
+    from fsr.archs.pretrained import parametric_record
+
     records = _records()
-    if name not in records:
+    rec = records.get(name) or parametric_record(name)  # e.g. codeformer-w0.63
+    if rec is None:
         raise MethodError(f"unknown method {name!r}; known: {', '.join(sorted(records))}")
-    rec = records[name]
     asset = _get(rec, "asset")
     try:
         sha = _weights_sha256(asset)

@@ -6,7 +6,7 @@ from BasicSR's ``ARCH_REGISTRY`` and loads its weights through ``fsr.assets.reso
 
     >>> from fsr.archs.pretrained import create_model, list_records
     >>> sorted(list_records(task='restore'))
-    ['gfpgan-v1.3', 'gfpgan-v1.4', 'mmrb-sg2-128-samples']
+    ['codeformer-w0.5', 'codeformer-w0.7', 'gfpgan-v1.3', 'gfpgan-v1.4', 'mmrb-sg2-128-samples']
     >>> net = create_model('bicubic-x4')                    # weight-free
     >>> net = create_model('sam3d-x8-authors', weights='sam3d_x8.pth')   # a user's file
 
@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["PRETRAINED", "PretrainedRecord", "create_model", "get_record", "list_records"]
+__all__ = ["PRETRAINED", "PretrainedRecord", "create_model", "get_record", "list_records",
+           "parametric_record"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,21 @@ def _gfpgan(version: str) -> PretrainedRecord:
     )
 
 
+CODEFORMER_LICENCE = "S-Lab License 1.0 (non-commercial use only; CodeFormer release, trained on FFHQ)"
+
+
+def _codeformer(w: float) -> PretrainedRecord:
+    """CodeFormer at fidelity weight ``w`` (0 = the codebook's face, 1 = closest to the input)."""
+    return PretrainedRecord(
+        name=f"codeformer-w{w}", arch="CodeFormer", arch_kwargs={"w": w, "adain": True},
+        asset="codeformer", task="restore", scale=1, in_size=512, out_size=512,
+        input_range=(-1.0, 1.0), checkpoint_key="params_ema", licence=CODEFORMER_LICENCE,
+        description=f"CodeFormer (NeurIPS 2022) blind face restoration at fidelity weight w={w} "
+        "(aligned 512x512 faces; official inference: AdaIN on the codes); forward returns "
+        "(image, logits, lq_feat)",
+    )
+
+
 def _sam3d(scale: int) -> PretrainedRecord:
     lr = 128 // scale
     return PretrainedRecord(
@@ -137,6 +153,8 @@ _RECORDS = [
     ),
     _gfpgan("1.3"),
     _gfpgan("1.4"),
+    _codeformer(0.5),  # the official script's default fidelity
+    _codeformer(0.7),
     _sam3d(4),
     _sam3d(8),
     _sam3d_samples(4, prior=True),
@@ -157,11 +175,33 @@ _RECORDS_BY_NAME: dict[str, PretrainedRecord] = {r.name: r for r in _RECORDS}
 PRETRAINED: Mapping[str, PretrainedRecord] = MappingProxyType(_RECORDS_BY_NAME)  # read-only view
 
 
+def parametric_record(name: str) -> PretrainedRecord | None:
+    """The record of a parametrised name outside the table, or None.
+
+    ``codeformer-w<w>`` with ``w`` in [0, 1] written as Python prints the float (``0.63``,
+    ``1.0``): CodeFormer at that fidelity weight (the demo's slider).
+
+    >>> parametric_record('codeformer-w0.63').arch_kwargs['w'], parametric_record('codeformer-w2.0')
+    (0.63, None)
+    """
+    prefix = "codeformer-w"
+    if not name.startswith(prefix):
+        return None
+    try:
+        w = float(name[len(prefix):])
+    except ValueError:
+        return None
+    return _codeformer(w) if 0.0 <= w <= 1.0 and name == f"{prefix}{w}" else None
+
+
 def get_record(name: str) -> PretrainedRecord:
     """The record called ``name``; ValueError listing the known names otherwise."""
     try:
         return PRETRAINED[name]
     except KeyError:
+        record = parametric_record(name)
+        if record is not None:
+            return record
         raise ValueError(
             f"unknown pretrained model {name!r}; known: {', '.join(sorted(PRETRAINED))}"
         ) from None

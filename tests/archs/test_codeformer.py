@@ -108,3 +108,66 @@ def test_bad_config_and_input_raise_clear_errors():
         CodeFormer(**{**SMALL, "norm_groups": 3})
     with pytest.raises(ArchConfigError, match="latent_size"):
         CodeFormer(**{**SMALL, "latent_size": 10})
+
+
+def test_records_asset_and_licence():
+    from fsr.archs.pretrained import get_record, list_records
+    from fsr.assets import ASSETS
+
+    restore = list_records("restore")
+    assert {"codeformer-w0.5", "codeformer-w0.7"} <= set(restore)
+    for name, w in (("codeformer-w0.5", 0.5), ("codeformer-w0.7", 0.7), ("codeformer-w0.63", 0.63)):
+        rec = get_record(name)  # the last one is parametric (the demo's slider)
+        assert rec.name == name and rec.arch_kwargs["w"] == w and rec.arch_kwargs["adain"]
+        assert (rec.in_size, rec.input_range, rec.checkpoint_key) == (512, (-1.0, 1.0), "params_ema")
+        assert "S-Lab" in rec.licence and "non-commercial" in rec.licence
+    for bad in ("codeformer-w1.5", "codeformer-w0.50", "codeformer-wx"):
+        with pytest.raises(ValueError, match="unknown pretrained model"):
+            get_record(bad)
+    asset = ASSETS[get_record("codeformer-w0.5").asset]
+    assert asset.urls == ("https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/codeformer.pth",)
+    assert asset.sha256 == "1009e537e0c2a07d4cabce6355f53cb66767cd4b4297ec7a4a64ca4b8a5684b7"
+    assert asset.size == 376637898 and "non-commercial" in asset.licence
+
+
+def test_method_with_a_small_standin_checkpoint(tmp_path, monkeypatch):
+    """The record -> asset -> strict load -> Method path, with a narrow stand-in network."""
+    import dataclasses
+
+    from fsr import methods
+    from fsr.archs import pretrained
+    from fsr.assets import ASSETS
+
+    path = tmp_path / "codeformer.pth"
+    path.write_bytes(b"not the release file")
+    monkeypatch.setenv("FSR_ASSET_CODEFORMER", str(path))
+    with pytest.raises(methods.MethodError, match="wrong sha256"):  # the real file is checked
+        methods.load_method("codeformer-w0.7")
+
+    real = pretrained._codeformer
+
+    def small(w):
+        return dataclasses.replace(real(w), arch_kwargs={**SMALL, "w": w}, in_size=64, out_size=64)
+
+    monkeypatch.setattr(pretrained, "_codeformer", small)
+    for name in ("codeformer-w0.5", "codeformer-w0.7"):
+        monkeypatch.setitem(pretrained._RECORDS_BY_NAME, name, small(float(name[-3:])))
+    monkeypatch.setitem(ASSETS, "codeformer", dataclasses.replace(ASSETS["codeformer"], sha256=None))
+    torch.manual_seed(0)
+    src = CodeFormer(**SMALL).eval()
+    with torch.no_grad():
+        for p in src.fuse_convs_dict.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    torch.save({"params_ema": src.state_dict(), "params": {}}, path)
+
+    lq = torch.rand(1, 3, 64, 64)
+    outs = {}
+    for name in ("codeformer-w0.0", "codeformer-w0.7"):
+        m = methods.load_method(name)
+        assert (m.task, m.in_size, m.licence) == ("restore", 64, pretrained.CODEFORMER_LICENCE)
+        outs[name] = m(lq)
+        assert outs[name].shape == (1, 3, 64, 64) and 0 <= outs[name].min() <= outs[name].max() <= 1
+    with torch.no_grad():
+        want = ((src(lq * 2 - 1, w=0.7)[0] + 1) / 2).clamp(0, 1)
+    assert torch.allclose(outs["codeformer-w0.7"], want, atol=1e-6)
+    assert not torch.allclose(outs["codeformer-w0.0"], outs["codeformer-w0.7"])
