@@ -12,8 +12,19 @@ Two embedding models, chosen by ``backend`` ('auto' tries them in this order):
   Not differentiable.
 
 The model actually used is ``metric.model_name`` ('arcface-resnet18' or 'dlib-resnet'):
-never compare identity numbers across models. ``degrees=True`` returns the angle
-``arccos(cos)`` in degrees (the "Deg" of PULSE / CodeFormer / PMRF tables).
+never compare identity numbers across models. ``statistic`` says what comes out per pair:
+
+* ``cosine`` (default): cosine of the embeddings. Meaningful for ArcFace/AdaFace, whose
+  different-person cosines sit near 0. dlib's descriptors are not: on different people of the
+  sample set their cosine is 0.78-0.97, so a dlib cosine cannot tell a kept face from a swap.
+* ``degrees``: the angle ``arccos(cos)`` (the "Deg" of PULSE / CodeFormer / PMRF tables).
+* ``distance``: Euclidean distance of the embeddings, what dlib's model is trained and
+  calibrated on (same person below 0.6; dlib reports 99.38 % on LFW with that threshold).
+* ``match``: 1.0 when the pair is the same person at the model's calibrated threshold
+  (dlib: distance < 0.6), else 0.0; its mean over images is the same-person rate.
+
+:func:`different_identity_floor` gives the same statistic for pairs of *different* people
+of a set: the scale a reader needs next to the number.
 
     >>> metric = IdentitySimilarity(backend='dlib')
     >>> metric(pred, gt)                       # (N,) float32 cosine, 1 = same embedding
@@ -31,12 +42,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fsr.metrics.arcface_arch import ResNetArcFace
-from fsr.metrics.common import MetricError, check_pair, to_uint8_rgb
+from fsr.metrics.common import MetricError, check_images, check_pair, to_uint8_rgb
 
 ARCFACE_SIZE = 128
 # GFPGAN's gray_resize_for_identity weights (ITU-R 601 luma)
 _GREY = (0.2989, 0.5870, 0.1140)
 BACKENDS = ("auto", "arcface", "dlib")
+STATISTICS = ("cosine", "degrees", "distance", "match")
+# Same-person thresholds the models are calibrated for: dlib's ResNet on Euclidean distance
+# (dlib's dnn_face_recognition_ex.cpp / face_recognition's default tolerance). GFPGAN's
+# ArcFace-18 publishes none, so 'match' refuses it.
+SAME_PERSON_DISTANCE = {"dlib-resnet": 0.6}
 REF_CACHE_SIZE = 1024  # ground-truth embeddings kept (dlib backend; ~1 KB each)
 
 
@@ -58,6 +74,20 @@ def load_arcface(weights: str | os.PathLike | None = None) -> ResNetArcFace:
     return net.eval().requires_grad_(False)
 
 
+def _digest(img: np.ndarray) -> str:
+    return hashlib.sha1(img.tobytes() + repr(img.shape).encode()).hexdigest()
+
+
+_SHARED_DLIB: dict = {}  # (resnet, sp5) -> one embedder shared by every identity metric
+
+
+def _shared_dlib(resnet, sp5) -> _DlibEmbedder:
+    key = (str(resnet), str(sp5))
+    if key not in _SHARED_DLIB:
+        _SHARED_DLIB[key] = _DlibEmbedder(resnet, sp5)
+    return _SHARED_DLIB[key]
+
+
 class _DlibEmbedder:
     """dlib HOG detector + 5-point shape predictor + ResNet descriptor, on uint8 RGB arrays."""
 
@@ -72,15 +102,32 @@ class _DlibEmbedder:
         self.encoder = dlib.face_recognition_model_v1(str(resnet or resolve("dlib-resnet")))
         self.last_boxes: list[str] = []  # per image: 'detected' | 'partner' | 'full-image'
         self._ref_cache: OrderedDict = OrderedDict()
+        self._pair_cache: OrderedDict = OrderedDict()
 
     def _detect(self, img: np.ndarray):
         # small crops need the 2x upsampling pass to find faces under ~80 px
         found = self.detector(img, 1 if min(img.shape[:2]) < 200 else 0)
         return max(found, key=lambda r: r.area()) if len(found) else None
 
+    def embed_one(self, img: np.ndarray) -> np.ndarray:
+        """One face on its own: its HOG box, else the whole image."""
+        box, emb = self._reference(img)
+        if emb is None:
+            full = self.dlib.rectangle(0, 0, img.shape[1] - 1, img.shape[0] - 1)
+            emb = np.asarray(self.encoder.compute_face_descriptor(img, self.shape_predictor(img, full)))
+        return emb
+
     def embed_pairs(self, pred: list[np.ndarray], gt: list[np.ndarray]) -> tuple[Tensor, Tensor]:
         out_p, out_g, self.last_boxes = [], [], []
         for a, b in zip(pred, gt, strict=True):
+            key = (_digest(a), _digest(b))
+            if key in self._pair_cache:  # another identity statistic of the same pair
+                emb_a, emb_b, boxes = self._pair_cache[key]
+                out_p.append(emb_a)
+                out_g.append(emb_b)
+                self.last_boxes += boxes
+                continue
+            first = len(self.last_boxes)
             full = self.dlib.rectangle(0, 0, a.shape[1] - 1, a.shape[0] - 1)
             box_b, emb_b = self._reference(b)
             box_a = self._detect(a)
@@ -93,13 +140,16 @@ class _DlibEmbedder:
                     continue
                 shape = self.shape_predictor(img, box)
                 out.append(np.asarray(self.encoder.compute_face_descriptor(img, shape)))
+            self._pair_cache[key] = (out_p[-1], out_g[-1], self.last_boxes[first:])
+            if len(self._pair_cache) > REF_CACHE_SIZE:
+                self._pair_cache.popitem(last=False)
         return (torch.from_numpy(np.stack(out_p)).float(),
                 torch.from_numpy(np.stack(out_g)).float())
 
     def _reference(self, img: np.ndarray):
         """The ground truth's box and, when found on its own, its embedding; cached by content,
         because a benchmark scores many methods against the same ground truth."""
-        key = hashlib.sha1(img.tobytes() + repr(img.shape).encode()).hexdigest()
+        key = _digest(img)
         if key in self._ref_cache:
             self._ref_cache.move_to_end(key)
             return self._ref_cache[key]
@@ -118,18 +168,25 @@ class IdentitySimilarity(nn.Module):
 
     Args:
         backend: 'auto' (ArcFace if its weights resolve, else dlib), 'arcface' or 'dlib'.
-        degrees: return ``arccos(cos)`` in degrees (lower is better) instead of the cosine.
+        statistic: 'cosine', 'degrees', 'distance' or 'match' (module docstring).
+        degrees: the same as ``statistic='degrees'`` (kept for old callers).
         arcface_weights, dlib_resnet, dlib_sp5: explicit weight files (else ``fsr.assets``).
+        share_embedder: dlib: use one process-wide embedder (and its caches), so the table's
+            identity-dist and identity-match rows embed each pair once between them.
     """
 
-    def __init__(self, backend: str = "auto", degrees: bool = False,
+    def __init__(self, backend: str = "auto", degrees: bool = False, statistic: str = "cosine",
                  arcface_weights: str | os.PathLike | None = None,
                  dlib_resnet: str | os.PathLike | None = None,
-                 dlib_sp5: str | os.PathLike | None = None) -> None:
+                 dlib_sp5: str | os.PathLike | None = None, share_embedder: bool = False) -> None:
         super().__init__()
         if backend not in BACKENDS:
             raise MetricError(f"identity backend must be one of {BACKENDS}, got {backend!r}")
-        self.degrees = degrees
+        if statistic not in STATISTICS:
+            raise MetricError(f"identity statistic must be one of {STATISTICS}, got "
+                              f"{statistic!r}")
+        self.statistic = "degrees" if degrees else statistic
+        self.degrees = self.statistic == "degrees"
         self.arcface: ResNetArcFace | None = None
         self._dlib: list[_DlibEmbedder] = []  # not an nn.Module: keep it out of state_dict
         if backend in ("auto", "arcface"):
@@ -141,8 +198,12 @@ class IdentitySimilarity(nn.Module):
                 if backend == "arcface":
                     raise MetricError(f"identity: ArcFace weights unavailable: {exc}") from None
         if self.arcface is None:
-            self._dlib.append(_DlibEmbedder(dlib_resnet, dlib_sp5))
+            self._dlib.append(_shared_dlib(dlib_resnet, dlib_sp5) if share_embedder else
+                              _DlibEmbedder(dlib_resnet, dlib_sp5))
         self.model_name = "arcface-resnet18" if self.arcface is not None else "dlib-resnet"
+        if self.statistic == "match" and self.model_name not in SAME_PERSON_DISTANCE:
+            raise MetricError(f"identity match: {self.model_name} has no calibrated "
+                              "same-person threshold; use backend='dlib' or the cosine")
 
     @property
     def last_boxes(self) -> list[str]:
@@ -169,14 +230,65 @@ class IdentitySimilarity(nn.Module):
     def forward(self, pred: Tensor, gt: Tensor) -> Tensor:
         pred, gt = check_pair(pred, gt, min_size=16)
         e_p, e_g = self.embed_pair(pred, gt)
-        cos = F.cosine_similarity(e_p, e_g, dim=1, eps=1e-8).float()
-        if self.degrees:
-            # clamp: rounding can push |cos| a hair past 1 (acos -> NaN)
-            return torch.rad2deg(torch.acos(cos.clamp(-1.0, 1.0)))
-        return cos
+        return pair_statistic(e_p, e_g, self.statistic, self.model_name)
+
+    def embed(self, img: Tensor) -> Tensor:
+        """Embeddings ``(N, D)`` of single faces (dlib: own HOG box, else the whole image)."""
+        img = check_images(img, "img", min_size=16)
+        if self.arcface is not None:
+            p = next(self.arcface.parameters())
+            return self.arcface(self.arcface_input(img.to(p)))
+        embs = [self._dlib[0].embed_one(a) for a in to_uint8_rgb(img)]
+        return torch.from_numpy(np.stack(embs)).float().to(img.device)
 
     def extra_repr(self) -> str:
-        return f"model_name={self.model_name!r}, degrees={self.degrees}"
+        return f"model_name={self.model_name!r}, statistic={self.statistic!r}"
 
 
-__all__ = ["BACKENDS", "IdentitySimilarity", "load_arcface"]
+def pair_statistic(a: Tensor, b: Tensor, statistic: str, model_name: str) -> Tensor:
+    """``(N, D), (N, D) -> (N,)`` float32: the :data:`STATISTICS` entry for each row pair."""
+    if statistic in ("cosine", "degrees"):
+        cos = F.cosine_similarity(a, b, dim=1, eps=1e-8).float()
+        if statistic == "cosine":
+            return cos
+        # clamp: rounding can push |cos| a hair past 1 (acos -> NaN)
+        return torch.rad2deg(torch.acos(cos.clamp(-1.0, 1.0)))
+    if model_name != "dlib-resnet":  # ArcFace embeddings are compared after L2 normalisation
+        a, b = F.normalize(a, dim=1), F.normalize(b, dim=1)
+    dist = (a - b).norm(dim=1).float()
+    if statistic == "distance":
+        return dist
+    if statistic == "match":
+        return (dist < SAME_PERSON_DISTANCE[model_name]).float()
+    raise MetricError(f"identity statistic must be one of {STATISTICS}, got {statistic!r}")
+
+
+def different_identity_floor(embeddings: Tensor, labels, statistic: str, model_name: str,
+                             n_boot: int = 1000, seed: int = 0) -> dict:
+    """The statistic over all pairs of images whose identity labels differ (and, for scale,
+    over pairs that share one): ``{'different': (mean, lo, hi), 'n_different': int,
+    'same': (mean, lo, hi) or None, 'n_same': int}``, 95 % percentile bootstrap over pairs
+    (pairs share images, so the interval is optimistic; it is there for scale).
+
+        >>> e = torch.eye(4)[[0, 0, 1, 2]]
+        >>> different_identity_floor(e, ['a', 'a', 'b', 'c'], 'distance', 'dlib-resnet')['n_different']
+        5
+    """
+    from fsr.metrics.stats import bootstrap_ci
+
+    labels = list(labels)
+    if len(labels) != len(embeddings):
+        raise MetricError(f"identity floor: {len(embeddings)} embeddings, {len(labels)} labels")
+    i, j = torch.triu_indices(len(labels), len(labels), offset=1)
+    values = pair_statistic(embeddings[i], embeddings[j], statistic, model_name).double().numpy()
+    same = np.array([labels[a] == labels[b] for a, b in zip(i.tolist(), j.tolist(), strict=True)],
+                    dtype=bool)
+    out: dict = {"n_different": int((~same).sum()), "n_same": int(same.sum())}
+    for key, mask in (("different", ~same), ("same", same)):
+        vals = values[mask]
+        out[key] = bootstrap_ci(vals, n=n_boot, seed=seed) if len(vals) >= 2 else None
+    return out
+
+
+__all__ = ["BACKENDS", "STATISTICS", "IdentitySimilarity", "different_identity_floor",
+           "load_arcface", "pair_statistic"]

@@ -73,6 +73,17 @@ _ROWS = [
                ("arcface-resnet18", "dlib-resnet", "dlib-sp5"),
                f"angle in degrees between face embeddings ('Deg'): {_ID}",
                "fsr.metrics.identity:IdentitySimilarity", {"degrees": True}),
+    MetricSpec("identity-dist", "FR", True, (0.0, 2.0), ("dlib-resnet", "dlib-sp5"),
+               "Euclidean distance of dlib ResNet face descriptors of pred and gt (HOG box + "
+               "5-point alignment), the statistic dlib is calibrated on: same person < 0.6. "
+               "dlib's cosine cannot separate people (different people 0.78-0.97)",
+               "fsr.metrics.identity:IdentitySimilarity",
+               {"backend": "dlib", "statistic": "distance", "share_embedder": True}),
+    MetricSpec("identity-match", "FR", False, (0.0, 1.0), ("dlib-resnet", "dlib-sp5"),
+               "1 when dlib calls pred and gt the same person (descriptor distance < 0.6, "
+               "dlib's threshold), else 0; its mean is the same-person rate",
+               "fsr.metrics.identity:IdentitySimilarity",
+               {"backend": "dlib", "statistic": "match", "share_embedder": True}),
     MetricSpec("niqe", "NR", True, (0.0, INF), ("pyiqa-niqe",),
                "NIQE as pyiqa (and the NTIRE 2025 face challenge) computes it: Y of YIQ, "
                "MATLAB-style imresize, the MATLAB release's pristine params (converted from "
