@@ -40,6 +40,7 @@ from demo.compare import (  # noqa: E402
     leaderboard_markdown,
     method_choices,
 )
+from demo.peers import CODEFORMER_PREFIX, peers_markdown, with_fidelity  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 QUEUE_SIZE = 8
@@ -139,13 +140,15 @@ def _table(rows: list[dict], has_gt: bool):
     return pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
 
 
-def on_run(image, aligned, methods, gt):
-    """The Compare button: every output of the page, or a readable error and cleared outputs."""
+def on_run(image, aligned, methods, gt, fidelity=None):
+    """The Compare button: every output of the page, or a readable error and cleared outputs.
+
+    ``fidelity``: CodeFormer's w (the slider); the chosen CodeFormer methods run at it."""
     # state, annotated, face, shown, slider, grid, photos, table, files
     empty = (None, None, gr.update(choices=[], value=None), gr.update(choices=[], value=None),
              None, [], [], None, None)
     try:
-        res = compare(image, methods, bool(aligned), gt)
+        res = compare(image, with_fidelity(methods or [], fidelity), bool(aligned), gt)
     except DemoError as err:
         gr.Warning(str(err))
         return (f"**Error:** {err}", *empty)
@@ -176,9 +179,15 @@ weights are on this server are offered. Limits: {MAX_PIXELS / 1e6:.0f} MP per im
 """
 
 
-def build_demo() -> gr.Blocks:
+def _has_codeformer(methods) -> bool:
+    return any(m.startswith(CODEFORMER_PREFIX) for m in methods or [])
+
+
+def build_demo(peers=None) -> gr.Blocks:
+    """The page; ``peers``: demo.peers.fetch_peers()'s report (None: look at the cache now)."""
     with gr.Blocks(title="fsr: compare face SR and restoration methods") as demo:
         gr.Markdown(INTRO)
+        gr.Markdown(peers_markdown(peers), elem_id="peers")
         state = gr.State(None)
         with gr.Tab("Compare"):
             with gr.Row():
@@ -194,6 +203,9 @@ def build_demo() -> gr.Blocks:
                     methods = gr.CheckboxGroup(
                         choices, value=[m for m in DEFAULT_METHODS if m in choices] or choices[:1],
                         label="Methods", elem_id="methods")
+                    fidelity = gr.Slider(0, 1, value=0.5, step=0.05, elem_id="fidelity",
+                                         label="CodeFormer fidelity w (0: quality, 1: fidelity)",
+                                         visible=_has_codeformer(methods.value))
                     with gr.Accordion("Ground truth (optional, aligned crop only)", open=False):
                         gt = image_input(label="Ground-truth face crop", sources=["upload"],
                                          elem_id="gt-image")
@@ -226,7 +238,9 @@ def build_demo() -> gr.Blocks:
         outputs = {"status": status, "state": state, "annotated": annotated, "face": face,
                    "shown": shown, "slider": slider, "grid": grid, "photos": photos,
                    "table": table, "files": files}
-        run.click(on_run, [image, aligned, methods, gt], [outputs[k] for k in RUN_OUTPUTS],
+        methods.change(lambda ms: gr.update(visible=_has_codeformer(ms)), methods, fidelity,
+                       queue=False)
+        run.click(on_run, [image, aligned, methods, gt, fidelity], [outputs[k] for k in RUN_OUTPUTS],
                   concurrency_limit=1)
         for picker in (face, shown):
             picker.input(on_pick, [state, face, shown], [slider, grid], queue=False)
