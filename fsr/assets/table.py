@@ -221,6 +221,8 @@ _ROWS = [
     Asset(
         "retinaface-resnet50", "detection_Resnet50_Final.pth",
         "facexlib RetinaFace ResNet-50 face detector", "MIT",
+        # facexlib publishes no checksums; this pair is the one many public projects pin
+        sha256="6d1de9c2944f2ccddca5f5e010ea5ae64a39845a86311af6fdf30841b0a5a16d", size=109497761,
         urls=(f"{_GH}/xinntao/facexlib/releases/download/v0.1.0/detection_Resnet50_Final.pth",),
     ),
     Asset(
@@ -232,7 +234,9 @@ _ROWS = [
     ),
     Asset(
         "parsenet", "parsing_parsenet.pth", "facexlib ParseNet face parsing (paste-back mask)",
-        "MIT", urls=(f"{_GH}/xinntao/facexlib/releases/download/v0.2.2/parsing_parsenet.pth",),
+        "MIT",  # sha256/size: as for RetinaFace, the pair public projects pin
+        sha256="3d558d8d0e42c20224f13cf5a29c79eba2d59913419f945545d8cf7b72920de2", size=85331193,
+        urls=(f"{_GH}/xinntao/facexlib/releases/download/v0.2.2/parsing_parsenet.pth",),
     ),
     Asset(
         "arcface-resnet18", "arcface_resnet18.pth",
@@ -247,6 +251,8 @@ _ROWS = [
     Asset(
         "gfpgan-v1.4", "GFPGANv1.4.pth", "GFPGAN v1.4 (clean architecture)",
         "Apache-2.0 (with NVIDIA StyleGAN2 terms)",
+        # GFPGAN publishes no checksum; the sha256/size public projects pin for this file
+        sha256="e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad", size=348632874,
         urls=(f"{_GH}/TencentARC/GFPGAN/releases/download/v1.3.4/GFPGANv1.4.pth",),
     ),
     Asset(
