@@ -98,15 +98,24 @@ def cmd_restore(args: argparse.Namespace) -> int:
             continue
         try:
             result = restore(path, args.method, aligned=args.aligned, detector=args.detector,
-                             background=args.background, upscale=args.upscale)
+                             background=args.bg_upsampler, upscale=args.upscale,
+                             force_size=args.force_size, bg_tile=args.bg_tile,
+                             check=not args.no_check)
         except (RestoreError, ImageReadError, ValueError) as err:
             failed += 1
             tqdm.write(f"fsr: {err}" if str(path) in str(err) else f"fsr: {path}: {err}")
             continue
         out.parent.mkdir(parents=True, exist_ok=True)
         write_image(out, result.image)  # atomic: an interrupted run never leaves half a file
-        faces = ", ".join(f"yaw {f.yaw:+.0f}" if f.yaw is not None else "yaw ?" for f in result.faces)
-        tqdm.write(f"{path} -> {out} ({result.method}; {len(result.faces)} face(s): {faces})")
+        tqdm.write(f"{path} -> {out} ({result.method}; {result.image.shape[1]}x"
+                   f"{result.image.shape[0]}, x{result.upscale:.2f}; {len(result.faces)} face(s))")
+        for note in result.notes:
+            tqdm.write(f"  {note}")
+        for f in result.faces:  # what was done to each face, and whether it is still the input's
+            pose = f"yaw {f.yaw:+.0f}" if f.yaw is not None else "yaw ?"
+            check = "" if f.psnr_vs_input is None else f"; vs input {f.psnr_vs_input:.1f} dB"
+            check += "" if f.identity_vs_input is None else f", identity {f.identity_vs_input:.3f}"
+            tqdm.write(f"  {f.note} ({pose}{check})")
     if failed:
         print(f"fsr: {failed} of {len(jobs)} image(s) failed (see above)")
     return 1 if failed else 0
@@ -134,8 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     rest.add_argument("--method", default="bicubic-x4", help="see `python -m fsr methods`")
     rest.add_argument("--aligned", action="store_true", help="inputs are aligned face crops")
     rest.add_argument("--detector", default="auto", help="auto, retinaface, mtcnn, dlib-hog, dlib-cnn")
-    rest.add_argument("--background", default="bicubic", choices=["bicubic", "realesrgan"])
-    rest.add_argument("--upscale", type=float, default=None, help="photo scale (default: the method's)")
+    rest.add_argument("--bg-upsampler", "--background", default="bicubic",
+                      choices=["bicubic", "realesrgan-x4plus", "realesrgan"],
+                      help="upsampler of the photo around the faces")
+    rest.add_argument("--bg-tile", type=int, default=400, help="tile side for the upsampler (0: none)")
+    rest.add_argument("--upscale", type=float, default=None,
+                      help="photo scale (default: the method's for SR, 2 for restoration)")
+    rest.add_argument("--force-size", action="store_true",
+                      help="shrink faces larger than a fixed-input method's input (labelled)")
+    rest.add_argument("--no-check", action="store_true", help="skip the per-face check vs input")
     rest.add_argument("--skip-existing", action="store_true", help="resume a folder run")
     rest.set_defaults(run=cmd_restore)
     methods = commands.add_parser("methods", help="list methods and whether their weights are here")
