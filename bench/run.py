@@ -5,6 +5,8 @@
     python bench/run.py --suite celeba --limit 500        # first 500 CelebA test images
     python bench/run.py --suite pose --shard 1/2 --out results/pose-1
     python bench/run.py --merge results/pose-1 results/pose-2 --out results/pose
+    python bench/run.py --suite pose --device cuda --batch-size 32 --dtype bfloat16
+    torchrun --nproc_per_node=2 bench/run.py --suite pose   # a shard per process, merged
     python leaderboard/make.py results/pose -o results/pose/LEADERBOARD.md
 
 Writes to --out (default results/<suite>): results.csv, summary.csv, set_metrics.csv,
@@ -45,6 +47,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--merge", nargs="+", type=Path, metavar="DIR",
                    help="merge the caches of finished shard folders into --out and report")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--device", help="cpu, cuda, cuda:N or mps, for methods and metrics "
+                   "(default: $FSR_DEVICE, else cpu)")
+    p.add_argument("--batch-size", type=int, default=8, help="images per batch through the "
+                   "methods, metrics and Inception features; the cache is written per batch "
+                   "(default 8; results agree to float rounding whatever the size)")
+    p.add_argument("--dtype", default=None, help="the methods' number type: float32 "
+                   "(default, $FSR_DTYPE), bfloat16 or float16; metrics stay float32")
     p.add_argument("--list", action="store_true", help="list suites and available methods")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
@@ -125,9 +134,11 @@ def run(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     shard = parse_shard(args.shard)
     out = args.out or Path("results") / suite.name
+    device, dtype = _device_dtype(args)
     with timer("setup"):
         plan = make_plan(suite, only_methods=_split(args.methods), limit=args.limit,
-                         shard=shard, datasets=_split(args.datasets))
+                         shard=shard, datasets=_split(args.datasets), device=device,
+                         dtype=dtype)
     if args.threads:
         import torch
 
@@ -141,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"bench: suite {suite.name}: {', '.join(d.describe() for d in plan.datasets)}; "
               f"{len(plan.items)} image(s) in this run; {len(suite.tasks)} task(s), "
               f"{n_methods} method x task pair(s) -> {out}", file=sys.stderr)
-        runner = Runner(plan, store, timer)
+        runner = Runner(plan, store, timer, device=device, batch_size=args.batch_size)
         runner.run(progress=not args.quiet)
         info = _run_info(plan, runner)
         datasets = {d.name: {"type": d.cfg["type"], "images": len(d.items),
@@ -150,11 +161,38 @@ def run(args: argparse.Namespace) -> int:
             datasets[plan.reference.name] = {"type": plan.reference.cfg["type"], "role":
                                              "reference", "images": len(plan.ref_items)}
         extra = {"shard": args.shard, "limit": args.limit,
-                 "computed_images": runner.computed_images}
+                 "computed_images": runner.computed_images,
+                 "inference": _inference_info(device, dtype, args.batch_size)}
         return finish(info, store, out, timer, datasets=datasets, extra=extra,
                       built=runner.metrics.built)
     finally:
         store.close()
+
+
+def _device_dtype(args: argparse.Namespace) -> tuple[str, str]:
+    """--device / --dtype checked now, before any weights load (one-line errors, exit 2)."""
+    from harness import BenchError
+
+    from fsr.device import DeviceError, parse_device, parse_dtype
+
+    if args.batch_size < 1:
+        raise BenchError(f"--batch-size must be at least 1, got {args.batch_size}")
+    try:
+        device = parse_device(args.device)
+        dtype = parse_dtype(args.dtype, device)
+    except DeviceError as err:
+        raise BenchError(str(err)) from None
+    return str(device), str(dtype).removeprefix("torch.")
+
+
+def _inference_info(device: str, dtype: str, batch_size: int) -> dict:
+    import torch
+
+    info = {"device": device, "methods_dtype": dtype, "metrics_dtype": "float32",
+            "batch_size": batch_size}
+    if device.startswith("cuda"):
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
 
 
 def merge(args: argparse.Namespace) -> int:
@@ -203,7 +241,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.list:
             return list_things()
-        return merge(args) if args.merge else run(args)
+        if args.merge:
+            return merge(args)
+        from harness.distributed import launch_from_env, run_distributed
+
+        launch = launch_from_env()
+        if launch is None:
+            return run(args)
+        from harness.suite import load_suite
+
+        args.out = args.out or Path("results") / load_suite(args.suite).name
+        return run_distributed(args, launch, run, lambda dirs, out: merge(
+            argparse.Namespace(merge=dirs, out=out)))
     except BenchError as err:
         print(f"bench: error: {err}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
     python bench/speed.py            # all rows, 2 threads
     python bench/speed.py --quick    # fewer repeats
     python bench/speed.py --rows sam3d-x4,realesrgan-x4plus --threads 4
+    python bench/speed.py --dtype bfloat16 --rows sam3d-x4   # fp32 vs bf16 rows + accuracy
 
 Each row runs in a fresh subprocess with random weights (speed and memory do not depend on the
 values), in eval mode under ``torch.inference_mode()``:
@@ -19,6 +20,15 @@ values), in eval mode under ``torch.inference_mode()``:
   ``/proc/self/clear_refs`` before the forwards), i.e. activations and scratch, not weights.
   Batch 8 runs after batch 1, so its number is the peak of either.
 CPU timings on a shared machine move with its load; the table header prints the load average.
+
+``--dtype bfloat16`` (or float16) adds, per row, float32 and that dtype timed interleaved in one
+process (fp32, dtype, dtype + channels_last, fp32, ... so a load change hits all alike), at
+``--batch`` images, and the minimum over the repeats (the least disturbed run) per face. The
+dtype runs under ``torch.autocast`` as ``fsr.methods`` does (oneDNN bf16/AMX kernels on a CPU
+that has them). Then the accuracy cost, per method with its real weights
+(``fsr.methods.load_method(name, dtype=...)``): PSNR of the dtype output against the float32
+output on the committed real face crops of ``tests/pose/data``, degraded as the benchmark does
+(bicubic for SR, the GFPGAN blind preset for restoration).
 """
 
 from __future__ import annotations
@@ -96,15 +106,12 @@ def run_child(row: Row, threads: int, warmup: int, repeats: int) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     torch.set_num_threads(threads)
-    try:
-        from basicsr.utils.registry import ARCH_REGISTRY
+    from basicsr.utils.registry import ARCH_REGISTRY
 
-        import fsr.archs  # noqa: F401  (registers fsr architectures)
+    import fsr.archs  # noqa: F401  (registers fsr architectures)
 
-        cls = ARCH_REGISTRY.get(row.arch)
-        kwargs = _resolve_kwargs(row.kwargs)
-    except (ImportError, KeyError, AttributeError) as err:
-        return {"skip": f"{row.arch} not importable yet ({type(err).__name__}: {err})"}
+    cls = ARCH_REGISTRY.get(row.arch)
+    kwargs = _resolve_kwargs(row.kwargs)
 
     torch.manual_seed(0)
     net = cls(**kwargs).eval().requires_grad_(False)
@@ -140,6 +147,98 @@ def run_child(row: Row, threads: int, warmup: int, repeats: int) -> dict:
     return result
 
 
+def run_dtype_child(row: Row, threads: int, dtype_name: str, batch: int, warmup: int,
+                    repeats: int) -> dict:
+    """float32 vs ``dtype`` (autocast; and with channels_last) interleaved; min ms per face."""
+    import time
+
+    import torch
+
+    from fsr.device import autocast, parse_dtype
+
+    torch.set_num_threads(threads)
+    from basicsr.utils.registry import ARCH_REGISTRY
+
+    import fsr.archs  # noqa: F401  (registers fsr architectures)
+
+    dtype = parse_dtype(dtype_name)
+    torch.manual_seed(0)
+    net = ARCH_REGISTRY.get(row.arch)(**_resolve_kwargs(row.kwargs)).eval().requires_grad_(False)
+    lo, hi = row.value_range
+    x = [torch.rand(batch, 3, row.in_size, row.in_size) * (hi - lo) + lo
+         for _ in range(row.n_inputs)]
+    x_cl = [t.contiguous(memory_format=torch.channels_last) for t in x]
+    net_cl = None
+
+    def run(mode: str):
+        nonlocal net_cl
+        if mode == "float32":
+            return net(*x, **row.call_kwargs)
+        if mode == dtype_name:
+            with autocast("cpu", dtype):
+                return net(*x, **row.call_kwargs)
+        if net_cl is None:
+            import copy
+
+            net_cl = copy.deepcopy(net).to(memory_format=torch.channels_last)
+        with autocast("cpu", dtype):
+            return net_cl(*x_cl, **row.call_kwargs)
+
+    modes = ["float32", dtype_name, f"{dtype_name}+channels_last"]
+    times: dict = {m: [] for m in modes}
+    with torch.inference_mode():
+        for i in range(warmup + repeats):
+            for mode in modes:
+                t0 = time.perf_counter()
+                run(mode)
+                if i >= warmup:
+                    times[mode].append(time.perf_counter() - t0)
+    return {m: 1000 * min(v) / batch for m, v in times.items()}
+
+
+def accuracy_rows(dtype_name: str, threads: int) -> list[str]:
+    """PSNR (dB) of each available method's ``dtype`` output against its float32 output."""
+    import numpy as np
+    import torch
+
+    from fsr.data.degradations import degrade, seed_for
+    from fsr.methods import MethodError, available_methods, load_method
+
+    torch.set_num_threads(threads)
+    faces = sorted((REPO / "tests" / "pose" / "data").glob("*_128.jpg"))
+    from PIL import Image
+
+    gts = [np.asarray(Image.open(f).convert("RGB"), np.float32) / 255 for f in faces]
+    lines = [f"| method | task | faces | PSNR({dtype_name} out, float32 out) dB, mean | min |",
+             "|---|---|---|---|---|"]
+    for name in available_methods():
+        try:
+            m32, mlo = load_method(name, dtype="float32"), load_method(name, dtype=dtype_name)
+        except MethodError as err:
+            lines.append(f"| {name} | - | - | skipped: {err} | |")
+            continue
+        spec = ({"type": "bicubic", "scale": m32.scale} if m32.task == "sr"
+                else {"type": "blind", "preset": "gfpgan"})
+        lqs = [degrade(g, spec, seed_for(f.stem, "speed")) for g, f in zip(gts, faces, strict=True)]
+        lq = torch.from_numpy(np.stack(lqs).astype(np.float32)).permute(0, 3, 1, 2)
+        prior = None
+        if m32.needs_prior:
+            from fsr.priors import compute_prior
+
+            ps = [compute_prior((np.clip(q, 0, 1) * 255).round().astype(np.uint8),
+                                size=q.shape[0], with_maps=False) for q in lqs]
+            prior = {"render": torch.from_numpy(np.stack([p.render for p in ps]).astype(
+                np.float32)).permute(0, 3, 1, 2),
+                "coeffs": torch.from_numpy(np.stack([p.coeffs for p in ps]).astype(np.float32))}
+        with torch.inference_mode():
+            a, b = m32(lq, prior), mlo(lq, prior)
+        mse = ((a - b) ** 2).flatten(1).mean(1).double()
+        psnr = (10 * torch.log10(1 / mse.clamp_min(1e-20))).tolist()
+        fmt = [("inf" if v > 190 else f"{v:.2f}") for v in (float(np.mean(psnr)), min(psnr))]
+        lines.append(f"| {name} | {m32.task} x{m32.scale} | {len(faces)} | {fmt[0]} | {fmt[1]} |")
+    return lines
+
+
 def _fmt_params(n: int) -> str:
     return "0" if n == 0 else f"{n / 1e6:.2f} M"
 
@@ -152,14 +251,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     parser.add_argument("--rows", default="", help="comma-separated row names (default: all)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per row (default 1800)")
+    parser.add_argument("--dtype", default="float32",
+                        help="also time this dtype against float32 (bfloat16 or float16) and "
+                             "measure its accuracy per method")
+    parser.add_argument("--batch", type=int, default=8, help="batch of the --dtype rows")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-dtype", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     warmup, repeats = (1, 3) if args.quick else (2, 7)
+    if args.dtype not in ("float32", "bfloat16", "float16"):
+        parser.error(f"--dtype must be float32, bfloat16 or float16, got {args.dtype!r}")
 
     rows = {r.name.split(" ")[0]: r for r in ROWS}
+    if args.child and args.child_dtype:
+        print(json.dumps(run_dtype_child(rows[args.child], args.threads, args.dtype, args.batch,
+                                         warmup, repeats)))
+        return 0
     if args.child:
         print(json.dumps(run_child(rows[args.child], args.threads, warmup, repeats)))
         return 0
+    if args.dtype != "float32":
+        return dtype_main(args, rows, warmup, repeats)
 
     wanted = [n.strip() for n in args.rows.split(",") if n.strip()] or list(rows)
     unknown = [n for n in wanted if n not in rows]
@@ -205,6 +317,36 @@ def main(argv: list[str] | None = None) -> int:
     lines.append("")
     lines.append(f"load average at end {os.getloadavg()[0]:.1f}")
     print("\n".join(lines + notes))
+    return 0
+
+
+def dtype_main(args, rows: dict, warmup: int, repeats: int) -> int:
+    wanted = [n.strip() for n in args.rows.split(",") if n.strip()] or list(rows)
+    d = args.dtype
+    lines = [f"CPU, torch threads={args.threads}, batch {args.batch}, warm-up {warmup}, min of "
+             f"{repeats} interleaved repeats; load average at start {os.getloadavg()[0]:.1f} "
+             f"on {os.cpu_count()} CPUs", "",
+             f"| model | float32 ms/face | {d} ms/face | {d}/fp32 | {d}+channels_last ms/face "
+             f"| ratio |", "|---|---|---|---|---|---|"]
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    for name in wanted:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--child-dtype",
+               "--dtype", d, "--batch", str(args.batch), "--threads", str(args.threads)] + (
+            ["--quick"] if args.quick else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            lines.append(f"| {name} | failed: {last} | | | | |")
+            continue
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        f32, lo, cl = r["float32"], r[d], r[f"{d}+channels_last"]
+        lines.append(f"| {rows[name].name} | {f32:.1f} | {lo:.1f} | {lo / f32:.2f} | {cl:.1f} "
+                     f"| {cl / f32:.2f} |")
+        print(f"done {name}", file=sys.stderr, flush=True)
+    lines += ["", f"Accuracy of {d} inference (real weights; PSNR against the float32 output):",
+              ""] + accuracy_rows(d, args.threads)
+    lines += ["", f"load average at end {os.getloadavg()[0]:.1f}"]
+    print("\n".join(lines))
     return 0
 
 

@@ -76,7 +76,9 @@ class Method:
     licence: str = ""
     oracle: bool = False  # prior from the ground truth: a labelled ablation, never the default
     device: str = "cpu"
+    dtype: torch.dtype = torch.float32  # inference number type (autocast); outputs are float32
     _net: torch.nn.Module | None = field(default=None, repr=False)
+    _draws_noise: bool | None = field(default=None, repr=False)  # learnt on the first call
 
     @property
     def label(self) -> str:
@@ -89,6 +91,8 @@ class Method:
         spec = [self.name, self.weights_sha256, self.task, self.scale, self.in_size,
                 self.out_size, list(self.input_range), self.needs_prior, self.label,
                 f"seeded-call:{CALL_SEED}"]
+        if self.dtype is not torch.float32:  # float32 keys stay what they were before --dtype
+            spec.append(f"dtype:{str(self.dtype).removeprefix('torch.')}")
         return hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:12]
 
     def describe(self) -> dict:
@@ -99,7 +103,7 @@ class Method:
                 if self.needs_prior else None,
                 "input_range": list(self.input_range), "asset": self.asset,
                 "weights_sha256": self.weights_sha256, "description": self.description,
-                "licence": self.licence}
+                "licence": self.licence, "dtype": str(self.dtype).removeprefix("torch.")}
 
     @property
     def net(self) -> torch.nn.Module:
@@ -129,21 +133,42 @@ class Method:
         args = [x]
         if self.needs_prior:
             args += self._prior_args(prior, x.shape[-2:], n)
-        # StyleGAN2-based nets draw fresh noise maps per call (GFPGAN's default): a fixed seed
-        # per call makes every run of a benchmark give the same numbers, cache or not.
-        net = self.net  # built (and its init drawn from the RNG) before seeding
-        devices = [x.device] if x.device.type == "cuda" else []
-        with torch.no_grad(), torch.random.fork_rng(devices=devices):
-            torch.manual_seed(CALL_SEED)
-            out = net(*args)
-        if isinstance(out, (tuple, list)):  # GFPGAN-style nets return (image, side outputs)
-            out = out[0]
-        out = out.float()
+        out = self._forward(args)
         if (lo, hi) != (0.0, 1.0):
             out = (out - lo) / (hi - lo)
         if tuple(out.shape[-2:]) != out_hw:
             out = _resize(out, out_hw)
         return out.clamp(0, 1)
+
+    def _forward(self, args: list[Tensor]) -> Tensor:
+        """The network on a batch; a net that draws noise runs one image at a time, so an
+        image's output never depends on the batch it came in (batch 1 = batch 16)."""
+        n = args[0].shape[0]
+        if n > 1 and self._draws_noise is None:  # learn it on the first image
+            return torch.cat([self._seeded([a[:1] for a in args]),
+                              self._forward([a[1:] for a in args])])
+        if n > 1 and self._draws_noise:
+            return torch.cat([self._seeded([a[i:i + 1] for a in args]) for i in range(n)])
+        return self._seeded(args)
+
+    def _seeded(self, args: list[Tensor]) -> Tensor:
+        # StyleGAN2-based nets draw fresh noise maps per call (GFPGAN's default): a fixed seed
+        # per call makes every run of a benchmark give the same numbers, cache or not.
+        net = self.net  # built (and its init drawn from the RNG) before seeding
+        dev = args[0].device
+        devices = [dev] if dev.type == "cuda" else []
+        from fsr.device import autocast
+
+        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(CALL_SEED)
+            state = _rng_state(dev)
+            with autocast(dev, self.dtype):
+                out = net(*args)
+            if self._draws_noise is None:
+                self._draws_noise = not torch.equal(state, _rng_state(dev))
+        if isinstance(out, (tuple, list)):  # GFPGAN-style nets return (image, side outputs)
+            out = out[0]
+        return out.float()
 
     def _prior_args(self, prior, size, n: int) -> list[Tensor]:
         if prior is None:
@@ -163,6 +188,14 @@ class Method:
             raise MethodError(f"method {self.name} needs the prior's coefficients: pass "
                               "{'render': ..., 'coeffs': ...}")
         return [render, coeffs.to(self.device, torch.float32)]
+
+
+def _rng_state(device: torch.device) -> Tensor:
+    if device.type == "cuda":
+        return torch.cuda.get_rng_state(device)
+    if device.type == "mps":
+        return torch.mps.get_rng_state()
+    return torch.get_rng_state()
 
 
 def _check_batch(name: str, x) -> None:
@@ -194,13 +227,24 @@ def _weights_sha256(asset: str | None) -> str | None:
     return file_sha256(resolve(asset))
 
 
-def load_method(name: str, oracle: bool = False, device: str = "cpu") -> Method:
+def load_method(name: str, oracle: bool = False, device: str | torch.device | None = None,
+                dtype: str | torch.dtype | None = None) -> Method:
     """The :class:`Method` for a pretrained record name; raises :class:`MethodError`.
 
     Weights are located (and checked) now but the network is only built on the first call.
     ``oracle=True`` labels a prior-guided method as fed from the ground truth (an ablation).
+    ``device`` ('cpu', 'cuda', 'cuda:N', 'mps'; default ``$FSR_DEVICE``, else cpu) and
+    ``dtype`` ('float32', 'bfloat16', 'float16': autocast inference, float32 outputs; default
+    ``$FSR_DTYPE``, else float32) are checked by :mod:`fsr.device`.
     """
     from fsr.assets import AssetError
+    from fsr.device import DeviceError, parse_device, parse_dtype
+
+    try:
+        dev = parse_device(device)
+        dtype = parse_dtype(dtype, dev)
+    except DeviceError as err:
+        raise MethodError(str(err)) from None
 
     from fsr.archs.pretrained import parametric_record
 
@@ -221,7 +265,8 @@ def load_method(name: str, oracle: bool = False, device: str = "cpu") -> Method:
         input_range=(float(rng[0]), float(rng[1])),
         needs_coeffs=bool(_get(rec, "needs_coeffs", False)), asset=asset,
         description=str(_get(rec, "description", "") or ""),
-        licence=str(_get(rec, "licence", "") or ""), oracle=oracle, device=device)
+        licence=str(_get(rec, "licence", "") or ""), oracle=oracle, device=str(dev),
+        dtype=dtype)
 
 
 def available_methods(task: str | None = None, fetchable: bool = False) -> list[str]:

@@ -1,9 +1,11 @@
-"""The per-image loop. For each image, only what the cache lacks is computed, and shared work is
-done once: ground truth loaded once per size, pose once, each task's input degraded once, the 3D
-prior computed once per input (from the degraded input, never the ground truth, unless the suite
-asks for a labelled oracle), then every method, its metrics and its set-metric features. Each
-task's input also goes once through the whole-photo face detector (``face_pipeline``), whose
-finding is cached as its own line, apart from the method results.
+"""The image loop, in chunks of ``--batch-size`` images (:mod:`harness.batching` batches the
+methods, metrics and features of a chunk). For each image, only what the cache lacks is
+computed, and shared work is done once: ground truth loaded once per size, pose once, each
+task's input degraded once, the 3D prior computed once per input (from the degraded input,
+never the ground truth, unless the suite asks for a labelled oracle), then every method, its
+metrics and its set-metric features. Each task's input also goes once through the whole-photo
+face detector (``face_pipeline``), whose finding is cached as its own line, apart from the
+method results.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from harness import BenchError, lib
 from harness.datasets import Dataset, Item, open_dataset
-from harness.store import Store, detect_key, encode_feat
+from harness.store import Store, detect_key
 from harness.suite import Suite, Task
 from harness.timing import Timer
 
@@ -59,7 +61,8 @@ def _matches(method, task: Task) -> bool:
     return task.kind == "restore" or method.scale == task.scale
 
 
-def select_methods(suite: Suite, only: list[str] | None) -> dict[str, list]:
+def select_methods(suite: Suite, only: list[str] | None, device: str = "cpu",
+                   dtype: str = "float32") -> dict[str, list]:
     """Methods per task: 'auto' = every available method whose task (and scale) matches."""
     from fsr.methods import MethodError, available_methods, load_method
 
@@ -67,7 +70,8 @@ def select_methods(suite: Suite, only: list[str] | None) -> dict[str, list]:
     loaded = {}
     for name in names:
         try:
-            loaded[name] = load_method(name, oracle=suite.oracle_prior)
+            loaded[name] = load_method(name, oracle=suite.oracle_prior, device=device,
+                                       dtype=dtype)
         except MethodError as err:
             raise BenchError(str(err)) from None
     chosen = {t.name: [m for m in loaded.values() if _matches(m, t)] for t in suite.tasks}
@@ -80,7 +84,8 @@ def select_methods(suite: Suite, only: list[str] | None) -> dict[str, list]:
 
 
 def make_plan(suite: Suite, only_methods=None, limit=None, shard=(0, 1),
-              datasets: list[str] | None = None) -> Plan:
+              datasets: list[str] | None = None, device: str = "cpu",
+              dtype: str = "float32") -> Plan:
     cfgs = [d for d in suite.datasets if not datasets or d["name"] in datasets]
     if datasets and len(cfgs) != len(datasets):
         known = ", ".join(d["name"] for d in suite.datasets)
@@ -96,7 +101,8 @@ def make_plan(suite: Suite, only_methods=None, limit=None, shard=(0, 1),
     items = [pair for i, pair in enumerate(items) if i % n == k]
     ref_items = (reference.items[:limit] if limit else reference.items) if reference else []
     ref_items = [it for i, it in enumerate(ref_items) if i % n == k]
-    return Plan(suite, opened, items, select_methods(suite, only_methods), reference, ref_items)
+    return Plan(suite, opened, items, select_methods(suite, only_methods, device, dtype),
+                reference, ref_items)
 
 
 # -- cache keys -------------------------------------------------------------------------------
@@ -115,11 +121,13 @@ def ref_key(item: Item, size: int) -> str:
 class Runner:
     """Runs a :class:`Plan` into a :class:`Store`, timing every stage."""
 
-    def __init__(self, plan: Plan, store: Store, timer: Timer) -> None:
+    def __init__(self, plan: Plan, store: Store, timer: Timer, device: str = "cpu",
+                 batch_size: int = 1) -> None:
         self.plan, self.store, self.timer = plan, store, timer
         self.suite = plan.suite
-        self.metrics = lib.Metrics()
-        self.features = lib.Features()
+        self.batch_size = max(1, int(batch_size))  # images per chunk (harness.batching)
+        self.metrics = lib.Metrics(device)  # metrics stay float32 whatever the methods' dtype
+        self.features = lib.Features(device)
         self.need_feat = bool(self.suite.set_metrics)
         self.sizes = sorted({t.size for t in self.suite.tasks})
         self.minfo = {s.name: lib.metric_info(s.name) for s in self.suite.metrics}
@@ -174,60 +182,29 @@ class Runner:
 
         jobs = [(ds, it, False) for ds, it in self.plan.items]
         jobs += [(self.plan.reference, it, True) for it in self.plan.ref_items]
-        bar = tqdm(jobs, desc=f"bench {self.suite.name}", unit="img", disable=not progress,
-                   file=sys.stderr, dynamic_ncols=True)
-        for ds, item, ref_only in bar:
-            bar.set_postfix_str(item.id[:24])
-            self.process(ds, item, ref_only)
+        bar = tqdm(total=len(jobs), desc=f"bench {self.suite.name}", unit="img",
+                   disable=not progress, file=sys.stderr, dynamic_ncols=True)
+        start = 0
+        while start < len(jobs):
+            step = self.batch_size
+            if self._exit_after:  # the test hook kills after exactly that many images
+                step = max(1, min(step, self._exit_after - self.computed_images))
+            chunk, start = jobs[start:start + step], start + step
+            bar.set_postfix_str(chunk[0][1].id[:24])
+            self.process_chunk(chunk)
+            bar.update(len(chunk))
         bar.close()
 
-    def process(self, ds: Dataset, item: Item, ref_only: bool = False) -> None:
-        if ref_only:  # an image of the FID reference set: only its features
-            work, need_image, detect = [], False, []
-            refs = [s for s in self.sizes if self._ref_missing(item, s)]
-        else:
-            work, refs, need_image, detect = self.todo(item)
-        if not (work or refs or need_image or detect):
-            return
-        gts: dict[int, np.ndarray] = {}
-        lqs: dict[str, np.ndarray] = {}
+    def process_chunk(self, jobs: list[tuple]) -> None:
+        """Up to ``batch_size`` images (ds, item, ref_only) at once; one cache append."""
+        from harness.batching import process_chunk
 
-        def gt_at(size: int) -> np.ndarray:
-            if size not in gts:
-                with self.timer("io"):
-                    gts[size] = ds.load_gt(item, size)
-            return gts[size]
-
-        def ref_image(size: int) -> np.ndarray:
-            if item.kind == "real":
-                with self.timer("io"):
-                    return ds.load_lq(item, size)
-            return gt_at(size)
-
-        def lq_of(task: Task) -> np.ndarray:  # each task's input made once, for all uses
-            if task.name not in lqs:
-                lqs[task.name] = self._input(ds, item, task, gt_at)
-            return lqs[task.name]
-
-        lines = []
-        if need_image:
-            lines.append(self._image_line(ds, item, gt_at))
-        if refs:
-            imgs = [ref_image(s) for s in refs]
-            feats = self._features(imgs)
-            lines += [{"type": "ref", "key": ref_key(item, s), "dataset": item.dataset,
-                       "id": item.id, "size": s, "feat": encode_feat(f), "fsig": self.fsig}
-                      for s, f in zip(refs, feats, strict=True)]
-        for task in self.suite.tasks:
-            if task in detect:
-                lines.append(self._detect_line(item, task, lq_of(task)))
-            methods = [m for t, m in work if t is task]
-            if methods:
-                lines += self._task(ds, item, task, methods, gt_at, lq_of(task))
-        self.store.append(lines)
-        self.computed_images += 1
+        self.computed_images += process_chunk(self, jobs)
         if self._exit_after and self.computed_images >= self._exit_after:
             os.kill(os.getpid(), signal.SIGKILL)  # test hook: an interrupted run
+
+    def process(self, ds: Dataset, item: Item, ref_only: bool = False) -> None:
+        self.process_chunk([(ds, item, ref_only)])
 
     def _image_line(self, ds: Dataset, item: Item, gt_at) -> dict:
         rec = {"type": "image", "key": image_key(item), "dataset": item.dataset, "id": item.id,
@@ -284,66 +261,3 @@ class Runner:
                 self.store.save_prior(key, prior)
                 prior = self.store.load_prior(key)  # use exactly what a rerun will read
         return prior
-
-    def _task(self, ds: Dataset, item: Item, task: Task, methods: list, gt_at,
-              lq: np.ndarray) -> list[dict]:
-        import torch
-
-        from harness.datasets import resize_image
-
-        lq_t = lib.to_tensor(lq)
-        prior_t = None
-        if any(m.needs_prior for m in methods):
-            prior = self._prior(lq, gt_at, task)
-            prior_t = {"render": lib.to_tensor(prior["render"]),
-                       "coeffs": torch.from_numpy(prior["coeffs"])[None]}
-        gt_t = lib.to_tensor(gt_at(task.size)) if item.kind != "real" else None
-        lq_up = None
-        specs = self.columns(item)
-        outs, lines = [], []
-        for m in methods:
-            t0 = time.perf_counter()
-            try:
-                with torch.inference_mode():
-                    out = m(lq_t, prior_t if m.needs_prior else None)
-            except Exception as err:  # noqa: BLE001 - one line naming method and image
-                msg = (str(err).splitlines() or [type(err).__name__])[0]
-                raise BenchError(f"method {m.label} failed on {item.key} "
-                                 f"({task.name}): {msg}") from err
-            took = time.perf_counter() - t0
-            self.timer.add(f"method:{m.label}", took)
-            if tuple(out.shape) != (1, 3, task.size, task.size):
-                raise BenchError(f"method {m.label} returned {tuple(out.shape)} for task "
-                                 f"{task.name}; expected (1, 3, {task.size}, {task.size})")
-            rec = {"type": "result", "key": result_key(item, task, m), "dataset": item.dataset,
-                   "id": item.id, "task": task.name, "method": m.label, "metrics": {},
-                   "feat": None, "fsig": self.fsig, "msig": {}, "time": {"method": round(took, 4)}}
-            for spec in specs:
-                if spec.against == "input" and lq_up is None:
-                    lq_up = lib.to_tensor(resize_image(lq, task.size))
-                ref = gt_t if spec.against == "gt" else lq_up
-                t0 = time.perf_counter()
-                try:
-                    rec["metrics"][spec.column] = self.metrics.value(spec.name, out, ref)
-                except ValueError as err:  # fsr's MetricError: bad size, no face, ...
-                    msg = (str(err).splitlines() or [type(err).__name__])[0]
-                    raise BenchError(f"metric {spec.name} failed on {item.key} ({task.name}, "
-                                     f"{m.label}): {msg}") from err
-                took = time.perf_counter() - t0
-                self.timer.add(f"metric:{spec.column}", took)
-                rec["time"][spec.column] = round(took, 4)
-                rec["msig"][spec.column] = self.msig[spec.column]
-            outs.append(out)
-            lines.append(rec)
-        if self.need_feat:
-            feats = self._features([o[0].permute(1, 2, 0).numpy() for o in outs])
-            for rec, f in zip(lines, feats, strict=True):
-                rec["feat"] = encode_feat(f)
-        return lines
-
-    def _features(self, imgs: list[np.ndarray]) -> list[np.ndarray]:
-        import torch
-
-        batch = torch.cat([lib.to_tensor(i) for i in imgs])
-        with self.timer("metric:features"), torch.inference_mode():
-            return list(self.features(batch))

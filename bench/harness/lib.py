@@ -96,11 +96,13 @@ def metric_signature(info: MetricInfo) -> str:
 
 
 class Metrics:
-    """Builds each metric once; ``value(name, pred, ref)`` -> float for a (1,3,H,W) pair."""
+    """Builds each metric once (float32, on ``device``); ``values(name, pred, ref)`` -> one
+    float per image of an (N,3,H,W) batch, ``value`` the same for a (1,3,H,W) pair."""
 
-    def __init__(self) -> None:
+    def __init__(self, device: str = "cpu") -> None:
         self._fns: dict = {}
         self.info: dict[str, MetricInfo] = {}
+        self.device = device
 
     @property
     def built(self) -> dict:
@@ -112,26 +114,35 @@ class Metrics:
             from fsr.metrics import create_metric
 
             try:
-                self._fns[name] = create_metric(name)
+                self._fns[name] = create_metric(name, device=self.device)
             except ValueError as err:
                 raise BenchError(f"metric {name}: {str(err).splitlines()[0]}") from None
             self.info[name] = metric_info(name)
         return self._fns[name]
 
     def value(self, name: str, pred, ref=None) -> float:
+        return self.values(name, pred, ref)[0]
+
+    def values(self, name: str, pred, ref=None) -> list[float]:
+        import torch
+
         fn = self.get(name)
-        if self.info[name].reference == "none":
-            out = fn(pred)
-        else:
-            out = fn(pred, ref)
-        return float(np.asarray(out.detach().cpu() if hasattr(out, "detach") else out).ravel()[0])
+        pred = pred.to(self.device, torch.float32)
+        with torch.inference_mode():
+            if self.info[name].reference == "none":
+                out = fn(pred)
+            else:
+                out = fn(pred, ref.to(self.device, torch.float32))
+        vals = np.asarray(out.detach().cpu() if hasattr(out, "detach") else out).ravel()
+        return [float(v) for v in vals]
 
 
 class Features:
     """The set-metric feature extractor (FID Inception pool features), built on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, device: str = "cpu") -> None:
         self._metric = None
+        self.device = device
 
     @property
     def signature(self) -> str:
@@ -142,7 +153,7 @@ class Features:
         if self._metric is None:
             from fsr.metrics import create_metric
 
-            self._metric = create_metric("fid")
+            self._metric = create_metric("fid", device=self.device)
         return np.asarray(self._metric.features([batch]), dtype=np.float32)
 
 

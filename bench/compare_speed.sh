@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Cold `--suite pose` before/after, side by side in one session, on the same machine.
+#
+#   bench/compare_speed.sh BEFORE_COMMIT [AFTER_COMMIT]      # AFTER defaults to HEAD
+#   REPEATS=2 AFTER_ARGS="--batch-size 16" bench/compare_speed.sh 0c4a874
+#
+# "Cold" = an empty results folder (no records, no priors) with the weights already cached
+# (the fsr asset cache and weights/ are shared by both trees; run `python -m fsr assets verify`
+# once first). Each commit gets its own `git worktree` under $WORK (default /tmp/fsr-compare),
+# run with this checkout's virtual environment (bench/run.py puts its own tree first on
+# sys.path; the script prints which fsr each run imported). Runs alternate before, after,
+# before, after ... so a change in machine load hits both alike. At the end: wall clock per
+# run and per stage from each manifest, and whether the tables agree (results.csv compared
+# value by value).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BEFORE="${1:?usage: bench/compare_speed.sh BEFORE_COMMIT [AFTER_COMMIT]}"
+AFTER="${2:-HEAD}"
+WORK="${WORK:-/tmp/fsr-compare}"
+REPEATS="${REPEATS:-1}"
+SUITE="${SUITE:-pose}"
+BEFORE_ARGS="${BEFORE_ARGS:-}"
+AFTER_ARGS="${AFTER_ARGS:-}"
+PY="${PYTHON:-$REPO/.venv/bin/python}"
+export OMP_WAIT_POLICY=PASSIVE
+
+mkdir -p "$WORK"
+for side in before after; do
+  rev="$BEFORE"; [ "$side" = after ] && rev="$AFTER"
+  tree="$WORK/$side-tree"
+  if [ -d "$tree" ]; then git -C "$REPO" worktree remove --force "$tree"; fi
+  git -C "$REPO" worktree add --detach "$tree" "$rev" >/dev/null
+  echo "$side: $(git -C "$tree" log -1 --format='%h %s')"
+  (cd "$tree" && "$PY" -c "import sys; sys.path.insert(0, '.'); import fsr; print('  imports', fsr.__file__)")
+done
+
+for i in $(seq 1 "$REPEATS"); do
+  for side in before after; do
+    tree="$WORK/$side-tree"; out="$WORK/out-$side-$i"
+    args="$BEFORE_ARGS"; [ "$side" = after ] && args="$AFTER_ARGS"
+    rm -rf "$out"
+    echo "run $i $side: bench/run.py --suite $SUITE --out $out --quiet $args (load $(cut -d' ' -f1 /proc/loadavg))"
+    # shellcheck disable=SC2086
+    (cd "$tree" && /usr/bin/time -f "  %e s wall, %U s user, %S s sys" \
+      "$PY" bench/run.py --suite "$SUITE" --out "$out" --quiet $args > "$out.log" 2>&1) \
+      || { echo "  failed, see $out.log"; tail -5 "$out.log"; exit 1; }
+    tail -1 "$out.log"
+  done
+done
+
+"$PY" - "$WORK" "$REPEATS" <<'EOF'
+import json, sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+work, repeats = Path(sys.argv[1]), int(sys.argv[2])
+man = {(s, i): json.loads((work / f"out-{s}-{i}" / "manifest.json").read_text())
+       for s in ("before", "after") for i in range(1, repeats + 1)}
+total = {k: m["timings"]["total_wall_clock_s"] for k, m in man.items()}
+for i in range(1, repeats + 1):
+    b, a = total["before", i], total["after", i]
+    print(f"run {i}: before {b:.1f} s, after {a:.1f} s, after/before {a / b:.2f}")
+stages = sorted({s for m in man.values() for s in m["timings"]["this_run"]})
+print(f"\n| stage | before s (min of {repeats}) | after s (min of {repeats}) |\n|---|---|---|")
+for st in stages:
+    vals = [min(man[s, i]["timings"]["this_run"].get(st, {}).get("seconds", 0.0)
+                for i in range(1, repeats + 1)) for s in ("before", "after")]
+    print(f"| {st} | {vals[0]:.1f} | {vals[1]:.1f} |")
+rb = pd.read_csv(work / "out-before-1" / "results.csv")
+ra = pd.read_csv(work / "out-after-1" / "results.csv")
+if len(rb) != len(ra):
+    print(f"\nresults.csv: {len(rb)} rows before, {len(ra)} after (different suites?)")
+    sys.exit(0)
+keys = [c for c in rb.columns if c != "value"]
+same_keys = rb[keys].equals(ra[keys])
+d = (rb["value"] - ra["value"]).abs()
+print(f"\nresults.csv: rows {'match' if same_keys else 'DIFFER'}; values: "
+      f"{int((d == 0).sum())}/{len(d)} identical")
+print(rb.assign(d=d).groupby("metric")["d"].max().rename("max |before - after|").to_string())
+EOF
