@@ -1,8 +1,8 @@
 """Read any photo as uint8 RGB, write images atomically.
 
-    >>> from fsr.imageio import read_image, write_image
-    >>> rgb = read_image("photo.jpg")          # (H, W, 3) uint8, EXIF rotation applied
-    >>> write_image("out/photo.png", rgb)      # temp file + os.replace: never half-written
+    from fsr.imageio import read_image, write_image
+    rgb = read_image("photo.jpg")          # (H, W, 3) uint8, EXIF rotation applied
+    write_image("out/photo.png", rgb)      # temp file + os.replace: never half-written
 
 Conversions (each one states what it does, so results are predictable):
 - EXIF orientation (tags 2-8) is applied, so pixels are upright as a viewer shows them.
@@ -162,8 +162,7 @@ def read_image(source: str | os.PathLike | bytes, *, max_pixels: int = DEFAULT_M
         alpha: 'white' composites transparency over white; 'drop' discards the alpha channel.
 
     Example:
-        >>> read_image("group.jpg", max_pixels=100_000_000).shape
-        (886, 1280, 3)
+        read_image("group.jpg", max_pixels=100_000_000).shape  # -> (886, 1280, 3)
     """
     if alpha not in ("white", "drop"):
         raise ValueError(f"alpha must be 'white' or 'drop', got {alpha!r}")

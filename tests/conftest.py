@@ -10,6 +10,10 @@ import pytest
 # shared (measured: Real-ESRGAN on 32x32 took 33 s instead of 1.4 s). Set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# --doctest-modules (pyproject) would import each conftest.py a second time as a module named
+# `conftest`, and the several of them clash; they hold fixtures, not docstring examples.
+collect_ignore_glob = ["conftest.py", "*/conftest.py"]
+
 FACE_CROPS = Path(__file__).parent / "pose" / "data"  # committed test crops (see SOURCES.md)
 
 

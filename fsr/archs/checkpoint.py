@@ -10,9 +10,8 @@ Reads every layout the face-SR/restoration field ships weights in::
 
 Example::
 
-    >>> report = load_checkpoint(net, 'RealESRGAN_x4plus.pth')   # picks 'params_ema'
-    >>> report.key, report.num_loaded
-    ('params_ema', 702)
+    report = load_checkpoint(net, 'RealESRGAN_x4plus.pth')   # picks 'params_ema'
+    report.key, report.num_loaded  # -> ('params_ema', 702)
 
 Every failure is a :class:`CheckpointError` (a ``ValueError``) with a one-paragraph message.
 """
@@ -246,8 +245,7 @@ def save_checkpoint(
     With ``add_sha256_suffix`` the file is renamed ``<stem>-<sha256[:8]><suffix>``, the
     convention of BasicSR/torchvision release files (``torch.hub`` checks that prefix).
 
-    >>> save_checkpoint('out/net.pth', net, add_sha256_suffix=True)   # doctest: +SKIP
-    PosixPath('out/net-1a2b3c4d.pth')
+    save_checkpoint('out/net.pth', net, add_sha256_suffix=True)  # -> PosixPath('out/net-1a2b3c4d.pth')
     """
     ckpt = {"params": _as_cpu_state(params)}
     if params_ema is not None:

@@ -8,7 +8,11 @@ from BasicSR's ``ARCH_REGISTRY`` and loads its weights through ``fsr.assets.reso
     >>> sorted(list_records(task='restore'))
     ['codeformer-w0.5', 'codeformer-w0.7', 'gfpgan-v1.3', 'gfpgan-v1.4', 'mmrb-sg2-128-samples']
     >>> net = create_model('bicubic-x4')                    # weight-free
-    >>> net = create_model('sam3d-x8-authors', weights='sam3d_x8.pth')   # a user's file
+    >>> type(net).__name__, net.scale
+    ('Bicubic', 4)
+
+A user's file for weights no source ships: ``create_model('sam3d-x8-authors',
+weights='sam3d_x8.pth')``.
 
 Records are plain frozen dataclasses; nothing is built or fetched until ``create_model``.
 """

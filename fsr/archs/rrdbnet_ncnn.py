@@ -14,9 +14,9 @@ no tag. Real-ESRGAN's file stores float16 weights, so converted weights equal th
 
 Example::
 
-    >>> sd = convert_ncnn_realesrgan('realesrgan-x4plus.param', 'realesrgan-x4plus.bin')
-    >>> net = RRDBNet(3, 3, num_feat=64, num_block=23, num_grow_ch=32, scale=4)
-    >>> net.load_state_dict(sd)
+    sd = convert_ncnn_realesrgan('realesrgan-x4plus.param', 'realesrgan-x4plus.bin')
+    net = RRDBNet(3, 3, num_feat=64, num_block=23, num_grow_ch=32, scale=4)
+    net.load_state_dict(sd)
 """
 
 from __future__ import annotations
@@ -57,8 +57,7 @@ class NcnnLayer:
 def parse_ncnn_param(path: str | os.PathLike) -> list[NcnnLayer]:
     """Parse an ncnn text ``.param`` file into its layers (in file order).
 
-    >>> [l.type for l in parse_ncnn_param('realesrgan-x4plus.param')][:2]
-    ['Input', 'Convolution']
+    [l.type for l in parse_ncnn_param('realesrgan-x4plus.param')][:2]  # -> ['Input', 'Convolution']
     """
     lines = [ln.split() for ln in Path(path).read_text().splitlines() if ln.strip()]
     if not lines or lines[0] != [str(NCNN_MAGIC)] or len(lines) < 2 or len(lines[1]) != 2:

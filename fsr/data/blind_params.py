@@ -8,7 +8,7 @@ them in the same order from the same generator as ``blind(img, seed, ...)``, and
 
     >>> p = blind_params((128, 128), seed=3)
     >>> p['kernel'].shape, p['lr_size'], 60 <= p['jpeg'] <= 100
-    ((41, 41), (h, w), True)
+    ((41, 41), (19, 19), True)
 """
 
 from __future__ import annotations

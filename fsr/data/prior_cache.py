@@ -6,10 +6,9 @@ as the benchmark does (``compute_prior(uint8(lr), size=lr side, with_maps=False)
 itself runs on the input upsampled to 256). ``source='oracle'`` fits the ground truth instead
 and renders at LR size: a labelled ablation, never a default.
 
-    >>> cache = PriorCache()                       # $FSR_HOME/priors
-    >>> p = cache.get(lr)                          # float32 HxWx3 in [0, 1]
-    >>> p['render'].shape, p['coeffs'].shape, bool(p['fitted'])
-    ((32, 32, 3), (117,), True)
+    cache = PriorCache()                       # $FSR_HOME/priors
+    p = cache.get(lr)                          # float32 HxWx3 in [0, 1]
+    p['render'].shape, p['coeffs'].shape, bool(p['fitted'])  # -> ((32, 32, 3), (117,), True)
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Align faces to the FFHQ 5-point template (facexlib / GFPGAN / CodeFormer convention).
 
-    >>> from fsr.face.align import align_face
-    >>> crop, affine = align_face(img_rgb, landmarks5, size=512)   # (512, 512, 3), (2, 3)
-    >>> back = invert_affine(affine)                               # crop -> image coordinates
+    from fsr.face.align import align_face
+    crop, affine = align_face(img_rgb, landmarks5, size=512)   # (512, 512, 3), (2, 3)
+    back = invert_affine(affine)                               # crop -> image coordinates
 
 The template is facexlib's FFHQ 512 template scaled to the output size; the similarity
 (rotation + uniform scale + shift) is fitted with ``cv2.estimateAffinePartial2D(..., LMEDS)``
@@ -104,9 +104,8 @@ def align_face(img: np.ndarray, landmarks: np.ndarray, size: int = 512,
     """Crop one face aligned to the FFHQ template; returns (crop, affine image->crop).
 
     Example:
-        >>> crop, affine = align_face(img_rgb, det[0, 5:15].reshape(5, 2), 256)
-        >>> crop.shape
-        (256, 256, 3)
+        crop, affine = align_face(img_rgb, det[0, 5:15].reshape(5, 2), 256)
+        crop.shape  # -> (256, 256, 3)
     """
     affine = estimate_affine(landmarks, size)
     return warp_face(img, affine, size, border), affine

@@ -1,9 +1,8 @@
 """dlib face detectors (HOG + linear SVM, CNN MMOD) with 5 facexlib-order landmarks.
 
-    >>> from fsr.face.detect_dlib import DlibHogDetector
-    >>> det = DlibHogDetector()                    # landmarks from the 68-point predictor
-    >>> det.detect_faces(img_bgr).shape
-    (3, 15)
+    from fsr.face.detect_dlib import DlibHogDetector
+    det = DlibHogDetector()                    # landmarks from the 68-point predictor
+    det.detect_faces(img_bgr).shape  # -> (3, 15)
 
 Landmarks. facexlib's five points are the two eye centres, the nose tip and the two mouth
 corners. dlib's 68-point model (asset ``dlib-sp68``, preferred) has all of them: eye centres are

@@ -1,9 +1,8 @@
 """MTCNN (Zhang et al. 2016) in plain PyTorch, loading facenet-pytorch's P/R/O-Net state dicts.
 
-    >>> from fsr.face.detect_mtcnn import MTCNNDetector
-    >>> det = MTCNNDetector()                      # weights via fsr.assets (mtcnn-pnet/rnet/onet)
-    >>> det.detect_faces(img_bgr, 0.9).shape       # (K, 15), facexlib's layout
-    (6, 15)
+    from fsr.face.detect_mtcnn import MTCNNDetector
+    det = MTCNNDetector()                      # weights via fsr.assets (mtcnn-pnet/rnet/onet)
+    det.detect_faces(img_bgr, 0.9).shape       # -> (6, 15): (K, 15), facexlib's layout
 
 Pipeline: an image pyramid (scale factor 0.709 from 12/min_face down to a 12-px image) through
 the fully-convolutional P-Net, per-scale and global NMS, box regression, squared boxes; R-Net on

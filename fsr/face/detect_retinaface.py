@@ -1,9 +1,8 @@
 """facexlib's RetinaFace (ResNet-50 or MobileNet-0.25) loaded from a local weight file.
 
-    >>> from fsr.face.detect_retinaface import RetinaFaceDetector
-    >>> det = RetinaFaceDetector("resnet50")   # asset retinaface-resnet50 (users download it)
-    >>> det.detect_faces(img_bgr, 0.97).shape
-    (6, 15)
+    from fsr.face.detect_retinaface import RetinaFaceDetector
+    det = RetinaFaceDetector("resnet50")   # asset retinaface-resnet50 (users download it)
+    det.detect_faces(img_bgr, 0.97).shape  # -> (6, 15)
 
 The network and its decoding are facexlib's own (``facexlib.detection.retinaface.RetinaFace``),
 so results equal facexlib's; only the loading differs: the state dict is read with

@@ -95,6 +95,6 @@ def for_face_restore_helper(detector: FaceDetector, threshold: float | None = No
     """Wrap ``detector`` so facexlib's FaceRestoreHelper can use it as ``face_det``.
 
     Example:
-        >>> helper.face_det = for_face_restore_helper(create_detector("mtcnn"))
+        helper.face_det = for_face_restore_helper(create_detector("mtcnn"))
     """
     return FaceRestoreHelperDetector(detector, threshold)

@@ -1,8 +1,8 @@
 """Paste restored faces back into the (upsampled) photo with soft masks.
 
-    >>> from fsr.face.paste import paste_faces, upsample_background
-    >>> canvas = upsample_background(img_rgb, 2)                       # bicubic, or a callable
-    >>> out = paste_faces(canvas, restored_crops, affines, upscale=2)  # masks: feathered ellipse
+    from fsr.face.paste import paste_faces, upsample_background
+    canvas = upsample_background(img_rgb, 2)                       # bicubic, or a callable
+    out = paste_faces(canvas, restored_crops, affines, upscale=2)  # masks: feathered ellipse
 
 ``affines`` map ORIGINAL image coordinates to the aligned crop (what :func:`align_face` returns,
 crop side ``crop_size``). A restored crop may be larger than the aligned one (a 4x face SR model

@@ -1,10 +1,10 @@
 """Detect -> align -> (restore elsewhere) -> paste back, for whole photos.
 
-    >>> from fsr.face.pipeline import FacePipeline
-    >>> pipe = FacePipeline("auto", out_size=512, upscale=2)
-    >>> faces = pipe.detect(img_rgb)                  # list[Face]; [] when there is no face
-    >>> restored = [my_model(f.crop) for f in faces]  # any size, square
-    >>> out = pipe.paste(img_rgb, faces, restored)    # (2H, 2W, 3) uint8
+    from fsr.face.pipeline import FacePipeline
+    pipe = FacePipeline("auto", out_size=512, upscale=2)
+    faces = pipe.detect(img_rgb)                  # list[Face]; [] when there is no face
+    restored = [my_model(f.crop) for f in faces]  # any size, square
+    out = pipe.paste(img_rgb, faces, restored)    # (2H, 2W, 3) uint8
 
 Guards: no face gives an empty list (the caller decides what that means); more than
 ``max_faces`` faces keeps the largest ones and warns; images whose longer side exceeds

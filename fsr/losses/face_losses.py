@@ -9,9 +9,9 @@
 
 All take RGB in [0, 1]. Example::
 
-    >>> from basicsr.losses import build_loss
-    >>> loss = build_loss({'type': 'LPIPSLoss', 'net': 'vgg', 'loss_weight': 1.0})
-    >>> loss(pred, gt)          # scalar, differentiable w.r.t. pred
+    from basicsr.losses import build_loss
+    loss = build_loss({'type': 'LPIPSLoss', 'net': 'vgg', 'loss_weight': 1.0})
+    loss(pred, gt)          # scalar, differentiable w.r.t. pred
 """
 
 from __future__ import annotations

@@ -15,10 +15,10 @@
 
 Example::
 
-    >>> degrade = make_degradation(kernel, scale=4.0, noise=noise_lr, out_size=128)  # doctest: +SKIP
-    >>> lq = degrade(gt)                      # doctest: +SKIP
-    >>> restored = net(lq * 2 - 1)[0]         # doctest: +SKIP
-    >>> self_supervised_loss((restored + 1) / 2, lq, degrade)['total'].backward()  # doctest: +SKIP
+    degrade = make_degradation(kernel, scale=4.0, noise=noise_lr, out_size=128)
+    lq = degrade(gt)
+    restored = net(lq * 2 - 1)[0]
+    self_supervised_loss((restored + 1) / 2, lq, degrade)['total'].backward()
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Set-level metrics on Inception features: FID and KID, plus cached reference statistics.
 
-    >>> fid_metric = create_metric('fid')                   # doctest: +SKIP
-    >>> fa = fid_metric.features(restored_images)           # (M, 2048) float64
-    >>> fid_metric(fa, 'ffhq_stats.npz')                    # features, (mu, sigma) or .npz
-    >>> kid_metric = create_metric('kid'); kid_metric(fa, fb)
+    fid_metric = create_metric('fid')
+    fa = fid_metric.features(restored_images)           # (M, 2048) float64
+    fid_metric(fa, 'ffhq_stats.npz')                    # features, (mu, sigma) or .npz
+    kid_metric = create_metric('kid'); kid_metric(fa, fb)
 
 FID (Heusel et al. 2017) follows pytorch-fid / BasicSR: ``scipy.linalg.sqrtm`` of
 ``sigma1 @ sigma2``, ``eps`` added to the diagonals if the product is singular, imaginary parts

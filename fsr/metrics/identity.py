@@ -26,8 +26,8 @@ never compare identity numbers across models. ``statistic`` says what comes out 
 :func:`different_identity_floor` gives the same statistic for pairs of *different* people
 of a set: the scale a reader needs next to the number.
 
-    >>> metric = IdentitySimilarity(backend='dlib')
-    >>> metric(pred, gt)                       # (N,) float32 cosine, 1 = same embedding
+    metric = IdentitySimilarity(backend='dlib')
+    metric(pred, gt)                       # (N,) float32 cosine, 1 = same embedding
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ losses (``fsr/losses``), datasets (``fsr/data/*_dataset.py``) and models (``*_mo
     >>> import fsr.models
     >>> from basicsr.utils.registry import MODEL_REGISTRY
     >>> MODEL_REGISTRY.get('SAM3DModel')
+    <class 'fsr.models.sam3d_model.SAM3DModel'>
 """
 
 import importlib

@@ -1,9 +1,9 @@
 """Head pose (yaw, pitch, roll in degrees) from two independent estimators, and yaw buckets.
 
-    >>> from fsr.pose import estimate_pose, pose_bucket
-    >>> pose = estimate_pose(img_rgb)                 # MediaPipe facial transformation matrix
-    >>> pose2 = estimate_pose(img_rgb, method="pnp")  # dlib 68 points + solvePnP
-    >>> pose.ok, pose_bucket(pose.yaw)                # (True, '15-30')
+    from fsr.pose import estimate_pose, pose_bucket
+    pose = estimate_pose(img_rgb)                 # MediaPipe facial transformation matrix
+    pose2 = estimate_pose(img_rgb, method="pnp")  # dlib 68 points + solvePnP
+    pose.ok, pose_bucket(pose.yaw)                # (True, '15-30')
 
 Convention (:mod:`fsr.pose.common`): yaw > 0 = nose towards image right (the subject turns
 to their left), pitch > 0 = looking up, roll > 0 = counter-clockwise in the image.

@@ -4,9 +4,9 @@ One landmarker per process (:func:`get_face_mesh`), closed at interpreter exit b
 unclosed one logs an error then. Tight face crops sometimes defeat MediaPipe's face detector,
 so a miss is retried once on the image padded with a black border.
 
-    >>> from fsr.pose.mediapipe_pose import get_face_mesh
-    >>> fit = get_face_mesh().detect(img_rgb)          # None when no face is found
-    >>> fit.landmarks.shape, fit.blendshapes.shape     # ((478, 3), (52,))
+    from fsr.pose.mediapipe_pose import get_face_mesh
+    fit = get_face_mesh().detect(img_rgb)          # None when no face is found
+    fit.landmarks.shape, fit.blendshapes.shape     # ((478, 3), (52,))
 """
 
 from __future__ import annotations

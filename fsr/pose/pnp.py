@@ -9,8 +9,8 @@ distance (median residual 0.014-0.05 interocular distances inside the face, ~0.1
 contour, which follows the silhouette). At run time nothing from MediaPipe's network is used,
 so the two estimators stay independent.
 
-    >>> pose = pnp_pose(img_rgb)                 # dlib HOG finds the face
-    >>> pose = pnp_pose(img_rgb, box=(x0, y0, x1, y1))
+    pose = pnp_pose(img_rgb)                 # dlib HOG finds the face
+    pose = pnp_pose(img_rgb, box=(x0, y0, x1, y1))
 """
 
 from __future__ import annotations

@@ -2,10 +2,9 @@
 pixel-aligned as a shaded face on black, plus a coefficient vector; and readers for the SAM3D
 authors' own prior files.
 
-    >>> from fsr.priors import compute_prior, COEFF_LEN
-    >>> prior = compute_prior(lr_crop_uint8, size=32)
-    >>> prior.render.shape, prior.coeffs.shape, prior.fitted
-    ((32, 32, 3), (117,), True)
+    from fsr.priors import compute_prior, COEFF_LEN
+    prior = compute_prior(lr_crop_uint8, size=32)
+    prior.render.shape, prior.coeffs.shape, prior.fitted  # -> ((32, 32, 3), (117,), True)
 """
 
 from fsr.priors.authors import AuthorsPriorError, load_authors_prior, split_authors_coeffs

@@ -15,9 +15,8 @@ Coefficients: 239 values = id 80, exp 64, tex 80, angles 3 (x, y, z radians), SH
 (grey), translation 3 (the authors' R-Net); 257 values = the same with gamma 27 (RGB), as
 Deep3DFaceReconstruction's public R-Net writes them.
 
-    >>> prior = load_authors_prior("celeba/test/data/000123.jpg")   # finds render/000123.png
-    >>> prior.source, prior.render.shape
-    ('authors', (218, 178, 3))
+    prior = load_authors_prior("celeba/test/data/000123.jpg")   # finds render/000123.png
+    prior.source, prior.render.shape  # -> ('authors', (218, 178, 3))
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ descriptor, and the canonical face placed at the FFHQ template (the fallback).
 
 Screen axes used here: x right, y down, z away from the camera, all in pixels.
 
-    >>> fit = fit_mesh(img_rgb, upsample_to=256)   # FaceMeshFit in img_rgb's pixel frame, or None
-    >>> desc = identity_descriptor(fit.landmarks)  # (32,) relative deviations from the mean face
+    fit = fit_mesh(img_rgb, upsample_to=256)   # FaceMeshFit in img_rgb's pixel frame, or None
+    desc = identity_descriptor(fit.landmarks)  # (32,) relative deviations from the mean face
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """The 3D facial prior of one face crop: a shaded mesh render pixel-aligned to the crop, optional
 normal and depth maps, and a coefficient vector (:mod:`fsr.priors.coeffs`).
 
-    >>> prior = compute_prior(lr_rgb_uint8, size=32)   # fit on the (upsampled) LR input only
-    >>> prior.render.shape, prior.render.dtype, prior.fitted
-    ((32, 32, 3), dtype('float32'), True)
+    prior = compute_prior(lr_rgb_uint8, size=32)   # fit on the (upsampled) LR input only
+    prior.render.shape, prior.render.dtype, prior.fitted  # -> ((32, 32, 3), dtype('float32'), True)
 
 Like the SAM3D authors' renders: a Lambertian face on black, lit by spherical harmonics that
 are fitted (least squares) to the input's colours at visible mesh vertices, so the render

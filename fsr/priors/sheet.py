@@ -1,8 +1,7 @@
 """Contact sheet of face crops next to their prior renders, labelled with yaw (for docs/).
 
-    >>> sheet = contact_sheet(crops, [p.render for p in priors], [p.pose.yaw for p in priors])
-    >>> sheet.dtype, sheet.ndim
-    (dtype('uint8'), 3)
+    sheet = contact_sheet(crops, [p.render for p in priors], [p.pose.yaw for p in priors])
+    sheet.dtype, sheet.ndim  # -> (dtype('uint8'), 3)
 """
 
 from __future__ import annotations
