@@ -5,6 +5,7 @@
     python -m fsr assets verify          resolve and check every asset that has an offline source
     python -m fsr restore IN OUT --method M   restore a photo/crop, or every image in a folder
     python -m fsr methods                list the methods and whether their weights are here
+    python -m fsr profile IN OUT --yaws 0,15,30   turn aligned crops to other yaws (synthetic pose)
 """
 
 from __future__ import annotations
@@ -121,6 +122,55 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    """Face profiling: every aligned crop in IN_DIR rendered at each yaw (synthetic pose)."""
+    from pathlib import Path
+
+    src, dst = Path(args.input), Path(args.output)
+    if not src.is_dir():
+        print(f"fsr: error: {src} is not a folder")
+        return 2
+    from fsr.pose.profile_io import parse_yaws
+
+    try:
+        yaws = parse_yaws(args.yaws, both_signs=args.both_signs)
+    except ValueError as err:
+        print(f"fsr: error: {err}")
+        return 2
+    paths = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        print(f"fsr: error: no images in {src}")
+        return 2
+    from fsr.imageio import ImageReadError, read_image, write_image
+    from fsr.pose.profile import ProfileError
+    from fsr.pose.profile_io import profile_image, render_name, write_manifest
+
+    rows, failed = [], 0
+    for path in paths:
+        try:
+            renders = profile_image(read_image(path), yaws)
+        except (ImageReadError, ProfileError, ValueError) as err:
+            failed += 1
+            print(f"fsr: {path}: {err}")
+            continue
+        for r in renders:
+            name = render_name(path.stem, r.yaw_target)
+            write_image(dst / name, r.image)
+            write_image(dst / "masks" / name, r.mask)
+            rows.append({"file": name, "mask": f"masks/{name}", "source": path.name,
+                         "yaw_target": f"{r.yaw_target:g}", "yaw_source": f"{r.yaw_source:.2f}",
+                         "yaw_measured": f"{r.yaw_measured:.2f}", "turn": f"{r.turn:.2f}",
+                         "real_fraction": f"{r.real_fraction:.4f}", "synthetic": 1})
+        print(f"{path} -> {len(renders)} renders (source yaw {renders[0].yaw_source:+.1f})")
+    if not rows:
+        print(f"fsr: error: nothing written ({failed} of {len(paths)} image(s) failed)")
+        return 1
+    write_manifest(dst / "manifest.csv", rows)
+    print(f"{len(rows)} synthetic-pose renders of {len(paths) - failed} face(s) in {dst}; "
+          f"manifest {dst / 'manifest.csv'}" + (f"; {failed} image(s) failed" if failed else ""))
+    return 0
+
+
 def cmd_methods(args: argparse.Namespace) -> int:
     from fsr.methods import available_methods, method_names
 
@@ -154,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     rest.add_argument("--no-check", action="store_true", help="skip the per-face check vs input")
     rest.add_argument("--skip-existing", action="store_true", help="resume a folder run")
     rest.set_defaults(run=cmd_restore)
+    prof = commands.add_parser("profile", help="turn aligned face crops to other yaws (synthetic pose)")
+    prof.add_argument("input", help="a folder of aligned face crops")
+    prof.add_argument("output", help="output folder (renders, masks/, manifest.csv)")
+    prof.add_argument("--yaws", default="0,15,30,45,60,75", help="target yaws in degrees")
+    prof.add_argument("--both-signs", action="store_true", help="also each negative yaw")
+    prof.set_defaults(run=cmd_profile)
     methods = commands.add_parser("methods", help="list methods and whether their weights are here")
     methods.set_defaults(run=cmd_methods)
     args = parser.parse_args(argv)

@@ -17,6 +17,11 @@ Options (YAML, BasicSR conventions; ``phase`` is set by BasicSR to 'train' or 'v
   RGB channel permutation, with p2 a grey (BT.601 luma) copy, applied to input, target and
   prior together (a small training set has few backgrounds and skin tones; this teaches the
   network to pass colours through rather than memorise them).
+- ``profile_aug`` (train only; off unless set): ``{p: 0.3, yaws: [15, 30, 45, 60]}``: with
+  probability p the source is replaced by its face-profiling render (``fsr.pose.profile``,
+  synthetic pose) at a random yaw of ``yaws`` and random sign, before anything else, so
+  input, prior and target agree. Renders are cached in ``$FSR_HOME/profiles`` by content;
+  a source that cannot be profiled (no face found) is used as it is.
 - ``use_prior``: add the 3D prior, fitted on the degraded input (``prior_source: degraded``)
   or, as a labelled ablation, on the ground truth (``prior_source: oracle``);
   ``prior_cache``: folder (default ``$FSR_HOME/priors``) or false.
@@ -115,6 +120,12 @@ class FacePairDataset(data.Dataset):
         if set(colour) - {"permute", "grey"}:
             raise DatasetError(f"colour_aug takes 'permute' and 'grey' probabilities, got {colour}")
         self.colour_aug = colour if self.is_train else {}
+        prof = dict(opt.get("profile_aug") or {})
+        if set(prof) - {"p", "yaws"} or not 0 <= float(prof.get("p", 0.3)) <= 1:
+            raise DatasetError(f"profile_aug takes 'p' (0..1) and 'yaws', got {prof}")
+        self.profile_aug = ({"p": float(prof.get("p", 0.3)), "yaws": [float(y) for y in prof.get(
+            "yaws", [15, 30, 45, 60])]} if prof and self.is_train else None)
+        self._unprofilable: set[int] = set()
         self.use_prior = bool(opt.get("use_prior", False))
         self.prior_source = opt.get("prior_source", "degraded")
         if self.prior_source not in PRIOR_SOURCES:
@@ -153,6 +164,8 @@ class FacePairDataset(data.Dataset):
             if index not in self._cache:
                 self._cache[index] = self.load_source(index)
             src = self._cache[index]
+        if self.profile_aug and np.random.random() < self.profile_aug["p"]:
+            src = self._profiled(index, src)
         if self.use_hflip and np.random.random() < 0.5:
             src = np.ascontiguousarray(src[:, ::-1])  # before degrading: lq, prior, gt agree
         colour = self._draw_colour_aug()
@@ -189,6 +202,24 @@ class FacePairDataset(data.Dataset):
             out["coeff"] = torch.from_numpy(coeff)
             out["prior_fitted"] = torch.tensor(bool(prior["fitted"]))
         return out
+
+    def _profiled(self, index: int, src: np.ndarray) -> np.ndarray:
+        """The source turned to a random yaw by face profiling (cached), or ``src`` itself."""
+        if index in self._unprofilable:
+            return src
+        from fsr.imageio import read_image
+        from fsr.pose.profile import ProfileError
+        from fsr.pose.profile_io import cached_renders
+
+        yaw = float(np.random.choice(self.profile_aug["yaws"])) * (1 if np.random.random() < 0.5
+                                                                   else -1)
+        img = np.ascontiguousarray((np.clip(src, 0, 1) * 255).round().astype(np.uint8))
+        try:
+            render = cached_renders(img, [yaw])[0]
+        except (ProfileError, ValueError):
+            self._unprofilable.add(index)
+            return src
+        return read_image(render["image"]).astype(np.float32) / 255.0
 
     def _draw_colour_aug(self) -> np.ndarray | None:
         """A 3x3 colour matrix (random RGB permutation, or grey) for training, else None."""

@@ -1,0 +1,153 @@
+"""Face profiling of image files: renders at several yaws, a manifest, and a render cache keyed by
+the source's bytes (what ``python -m fsr profile`` and the benchmark's ``sweep`` dataset use).
+
+    >>> from fsr.pose.profile_io import parse_yaws, render_name
+    >>> parse_yaws("0,15,30", both_signs=True)
+    [0.0, 15.0, -15.0, 30.0, -30.0]
+    >>> render_name("audrey-0", -30.0)
+    'audrey-0_yaw-30.png'
+
+Every render is synthetic pose: the manifest's ``synthetic`` column says so, and every table
+built from it must too.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MANIFEST_COLUMNS = ("file", "mask", "source", "yaw_target", "yaw_source", "yaw_measured",
+                    "turn", "real_fraction", "synthetic")
+# bump when fsr.pose.profile changes what it renders: cached renders are keyed by it
+PROFILE_VERSION = "prof1"
+
+
+def parse_yaws(text: str, both_signs: bool = False) -> list[float]:
+    """'0,15,30' -> [0.0, 15.0, 30.0]; ``both_signs`` adds -y after each y != 0 (no duplicates)."""
+    out: list[float] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            y = float(part)
+        except ValueError:
+            raise ValueError(f"--yaws must be numbers separated by commas, got {part!r}") from None
+        if not math.isfinite(y) or abs(y) > 90:
+            raise ValueError(f"each yaw must be within [-90, 90], got {part}")
+        for v in ((y, -y) if both_signs and y != 0 else (y,)):
+            if v not in out:
+                out.append(v)
+    if not out:
+        raise ValueError("--yaws is empty")
+    return out
+
+
+def render_name(stem: str, yaw: float) -> str:
+    return f"{stem}_yaw{yaw:+03.0f}.png" if yaw else f"{stem}_yaw+00.png"
+
+
+@dataclass(frozen=True)
+class Render:
+    """One profiled render and what was measured on it."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    yaw_target: float
+    yaw_source: float
+    yaw_measured: float  # MediaPipe on the render; nan when it finds no face
+    turn: float
+    real_fraction: float
+
+
+def profile_image(img_rgb: np.ndarray, yaws, measure: bool = True) -> list[Render]:
+    """Profile one RGB crop to each yaw (fit once); measures MediaPipe's yaw on each render."""
+    from fsr.pose import estimate_pose
+    from fsr.pose.profile import build_image_mesh, geometric_turn, render_profile
+
+    mesh = build_image_mesh(img_rgb)
+    out = []
+    for y in yaws:
+        r = render_profile(img_rgb, mesh, float(y))
+        measured = float("nan")
+        if measure:
+            p = estimate_pose(r.image)
+            measured = float(p.yaw) if p.ok else float("nan")
+        out.append(Render(r.image, r.mask, float(y), mesh.source_yaw, measured,
+                          geometric_turn(float(y)), r.real_fraction))
+    return out
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def cache_root() -> Path:
+    """``$FSR_HOME/profiles`` (``~/.cache/fsr/profiles``)."""
+    from fsr.assets import fsr_home
+
+    return fsr_home() / "profiles"
+
+
+def cached_renders(source: str | os.PathLike | np.ndarray, yaws, size: int | None = None,
+                   root: Path | None = None) -> list[dict]:
+    """Renders of a crop (a file, or an RGB uint8 array), resized to ``size`` first when
+    given, cached by the content's sha256, size and yaw: [{'image': path, 'mask': path,
+    'yaw_target', 'yaw_source', 'yaw_measured', 'turn', 'real_fraction'}, ...] in the order of
+    ``yaws``. Raises :class:`~fsr.pose.profile.ProfileError` when it cannot be profiled."""
+    import json
+
+    from fsr.imageio import read_image, write_image
+
+    root = Path(root) if root is not None else cache_root()
+    if isinstance(source, np.ndarray):
+        digest = hashlib.sha256(str(source.shape).encode() + np.ascontiguousarray(
+            source).tobytes()).hexdigest()
+    else:
+        digest = file_hash(source)
+    key = f"{PROFILE_VERSION}-{digest[:20]}-{size or 'native'}"
+    folder = root / key
+    meta_path = folder / "meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    todo = [y for y in yaws if f"{float(y):g}" not in meta]
+    if todo:
+        img = source if isinstance(source, np.ndarray) else read_image(source)
+        if size and img.shape[:2] != (size, size):
+            import cv2
+
+            img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+        folder.mkdir(parents=True, exist_ok=True)
+        for r in profile_image(img, todo):
+            name = render_name("render", r.yaw_target)
+            write_image(folder / name, r.image)
+            write_image(folder / name.replace(".png", "_mask.png"), r.mask)
+            meta[f"{r.yaw_target:g}"] = {
+                "image": name, "mask": name.replace(".png", "_mask.png"),
+                "yaw_target": r.yaw_target, "yaw_source": r.yaw_source,
+                "yaw_measured": None if math.isnan(r.yaw_measured) else r.yaw_measured,
+                "turn": r.turn, "real_fraction": r.real_fraction}
+        tmp = meta_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
+        tmp.replace(meta_path)
+    rows = []
+    for y in yaws:
+        m = dict(meta[f"{float(y):g}"])
+        m["image"], m["mask"] = folder / m["image"], folder / m["mask"]
+        rows.append(m)
+    return rows
+
+
+def write_manifest(path: str | os.PathLike, rows: list[dict]) -> Path:
+    path = Path(path)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k, "") for k in MANIFEST_COLUMNS})
+    return path

@@ -1,0 +1,79 @@
+"""Face profiling (fsr.pose.profile) on the committed test crops."""
+
+import numpy as np
+import pytest
+
+from fsr.pose.profile import (
+    MASK_FILLED, MASK_REAL, ProfileError, build_image_mesh, geometric_turn, profile_face,
+    profile_yaws, rotate_points,
+)
+
+
+@pytest.fixture(scope="module")
+def crop(takeo):
+    return takeo[0]
+
+
+@pytest.fixture(scope="module")
+def mesh(crop):
+    return build_image_mesh(crop)
+
+
+def test_yaw_zero_is_the_input(crop):
+    out = profile_face(crop, 0.0)
+    assert out.image.shape == crop.shape and out.image.dtype == np.uint8
+    assert np.array_equal(out.image, crop)
+    assert (out.mask == MASK_REAL).all()
+
+
+def test_deterministic_and_shapes(crop):
+    a = profile_yaws(crop, [30.0, -45.0])
+    b = profile_yaws(crop, [30.0, -45.0])
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x.image, y.image) and np.array_equal(x.mask, y.mask)
+        assert x.mask.shape == crop.shape[:2]
+        assert set(np.unique(x.mask)) <= {MASK_REAL, MASK_FILLED}
+    # a turned face differs from the input and is not all filled
+    assert np.abs(a[0].image.astype(int) - crop).mean() > 3
+    assert 0.5 < a[0].real_fraction < 1.0
+
+
+def test_turn_direction_follows_the_pose_convention(crop, mesh):
+    nose = 1  # MediaPipe's nose-tip vertex
+    moved = rotate_points(mesh, 30.0)
+    assert moved[nose, 0] > mesh.points[nose, 0] + 2  # yaw > 0: nose towards image right
+    assert moved[nose, 2] > mesh.points[nose, 2]  # and away from the camera
+    border = ~mesh.rigid & (mesh.follow == 0)
+    assert border.any() and np.allclose(moved[border], mesh.points[border])
+
+
+def test_measured_yaw_increases_with_the_target(crop):
+    from fsr.pose import estimate_pose
+
+    outs = profile_yaws(crop, [-30.0, 0.0, 30.0])
+    yaws = [estimate_pose(o.image).yaw for o in outs]
+    assert yaws[0] < yaws[1] - 10 and yaws[2] > yaws[1] + 10
+
+
+def test_geometric_turn_is_odd_and_monotone():
+    assert geometric_turn(0.0) == 0.0
+    xs = np.linspace(0, 90, 19)
+    ts = [geometric_turn(x) for x in xs]
+    assert all(b >= a for a, b in zip(ts, ts[1:], strict=False))
+    assert geometric_turn(-30.0) == -geometric_turn(30.0)
+    with pytest.raises(ProfileError):
+        geometric_turn(120.0)
+
+
+def test_bad_inputs(crop):
+    from fsr.pose.common import PoseInputError
+
+    with pytest.raises(ProfileError, match="no face"):
+        profile_face(np.full((128, 128, 3), 127, np.uint8), 30.0)
+    with pytest.raises(PoseInputError):
+        profile_face(crop.astype(np.float32), 30.0)
+    with pytest.raises(ProfileError, match="yaw"):
+        profile_face(crop, 95.0)
+    small = np.pad(crop, ((192, 192), (192, 192), (0, 0)), mode="edge")  # face ~1/5 of width
+    with pytest.raises(ProfileError, match="(not an aligned face crop|no face)"):
+        profile_face(small, 30.0)
