@@ -217,11 +217,8 @@ class SamplesDataset(Dataset):
 
     def __init__(self, cfg: dict) -> None:
         super().__init__(cfg)
-        try:
-            from fsr.data.samples import load_samples
-        except ImportError as err:
-            raise DatasetMissing(f"dataset {self.name} not available: fsr.data.samples cannot "
-                                 f"be imported ({err})") from None
+        from fsr.data.samples import load_samples
+
         try:
             samples = load_samples(split=cfg.get("split", "test"))
         except FileNotFoundError as err:

@@ -10,8 +10,6 @@ method results.
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -138,7 +136,6 @@ class Runner:
             with timer("setup"):
                 self.finder = lib.FaceFinder(self.suite.face_pipeline["detector"])
         self.computed_images = 0
-        self._exit_after = int(os.environ.get("FSR_BENCH_EXIT_AFTER", "0") or 0)  # test hook
 
     def columns(self, item: Item) -> list:
         """Metric specs that apply to this item (no ground-truth metrics on real photos)."""
@@ -186,10 +183,7 @@ class Runner:
                    disable=not progress, file=sys.stderr, dynamic_ncols=True)
         start = 0
         while start < len(jobs):
-            step = self.batch_size
-            if self._exit_after:  # the test hook kills after exactly that many images
-                step = max(1, min(step, self._exit_after - self.computed_images))
-            chunk, start = jobs[start:start + step], start + step
+            chunk, start = jobs[start:start + self.batch_size], start + self.batch_size
             bar.set_postfix_str(chunk[0][1].id[:24])
             self.process_chunk(chunk)
             bar.update(len(chunk))
@@ -200,8 +194,6 @@ class Runner:
         from harness.batching import process_chunk
 
         self.computed_images += process_chunk(self, jobs)
-        if self._exit_after and self.computed_images >= self._exit_after:
-            os.kill(os.getpid(), signal.SIGKILL)  # test hook: an interrupted run
 
     def process(self, ds: Dataset, item: Item, ref_only: bool = False) -> None:
         self.process_chunk([(ds, item, ref_only)])

@@ -67,10 +67,8 @@ class MetricInfo:
 
 
 def _table_row(name: str):
-    try:
-        from fsr.metrics import METRICS
-    except ImportError:
-        return None
+    from fsr.metrics import METRICS
+
     return METRICS.get(name)
 
 

@@ -35,11 +35,7 @@ EPS = 1e-10  # lpips.normalize_tensor's epsilon
 
 def lpips_head_file(net: str) -> Path:
     """Path of the v0.1 linear-head weights inside the installed ``lpips`` package."""
-    try:
-        root = importlib.resources.files("lpips")
-    except ModuleNotFoundError:
-        raise MetricError("LPIPS heads come from the `lpips` package (lpips==0.1.4): "
-                          "install it") from None
+    root = importlib.resources.files("lpips")  # a dependency: lpips==0.1.4
     path = Path(str(root / "weights" / "v0.1" / NETS[net][1]))
     if not path.is_file():
         raise MetricError(f"LPIPS head weights not found at {path}")

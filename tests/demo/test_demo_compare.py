@@ -190,7 +190,7 @@ def test_leaderboard_markdown(tmp_path):
 @pytest.mark.slow
 def test_ui_callbacks(photo_run):
     """The Gradio callbacks, called as plain functions (no server, no browser)."""
-    app = pytest.importorskip("demo.app")
+    import demo.app as app
 
     with pytest.warns(UserWarning, match="no image"):  # gr.Warning outside a request
         status, *rest = app.on_run(None, False, TWO, None)

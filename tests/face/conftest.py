@@ -13,7 +13,7 @@ PHOTOS = Path(__file__).resolve().parents[1] / "photos"
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """scikit-image's astronaut (Eileen Collins, NASA, public domain): one frontal face."""
-    data = pytest.importorskip("skimage.data")
+    from skimage import data
     return np.ascontiguousarray(data.astronaut())
 
 
