@@ -164,16 +164,6 @@ def asset_sha256(name: str) -> str | None:
     return None if path is None else file_sha256(path)
 
 
-SET_METRIC_TEXT = {
-    "fid": "Frechet Inception Distance between the outputs' and the reference images' "
-           "Inception-v3 pool features (2048-D, TF FID network, fsr.metrics); computed with "
-           "the exact low-rank form of tr sqrt(S1 S2)",
-    "kid": "Kernel Inception Distance (fsr.metrics): unbiased MMD^2, cubic polynomial kernel, "
-           "same features; mean over 100 seeded subsets of min(n, 1000) images (all pairs "
-           "when the two sets have equal n)",
-}
-
-
 def model_of(name: str, built=None) -> str | None:
     """Which network a metric uses: the built metric's ``model_name``, else what fsr's 'auto'
     choice would pick from the assets on this machine (identity: ArcFace if present)."""
@@ -190,7 +180,10 @@ def model_of(name: str, built=None) -> str | None:
 
 
 def set_metric_description(name: str) -> str:
-    return SET_METRIC_TEXT.get(name, name)
+    """The metric table's description (fsr.metrics), so the leaderboard says what runs."""
+    from fsr.metrics import get_spec
+
+    return get_spec(name).description
 
 
 def feature_weights() -> dict:

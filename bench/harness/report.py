@@ -1,5 +1,5 @@
-"""Tables from the cache: results.csv, summary.csv, set_metrics.csv, pipeline.csv (plots:
-``plots.py``).
+"""Tables from the cache: results.csv, summary.csv, paired.csv, set_metrics.csv, pipeline.csv
+(plots: ``plots.py``). Every statistic comes from :mod:`fsr.metrics.stats`.
 
 Everything here reads only cached lines, so a resumed, a sharded-then-merged and a single run
 give byte-identical tables. Pose buckets are applied here (not cached), so bucket edges can
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fsr.metrics.stats import fid_low_rank, finite_mean_ci, kid_from_features, paired_bootstrap
 from harness import BenchError
-from harness.stats import bootstrap_ci, fid_from_features, kid_from_features
 from harness.store import Store, decode_feat, detect_key
 from harness.suite import Suite
 
@@ -22,6 +22,11 @@ RESULT_COLUMNS = ["dataset", "image_id", "identity", "task", "method", "metric",
                   "yaw", "pitch", "roll", "abs_yaw", "pose_ok", "pose_from", "bucket"]
 SUMMARY_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "mean", "ci_lo", "ci_hi",
                    "n", "lower_better"]
+PAIRED_COLUMNS = ["dataset", "task", "comparison", "method", "versus", "metric", "bucket",
+                  "delta", "ci_lo", "ci_hi", "n", "clusters", "lower_better"]
+# paired.csv compares every method with weights against the task's plain baseline, and every
+# prior-guided method against its no-prior ablation (same label with '-noprior')
+PAIRED_BASELINE = {"sr": "bicubic-x{scale}", "restore": "input"}
 SET_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "value", "n", "ref_n",
                "reference", "lower_better", "warning"]
 PIPELINE_COLUMNS = ["dataset", "task", "detector", "bucket", "n", "found", "missed", "miss_rate"]
@@ -125,8 +130,8 @@ def summarize(df, info: RunInfo):
             vals = vals[np.isfinite(vals)]  # e.g. PSNR of an exact copy (+inf): not averaged
             if vals.size == 0:
                 continue
-            mean, lo, hi = bootstrap_ci(vals, n=int(boot["n"]), seed=int(boot["seed"]),
-                                        alpha=float(boot["alpha"]))
+            mean, lo, hi = finite_mean_ci(vals, n=int(boot["n"]), seed=int(boot["seed"]),
+                                          alpha=float(boot["alpha"]))
             out.append({"dataset": ds, "task": task, "method": method, "metric": metric,
                         "bucket": b, "mean": mean, "ci_lo": lo, "ci_hi": hi, "n": int(vals.size),
                         "lower_better": info.lower_better.get(metric, False)})
@@ -171,9 +176,10 @@ def set_metrics(info: RunInfo, feats: dict, ref_feats: dict, gt_feats: dict):
             else:
                 continue
             for metric in wanted:
-                fn = fid_from_features if metric == "fid" else _kid
+                value = float("nan") if min(len(x), len(y)) < 2 else \
+                    fid_low_rank(x, y) if metric == "fid" else kid_from_features(x, y)[0]
                 out.append({"dataset": ds, "task": task, "method": method, "metric": metric,
-                            "bucket": b, "value": fn(x, y), "n": len(x), "ref_n": len(y),
+                            "bucket": b, "value": value, "n": len(x), "ref_n": len(y),
                             "reference": reference, "lower_better": True,
                             "warning": _warning(min(len(x), len(y)), metric)})
     df = pd.DataFrame(out, columns=SET_COLUMNS)
@@ -185,22 +191,57 @@ def set_metrics(info: RunInfo, feats: dict, ref_feats: dict, gt_feats: dict):
     return df.reset_index(drop=True)
 
 
-def _kid(x: np.ndarray, y: np.ndarray, subset_size: int = 1000) -> float:
-    """fsr's KID definition (mean over 100 seeded subsets of m = min(n_x, n_y, 1000) rows).
+def comparisons(info: RunInfo) -> list[tuple[str, str, str, str]]:
+    """(task, method, versus, comparison) pairs of paired.csv, in task and method order."""
+    out = []
+    for task in info.suite.tasks:
+        methods = info.methods.get(task.name, [])
+        labels = {m["label"]: m for m in methods}
+        base = PAIRED_BASELINE.get(task.kind, "").format(scale=task.scale)
+        for m in methods:
+            if m.get("weights_sha256") and base in labels:
+                out.append((task.name, m["label"], base, "vs baseline"))
+            if m.get("needs_prior"):
+                out += [(task.name, m["label"], other, "prior vs no prior")
+                        for other, o in labels.items() if not o.get("needs_prior")
+                        and other != m["label"] and other.replace("-noprior", "") == m["label"]]
+    return out
 
-    With equal set sizes up to ``subset_size`` every subset is the whole of both sets, so the
-    mean is one unbiased MMD^2 on all pairs: computed once here (fsr.metrics computes it 100
-    times, seconds per call on two cores). Other sizes go to ``fsr.metrics.fid``.
-    """
-    if min(len(x), len(y)) < 2:
-        return float("nan")
-    if len(x) == len(y) <= subset_size:
-        return kid_from_features(x, y, subset_size=subset_size)
-    try:
-        from fsr.metrics.fid import kid_from_features as lib_kid
-    except ImportError:
-        return kid_from_features(x, y, subset_size=subset_size)
-    return float(lib_kid(x, y, subset_size=subset_size)[0])
+
+def paired(df, info: RunInfo):
+    """Paired per-image differences (method - versus) per metric and |yaw| bucket, with
+    :func:`fsr.metrics.stats.paired_bootstrap`'s interval over identities (an image without
+    an identity is its own cluster); images where either score is not finite are left out."""
+    import pandas as pd
+
+    boot = info.suite.bootstrap
+    out = []
+    buckets = bucket_order(info.suite.edges)
+    for task, method, versus, kind in comparisons(info):
+        for (ds, metric), g in df[df["task"] == task].groupby(["dataset", "metric"], sort=False):
+            wide = g.pivot_table(index=["image_id", "identity", "bucket"], columns="method",
+                                 values="value", aggfunc="first").reset_index()
+            if method not in wide or versus not in wide:
+                continue
+            wide = wide[np.isfinite(wide[method].to_numpy(float))
+                        & np.isfinite(wide[versus].to_numpy(float))]
+            for b in buckets:
+                sel = wide if b == "all" else wide[wide["bucket"] == b]
+                if sel.empty:
+                    continue
+                a, v = sel[method].to_numpy(float), sel[versus].to_numpy(float)
+                clusters = [i or f"image:{k}" for i, k in zip(sel["identity"], sel["image_id"],
+                                                              strict=True)]
+                if len(a) < 2:
+                    d = (float(a[0] - v[0]), float("nan"), float("nan"), 1, 1)
+                else:
+                    d = paired_bootstrap(a, v, clusters, n=int(boot["n"]), seed=int(boot["seed"]),
+                                         alpha=float(boot["alpha"]))
+                out.append({"dataset": ds, "task": task, "comparison": kind, "method": method,
+                            "versus": versus, "metric": metric, "bucket": b, "delta": d[0],
+                            "ci_lo": d[1], "ci_hi": d[2], "n": d[3], "clusters": d[4],
+                            "lower_better": info.lower_better.get(metric, False)})
+    return pd.DataFrame(out, columns=PAIRED_COLUMNS)
 
 
 def pipeline_table(info: RunInfo, store: Store):
@@ -245,17 +286,27 @@ def pipeline_table(info: RunInfo, store: Store):
 
 
 def write_tables(info: RunInfo, store: Store, out_dir) -> dict:
-    """Write the CSVs; returns {'results': df, 'summary': df, 'set': df, 'pipeline': df}
-    ('set' and 'pipeline' are None when the suite asks for neither)."""
+    """Write the CSVs; returns {'results': df, 'summary': df, 'paired': df, 'set': df,
+    'pipeline': df} ('set' and 'pipeline' are None when the suite asks for neither; paired.csv
+    is written only when the run has a pair to compare)."""
     df, feats, ref_feats, gt_feats = collect(info, store)
     summary = summarize(df, info)
+    pairs = paired(df, info)
     sets = set_metrics(info, feats, ref_feats, gt_feats) if info.suite.set_metrics else None
     pipeline = pipeline_table(info, store) if info.face_pipeline else None
     df.to_csv(out_dir / "results.csv", index=False)
     summary.to_csv(out_dir / "summary.csv", index=False)
-    for name, table in (("set_metrics.csv", sets), ("pipeline.csv", pipeline)):
+    for name, table in (("paired.csv", pairs if len(pairs) else None),
+                        ("set_metrics.csv", sets), ("pipeline.csv", pipeline)):
         if table is not None:
             table.to_csv(out_dir / name, index=False)
         elif (out_dir / name).exists():
             (out_dir / name).unlink()
-    return {"results": df, "summary": summary, "set": sets, "pipeline": pipeline}
+    from harness.sweep import write_sweep_tables  # sweep.csv, robustness.csv (synthetic pose)
+
+    write_sweep_tables(df, store, info, out_dir)
+    from harness.ntire import write_ntire  # ntire_score.csv when the suite has score: ntire2025
+
+    write_ntire(info, df, feats, ref_feats, out_dir)
+    return {"results": df, "summary": summary, "paired": pairs, "set": sets,
+            "pipeline": pipeline}

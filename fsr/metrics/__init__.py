@@ -19,11 +19,11 @@ import importlib
 from typing import Any
 
 from fsr.metrics.errors import MetricError
-from fsr.metrics.stats import bootstrap_ci
+from fsr.metrics.stats import bootstrap_ci, finite_mean_ci, paired_bootstrap
 from fsr.metrics.table import METRICS, MetricSpec
 
-__all__ = ["METRICS", "MetricError", "MetricSpec", "bootstrap_ci", "create_metric", "get_spec",
-           "list_metrics"]
+__all__ = ["METRICS", "MetricError", "MetricSpec", "bootstrap_ci", "create_metric",
+           "finite_mean_ci", "get_spec", "list_metrics", "paired_bootstrap"]
 
 
 def list_metrics(mode: str | None = None) -> list[str]:

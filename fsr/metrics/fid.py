@@ -5,11 +5,16 @@
     fid_metric(fa, 'ffhq_stats.npz')                    # features, (mu, sigma) or .npz
     kid_metric = create_metric('kid'); kid_metric(fa, fb)
 
-FID (Heusel et al. 2017) follows pytorch-fid / BasicSR: ``scipy.linalg.sqrtm`` of
-``sigma1 @ sigma2``, ``eps`` added to the diagonals if the product is singular, imaginary parts
-dropped when the diagonal's are below 1e-3 (else an error). KID (Binkowski et al. 2018) is the
-unbiased MMD^2 with the cubic polynomial kernel ``(x.y / d + 1)^3``, averaged over random
-subsets as in StyleGAN2-ADA / clean-fid / torch-fidelity (100 subsets of up to 1000).
+FID (Heusel et al. 2017). Between two feature sets (what the benchmark computes) the default
+``method='low-rank'`` is :func:`fsr.metrics.stats.fid_low_rank`, exact and equal to the
+pytorch-fid / BasicSR route up to rounding without a 2048x2048 square root. When either side is
+ready statistics (``(mu, sigma)`` or an ``.npz``) the covariances are all there is, and the
+pytorch-fid / BasicSR route runs: ``scipy.linalg.sqrtm`` of ``sigma1 @ sigma2``, ``eps`` added
+to the diagonals if the product is singular, imaginary parts dropped when the diagonal's are
+below 1e-3 (else an error). KID (Binkowski et al. 2018) is the unbiased MMD^2 with the cubic
+polynomial kernel ``(x.y / d + 1)^3``, averaged over random subsets as in StyleGAN2-ADA /
+clean-fid / torch-fidelity (100 subsets of up to 1000):
+:func:`fsr.metrics.stats.kid_from_features`.
 Never compare FIDs computed with different extractors or reference sets.
 """
 
@@ -26,22 +31,17 @@ from torch import nn
 
 from fsr.metrics.common import MetricError
 from fsr.metrics.inception import EXTRACTOR_TAG, FEATURE_DIM, FIDInception, iter_batches
+from fsr.metrics.stats import check_features, fid_low_rank, kid_from_features
+
+__all__ = ["FID", "KID", "feature_stats", "fid_from_features", "frechet_distance",
+           "kid_from_features", "load_stats", "save_stats"]
 
 Stats = tuple[np.ndarray, np.ndarray]
 
 
-def _check_feats(feats: np.ndarray, name: str, min_rows: int = 2) -> np.ndarray:
-    feats = np.asarray(feats, dtype=np.float64)
-    if feats.ndim != 2 or feats.shape[0] < min_rows:
-        raise MetricError(f"{name}: expected (M >= {min_rows}, D) features, got {feats.shape}")
-    if not np.isfinite(feats).all():
-        raise MetricError(f"{name}: features contain NaN or inf")
-    return feats
-
-
 def feature_stats(feats: np.ndarray) -> Stats:
     """Mean ``(D,)`` and unbiased covariance ``(D, D)`` of ``(M, D)`` features (float64)."""
-    feats = _check_feats(feats, "features")
+    feats = check_features(feats, "features")
     return feats.mean(axis=0), np.cov(feats, rowvar=False)
 
 
@@ -122,35 +122,13 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
 
 
-def fid_from_features(feats_a: np.ndarray, feats_b: np.ndarray, method: str = "sqrtm") -> float:
-    """FID between two ``(M, D)`` feature sets."""
+def fid_from_features(feats_a: np.ndarray, feats_b: np.ndarray, method: str = "low-rank"
+                      ) -> float:
+    """FID between two ``(M, D)`` feature sets: ``'low-rank'`` (default, what the benchmark
+    reports), or ``'sqrtm'`` / ``'eigh'`` on the fitted covariances (:func:`frechet_distance`)."""
+    if method == "low-rank":
+        return fid_low_rank(feats_a, feats_b)
     return frechet_distance(*feature_stats(feats_a), *feature_stats(feats_b), method=method)
-
-
-def kid_from_features(feats_a: np.ndarray, feats_b: np.ndarray, num_subsets: int = 100,
-                      subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """KID (unbiased MMD^2, cubic polynomial kernel) as ``(mean, std)`` over random subsets.
-
-    Each subset draws ``m = min(len(a), len(b), subset_size)`` rows of each set without
-    replacement. With ``m`` equal to both set sizes every subset is the full sets (std 0).
-    """
-    a, b = _check_feats(feats_a, "feats_a"), _check_feats(feats_b, "feats_b")
-    if a.shape[1] != b.shape[1]:
-        raise MetricError(f"KID: feature sizes differ: {a.shape[1]} vs {b.shape[1]}")
-    if num_subsets < 1 or subset_size < 2:
-        raise MetricError("KID: need num_subsets >= 1 and subset_size >= 2")
-    d, m = a.shape[1], min(len(a), len(b), subset_size)
-    rng = np.random.default_rng(seed)
-    values = np.empty(num_subsets)
-    for s in range(num_subsets):
-        x = a[rng.choice(len(a), m, replace=False)]
-        y = b[rng.choice(len(b), m, replace=False)]
-        k_xx = (x @ x.T / d + 1) ** 3
-        k_yy = (y @ y.T / d + 1) ** 3
-        k_xy = (x @ y.T / d + 1) ** 3
-        within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
-        values[s] = within - 2 * k_xy.mean()
-    return float(values.mean()), float(values.std())
 
 
 class _SetMetric(nn.Module):
@@ -181,17 +159,28 @@ class _SetMetric(nn.Module):
 
 class FID(_SetMetric):
     """``FID()(a, b) -> float``; ``a``/``b``: features ``(M, 2048)``, ``(mu, sigma)`` or an
-    ``.npz`` written by :func:`save_stats`. ``method``: see :func:`frechet_distance`."""
+    ``.npz`` written by :func:`save_stats`. ``method``: ``'low-rank'`` (default; two feature
+    sets, else the ``'sqrtm'`` route), ``'sqrtm'`` or ``'eigh'`` (:func:`frechet_distance`)."""
 
     def __init__(self, weights: str | os.PathLike | None = None, batch_size: int = 16,
-                 device: str | torch.device = "cpu", method: str = "sqrtm") -> None:
+                 device: str | torch.device = "cpu", method: str = "low-rank") -> None:
         super().__init__(weights, batch_size, device)
-        if method not in ("sqrtm", "eigh"):
-            raise MetricError(f"FID method must be 'sqrtm' or 'eigh', got {method!r}")
+        if method not in ("low-rank", "sqrtm", "eigh"):
+            raise MetricError(f"FID method must be 'low-rank', 'sqrtm' or 'eigh', got {method!r}")
         self.method = method
 
     def forward(self, a, b) -> float:
-        return frechet_distance(*self._stats(a, "a"), *self._stats(b, "b"), method=self.method)
+        if self.method == "low-rank" and _is_features(a) and _is_features(b):
+            return fid_low_rank(self._features_of(a, "a"), self._features_of(b, "b"))
+        method = "sqrtm" if self.method == "low-rank" else self.method
+        return frechet_distance(*self._stats(a, "a"), *self._stats(b, "b"), method=method)
+
+    @staticmethod
+    def _features_of(x, name: str) -> np.ndarray:
+        feats = check_features(x, name)
+        if feats.shape[1] != FEATURE_DIM:
+            raise MetricError(f"{name}: expected {FEATURE_DIM}-D features, got {feats.shape[1]}")
+        return feats
 
     @staticmethod
     def _stats(x, name: str) -> Stats:
@@ -199,10 +188,11 @@ class FID(_SetMetric):
             return load_stats(x)
         if isinstance(x, tuple) and len(x) == 2:
             return np.asarray(x[0], np.float64), np.asarray(x[1], np.float64)
-        feats = _check_feats(x, name)
-        if feats.shape[1] != FEATURE_DIM:
-            raise MetricError(f"{name}: expected {FEATURE_DIM}-D features, got {feats.shape[1]}")
-        return feature_stats(feats)
+        return feature_stats(FID._features_of(x, name))
+
+
+def _is_features(x) -> bool:
+    return not isinstance(x, str | os.PathLike | tuple)
 
 
 class KID(_SetMetric):

@@ -110,7 +110,8 @@ def test_stats_roundtrip_and_metric_inputs(tmp_path):
     assert np.array_equal(mu, b.mean(0)) and np.allclose(sigma, np.cov(b, rowvar=False))
     with np.load(path) as data:
         assert str(data["dataset"]) == "synthetic" and int(data["count"]) == 300
-    assert frechet_distance(*feature_stats(a), mu, sigma) == fid_from_features(a, b)
+    assert frechet_distance(*feature_stats(a), mu, sigma) == \
+        fid_from_features(a, b, method="sqrtm")
     other = save_stats(tmp_path / "other.npz", stats=(mu, sigma), extractor="clean-fid")
     with pytest.raises(MetricError, match="extractor 'clean-fid'"):
         load_stats(other)
@@ -137,6 +138,10 @@ def test_fid_module_accepts_features_stats_and_files(tmp_path):
         create_metric("fid", method="svd")
     with pytest.raises(MetricError, match="disagree in shape"):
         fid(feature_stats(a), feature_stats(b[:, :10]))
+    # the default: two feature sets take the low-rank form, ready statistics the sqrtm route
+    low = create_metric("fid")
+    assert low(big[:15], big[15:]) == fid_from_features(big[:15], big[15:])
+    assert low(feature_stats(a), path) == frechet_distance(*feature_stats(a), *feature_stats(b))
 
 
 def test_resize_matches_affine_grid_formulation():
