@@ -139,7 +139,8 @@ def draw_overlays(name: str, rows: dict, gt: dict, raw: Path, out_dir: Path, thr
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_raw_argument(ap)
-    ap.add_argument("--detectors", default="retinaface,mtcnn,dlib-hog,dlib-cnn")
+    ap.add_argument("--detectors", default=None,
+                    help="comma-separated names (default: every row of fsr.face.detectors.DETECTORS)")
     ap.add_argument("--cache", type=Path, default=ROOT / "results/face_bench")
     ap.add_argument("--overlays", type=Path, default=None, help="save annotated images here")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -151,12 +152,12 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    from fsr.face.detectors import DetectorUnavailable, default_threshold
+    from fsr.face.detectors import DETECTORS, DetectorUnavailable, default_threshold
 
     gt = json.loads(GT_FILE.read_text())
     files = list(gt) + list(NON_PHOTOS)
     results, cached = [], {}
-    for name in args.detectors.split(","):
+    for name in (args.detectors.split(",") if args.detectors else list(DETECTORS)):
         try:
             rows = run_detector(name, files, args.raw, args.cache)
         except DetectorUnavailable as exc:

@@ -23,6 +23,7 @@ import numpy as np
 
 from fsr.face.align import similarity_lstsq
 from fsr.face.detect_base import FaceDetector, empty_detections, pack_detections
+from fsr.face.detectors import DETECTORS
 
 # Median positions from dlib's 68-point predictor on the 71 HOG detections (margin > 0.3) in the
 # 63 photos of tests/face/data/face_counts.json (tools/dlib_sp5_layout.py), in a frame whose
@@ -61,8 +62,6 @@ def five_from_sp5(p5: np.ndarray) -> np.ndarray:
 
 class _DlibDetector(FaceDetector):
     """Shared landmark handling for the two dlib detectors."""
-
-    default_threshold = 0.5
 
     def __init__(self, upsample: int = 1, landmarks: str = "sp68",
                  landmark_path: str | None = None) -> None:
@@ -110,6 +109,7 @@ class DlibHogDetector(_DlibDetector):
     """
 
     name = "dlib-hog"
+    default_threshold = DETECTORS["dlib-hog"].threshold
 
     def __init__(self, upsample: int = 1, landmarks: str = "sp68",
                  landmark_path: str | None = None) -> None:
@@ -133,6 +133,7 @@ class DlibCnnDetector(_DlibDetector):
     """
 
     name = "dlib-cnn"
+    default_threshold = DETECTORS["dlib-cnn"].threshold
 
     def __init__(self, upsample: int = 1, landmarks: str = "sp68",
                  landmark_path: str | None = None, model_path: str | None = None,
@@ -143,7 +144,7 @@ class DlibCnnDetector(_DlibDetector):
         if model_path is None:
             from fsr.assets import resolve
 
-            model_path = resolve("dlib-mmod")
+            model_path = resolve(DETECTORS["dlib-cnn"].assets[0])
         self.detector = dlib.cnn_face_detection_model_v1(str(model_path))
         self.max_pixels = float(max_pixels)
 

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from fsr.face.detect_base import FaceDetector, empty_detections, nms, pack_detections
+from fsr.face.detectors import DETECTORS
 
 
 class PNet(nn.Module):
@@ -92,7 +93,7 @@ def load_mtcnn_nets(paths: dict[str, str] | None = None) -> tuple[PNet, RNet, ON
     if paths is None:
         from fsr.assets import resolve
 
-        paths = {k: resolve(f"mtcnn-{k}") for k in ("pnet", "rnet", "onet")}
+        paths = {a.rsplit("-", 1)[1]: resolve(a) for a in DETECTORS["mtcnn"].assets}
     nets = (PNet(), RNet(), ONet())
     for key, net in zip(("pnet", "rnet", "onet"), nets, strict=True):
         state = torch.load(paths[key], map_location="cpu", weights_only=True)
@@ -147,7 +148,7 @@ class MTCNNDetector(FaceDetector):
     """
 
     name = "mtcnn"
-    default_threshold = 0.9
+    default_threshold = DETECTORS["mtcnn"].threshold
 
     def __init__(self, min_face: int = 20, thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
                  factor: float = 0.709, weights: dict[str, str] | None = None,

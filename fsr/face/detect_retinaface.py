@@ -18,8 +18,11 @@ import numpy as np
 import torch
 
 from fsr.face.detect_base import FaceDetector
+from fsr.face.detectors import DETECTORS
 
-NETWORKS = {"resnet50": "retinaface-resnet50", "mobile0.25": "retinaface-mobilenet"}
+# network -> its fsr.assets name, from the detector table
+NETWORKS = {row.kwargs["network"]: row.assets[0] for row in DETECTORS.values()
+            if row.cls == "RetinaFaceDetector"}
 
 
 class RetinaFaceLoadError(ValueError):
@@ -75,7 +78,7 @@ class RetinaFaceDetector(FaceDetector):
         nms_threshold: IoU above which lower-scored boxes are dropped (facexlib's 0.4).
     """
 
-    default_threshold = 0.9
+    default_threshold = DETECTORS["retinaface"].threshold
 
     def __init__(self, network: str = "resnet50", weights: str | os.PathLike | None = None,
                  device: str = "cpu", nms_threshold: float = 0.4) -> None:

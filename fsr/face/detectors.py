@@ -14,44 +14,70 @@ has its weights. dlib-cnn found 77 but is ~9x slower than MTCNN: selectable, nev
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from fsr.face.detect_base import FaceDetector
 
-AUTO_ORDER = ("retinaface", "mtcnn", "dlib-hog")
+
+@dataclass(frozen=True)
+class DetectorRow:
+    """One detector: where its class lives, the assets it loads, its default score threshold."""
+
+    module: str  # fsr.face.<module>
+    cls: str
+    assets: tuple[str, ...]  # fsr.assets names of the weights it loads (by default)
+    threshold: float  # detections scoring below are dropped when no threshold is given
+    kwargs: dict = field(default_factory=dict)  # constructor defaults that select this row
+    auto: bool = False  # tried by 'auto', in table order
+
+
+# The one table of detectors (names, classes, assets, thresholds, 'auto' order); the detector
+# classes read their thresholds and asset names from it.
+DETECTORS: dict[str, DetectorRow] = {
+    "retinaface": DetectorRow("detect_retinaface", "RetinaFaceDetector", ("retinaface-resnet50",),
+                              0.9, {"network": "resnet50"}, auto=True),
+    "retinaface-mobilenet": DetectorRow("detect_retinaface", "RetinaFaceDetector",
+                                        ("retinaface-mobilenet",), 0.9, {"network": "mobile0.25"}),
+    "mtcnn": DetectorRow("detect_mtcnn", "MTCNNDetector", ("mtcnn-pnet", "mtcnn-rnet", "mtcnn-onet"),
+                         0.9, auto=True),
+    "dlib-hog": DetectorRow("detect_dlib", "DlibHogDetector", ("dlib-sp68",), 0.5, auto=True),
+    "dlib-cnn": DetectorRow("detect_dlib", "DlibCnnDetector", ("dlib-mmod", "dlib-sp68"), 0.5),
+}
+AUTO_ORDER = tuple(name for name, row in DETECTORS.items() if row.auto)
+DETECTOR_NAMES = ("auto", *DETECTORS)
 
 
 class DetectorUnavailable(RuntimeError):
     """No detector of the requested kind could be built; one-line message with the reasons."""
 
 
+def _row(name: str) -> DetectorRow:
+    if name not in DETECTORS:
+        raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTOR_NAMES)}")
+    return DETECTORS[name]
+
+
 def _detector_class(name: str) -> type:
     from importlib import import_module
 
-    module, cls = {"retinaface": ("detect_retinaface", "RetinaFaceDetector"),
-                   "retinaface-mobilenet": ("detect_retinaface", "RetinaFaceDetector"),
-                   "mtcnn": ("detect_mtcnn", "MTCNNDetector"),
-                   "dlib-hog": ("detect_dlib", "DlibHogDetector"),
-                   "dlib-cnn": ("detect_dlib", "DlibCnnDetector")}[name]
-    return getattr(import_module(f"fsr.face.{module}"), cls)
+    row = _row(name)
+    return getattr(import_module(f"fsr.face.{row.module}"), row.cls)
 
 
 def default_threshold(name: str) -> float:
-    """The score threshold a detector uses by default, without building it (loads no weights)."""
-    if name not in DETECTOR_NAMES[1:]:
-        raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTOR_NAMES)}")
-    return float(_detector_class(name).default_threshold)
+    """The score threshold a detector uses by default, without building it (loads no weights).
 
-
-DETECTOR_NAMES = ("auto", "retinaface", "retinaface-mobilenet", "mtcnn", "dlib-hog", "dlib-cnn")
+    >>> default_threshold("mtcnn"), default_threshold("dlib-hog")
+    (0.9, 0.5)
+    """
+    return _row(name).threshold
 
 
 def _build(name: str, **kwargs) -> FaceDetector:
-    if name not in DETECTOR_NAMES[1:]:
-        raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTOR_NAMES)}")
-    if name.startswith("retinaface"):
-        kwargs.setdefault("network", "resnet50" if name == "retinaface" else "mobile0.25")
-    return _detector_class(name)(**kwargs)
+    row = _row(name)
+    return _detector_class(name)(**{**row.kwargs, **kwargs})
 
 
 def create_detector(name: str = "auto", **kwargs) -> FaceDetector:
