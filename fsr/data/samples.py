@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+# by identity: train (fitting), val (validation while training and designing models), test (the
+# benchmark's held-out faces, never looked at while training)
+SPLITS = ("train", "val", "test")
 MANIFEST_COLUMNS = ("id", "file", "identity", "source", "package", "licence", "native_size",
                     "yaw", "pitch", "roll", "pose_ok", "split", "is_photo", "grayscale")
 
@@ -42,7 +45,7 @@ class Sample:
     pitch: float
     roll: float
     pose_ok: bool
-    split: str  # 'train' or 'test'
+    split: str  # 'train', 'val' (training validation) or 'test' (the benchmark)
     is_photo: bool
     grayscale: bool
 
@@ -77,8 +80,8 @@ def load_samples(split: str | None = "test", folder: Path | None = None) -> list
         )
     with open(manifest, newline="") as f:
         rows = [_parse(r) for r in csv.DictReader(f)]
-    if split not in (None, "train", "test"):
-        raise ValueError(f"split must be 'train', 'test' or None, not {split!r}")
+    if split not in (None, *SPLITS):
+        raise ValueError(f"split must be one of {', '.join(SPLITS)} or None, not {split!r}")
     return [r for r in rows if split is None or r.split == split]
 
 

@@ -4,7 +4,7 @@
     >>> item = ds[0]; item['lq'].shape, item['render'].shape, item['gt'].shape
     (torch.Size([3, 32, 32]), torch.Size([3, 32, 32]), torch.Size([3, 128, 128]))
 
-Options (besides :mod:`fsr.data.pair_base`'s): ``split`` ('train', 'test' or null = all),
+Options (besides :mod:`fsr.data.pair_base`'s): ``split`` ('train', 'val', 'test' or null = all),
 ``samples_dir`` (default ``$FSR_SAMPLES_DIR`` or ``samples/``), ``exclude_grayscale``.
 Keys are the benchmark's image keys (``samples/<id>``), so validation inputs equal the
 benchmark's for the same task.

@@ -14,9 +14,13 @@ def everything():
 
 
 def test_split_is_by_identity(everything):
-    test_ids = {s.identity for s in everything if s.split == "test"}
-    train_ids = {s.identity for s in everything if s.split == "train"}
-    assert test_ids and train_ids and not test_ids & train_ids
+    ids = {split: {s.identity for s in everything if s.split == split}
+           for split in ("train", "val", "test")}
+    assert all(ids.values()) and {s.split for s in everything} == set(ids)
+    assert not ids["test"] & ids["train"] and not ids["val"] & (ids["train"] | ids["test"])
+    # the benchmark's 83 held-out faces stay what they were (comparable default numbers)
+    assert sum(s.split == "test" for s in everything) == 83 and len(ids["test"]) == 36
+    assert len(load_samples("val")) >= 10 and len(ids["val"]) >= 3
 
 
 def test_enough_held_out_faces(everything):
@@ -53,7 +57,7 @@ def test_missing_manifest_is_one_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="sample set not found"):
         load_samples("test", folder=tmp_path)
     with pytest.raises(ValueError, match="split"):
-        load_samples("val")
+        load_samples("validation")
 
 
 def test_sources_are_not_duplicated_across_splits(everything):
