@@ -151,7 +151,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
             renders = profile_image(read_image(path), yaws)
         except (ImageReadError, ProfileError, ValueError) as err:
             failed += 1
-            print(f"fsr: {path}: {err}")
+            print(f"fsr: {err}" if str(path) in str(err) else f"fsr: {path}: {err}")
             continue
         for r in renders:
             name = render_name(path.stem, r.yaw_target)

@@ -223,7 +223,10 @@ def make(run_dir: Path, out_file: Path | None = None) -> str:
     metrics = [c for c in manifest["metrics"] if not manifest["metrics"][c].get("set_metric")]
     datasets = list(dict.fromkeys(r["dataset"] for r in summary))
     buckets = list(dict.fromkeys(r["bucket"] for r in summary))
+    sweeps = {n for n, d in (manifest.get("datasets") or {}).items() if d.get("type") == "sweep"}
     for ds in datasets:
+        if ds in sweeps:  # synthetic pose: tables against target yaw, below
+            continue
         for task in [t["name"] for t in suite["tasks"]]:
             rows = [r for r in summary if r["dataset"] == ds and r["task"] == task]
             if not rows:
@@ -249,6 +252,10 @@ def make(run_dir: Path, out_file: Path | None = None) -> str:
                               f"against {' / '.join(refs)}: small sample, see the protocol's "
                               "warning."]
                 lines.append("")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from sweep_tables import sweep_section
+
+    lines += sweep_section(run_dir, [t["name"] for t in suite["tasks"]], fmt)
     lines += _pipeline(manifest, _read_csv(run_dir / "pipeline.csv"))
     plots = manifest.get("plots") or []
     if plots:

@@ -204,6 +204,10 @@ class Runner:
         if item.pose is not None:
             rec.update(pose=list(item.pose), pose_ok=True, pose_method="dataset",
                        pose_from="gt")
+            rec.update(item.meta.get("image_fields", {}))  # sweep: target/measured yaw
+            if item.meta.get("estimate_pose"):  # labelled sets: fsr's estimate next to it
+                with self.timer("pose"):
+                    rec["pose_estimated"] = lib.estimate_pose(gt_at(POSE_SIZE))["pose"]
             return rec
         if item.kind == "real":
             with self.timer("io"):
@@ -213,6 +217,7 @@ class Runner:
             img, src = gt_at(POSE_SIZE), "gt"
         with self.timer("pose"):
             rec.update(lib.estimate_pose(img), pose_from=src)
+        rec.update(item.meta.get("image_fields", {}))  # category labels (Menpo, CFP-FP)
         return rec
 
     def _detect_line(self, item: Item, task: Task, lq: np.ndarray) -> dict:

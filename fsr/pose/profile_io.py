@@ -115,7 +115,12 @@ def cached_renders(source: str | os.PathLike | np.ndarray, yaws, size: int | Non
     folder = root / key
     meta_path = folder / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    todo = [y for y in yaws if f"{float(y):g}" not in meta]
+    from fsr.pose.profile import geometric_turn
+
+    def slot(y) -> str:  # the 3D turn is part of the key: a new calibration re-renders
+        return f"{float(y):g}@{geometric_turn(float(y)):.3f}"
+
+    todo = [y for y in yaws if slot(y) not in meta]
     if todo:
         img = source if isinstance(source, np.ndarray) else read_image(source)
         if size and img.shape[:2] != (size, size):
@@ -124,10 +129,10 @@ def cached_renders(source: str | os.PathLike | np.ndarray, yaws, size: int | Non
             img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
         folder.mkdir(parents=True, exist_ok=True)
         for r in profile_image(img, todo):
-            name = render_name("render", r.yaw_target)
+            name = render_name("render", r.yaw_target).replace(".png", f"_t{r.turn:.1f}.png")
             write_image(folder / name, r.image)
             write_image(folder / name.replace(".png", "_mask.png"), r.mask)
-            meta[f"{r.yaw_target:g}"] = {
+            meta[slot(r.yaw_target)] = {
                 "image": name, "mask": name.replace(".png", "_mask.png"),
                 "yaw_target": r.yaw_target, "yaw_source": r.yaw_source,
                 "yaw_measured": None if math.isnan(r.yaw_measured) else r.yaw_measured,
@@ -137,7 +142,7 @@ def cached_renders(source: str | os.PathLike | np.ndarray, yaws, size: int | Non
         tmp.replace(meta_path)
     rows = []
     for y in yaws:
-        m = dict(meta[f"{float(y):g}"])
+        m = dict(meta[slot(y)])
         m["image"], m["mask"] = folder / m["image"], folder / m["mask"]
         rows.append(m)
     return rows

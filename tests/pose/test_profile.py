@@ -77,3 +77,30 @@ def test_bad_inputs(crop):
     small = np.pad(crop, ((192, 192), (192, 192), (0, 0)), mode="edge")  # face ~1/5 of width
     with pytest.raises(ProfileError, match="(not an aligned face crop|no face)"):
         profile_face(small, 30.0)
+
+
+def test_cli_writes_renders_and_manifest(tmp_path, takeo, capsys):
+    import csv
+
+    from PIL import Image
+
+    from fsr.__main__ import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(takeo[0]).save(src / "takeo.png")
+    (src / "broken.png").write_text("not an image")
+    Image.fromarray(np.full((128, 128, 3), 90, np.uint8)).save(src / "flat.png")
+    out = tmp_path / "out"
+    assert main(["profile", str(src), str(out), "--yaws", "0,30", "--both-signs"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("broken.png") == 1 and "flat.png: no face found" in text
+    rows = list(csv.DictReader(open(out / "manifest.csv")))
+    assert [r["yaw_target"] for r in rows] == ["0", "30", "-30"]
+    assert {"file", "source", "yaw_target"} <= set(rows[0]) and rows[0]["source"] == "takeo.png"
+    assert all((out / r["file"]).is_file() and (out / r["mask"]).is_file() for r in rows)
+    # nothing profilable: one line per image and a non-zero exit
+    (src / "takeo.png").unlink()
+    assert main(["profile", str(src), str(tmp_path / "none"), "--yaws", "30"]) == 1
+    assert "nothing written" in capsys.readouterr().out
+    assert main(["profile", str(src), str(out), "--yaws", "30,abc"]) == 2

@@ -1,0 +1,129 @@
+"""Pose-labelled real datasets (AFLW2000-3D, Multi-PIE, Menpo, CFP-FP) on small stand-ins
+written in the official formats, their missing-data errors, and pose_error.csv."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+CROP = REPO / "tests" / "pose" / "data" / "takeo_128.jpg"
+
+
+def _open(cfg):
+    from harness.datasets import open_dataset
+
+    return open_dataset(dict(cfg))
+
+
+def test_aflw2000_reads_pose_para_in_radians(tmp_path):
+    from scipy.io import savemat
+
+    for i, (p, y, r) in enumerate([(0.1, -0.5, 0.05), (0.0, 0.9, 0.0)]):
+        shutil.copy(CROP, tmp_path / f"image{i:05d}.jpg")
+        savemat(tmp_path / f"image{i:05d}.mat", {
+            "Pose_Para": np.array([[p, y, r, 100.0, 120.0, 0.0, 0.001]], np.float32),
+            "pt3d_68": np.zeros((3, 68))})
+    shutil.copy(CROP, tmp_path / "image00009.jpg")  # no .mat: not an item
+    ds = _open({"name": "aflw", "type": "aflw2000", "path": str(tmp_path)})
+    assert [it.id for it in ds.items] == ["image00000", "image00001"]
+    yaw, pitch, roll = ds.items[0].pose
+    assert yaw == pytest.approx(math.degrees(-0.5), abs=1e-4)
+    assert pitch == pytest.approx(math.degrees(0.1), abs=1e-4)
+    assert ds.items[1].meta["estimate_pose"] is True
+    assert ds.load_gt(ds.items[0], 64).shape == (64, 64, 3)
+
+
+def test_multipie_cameras_map_to_yaw(tmp_path):
+    sub = tmp_path / "session01" / "multiview" / "001" / "01"
+    for cam in ("05_1", "08_0", "19_0", "08_1"):
+        d = sub / cam
+        d.mkdir(parents=True)
+        shutil.copy(CROP, d / f"001_01_01_{cam.replace('_', '')}_07.png")
+    ds = _open({"name": "mpie", "type": "multipie", "path": str(tmp_path)})
+    got = {it.id.split("_")[3]: it.pose[0] for it in ds.items}
+    assert got == {"051": 0.0, "080": -45.0, "190": 45.0}  # 08_1 is a raised camera: left out
+    assert {it.identity for it in ds.items} == {"001"}
+
+
+def test_menpo_point_count_gives_the_category(tmp_path):
+    def pts(path, n):
+        body = "\n".join(f"{i} {i}" for i in range(n))
+        path.write_text(f"version: 1\nn_points: {n}\n{{\n{body}\n}}\n")
+
+    for name, n in (("a", 68), ("b", 39), ("c", 10)):
+        shutil.copy(CROP, tmp_path / f"{name}.jpg")
+        pts(tmp_path / f"{name}.pts", n)
+    ds = _open({"name": "menpo", "type": "menpo", "path": str(tmp_path)})
+    labels = {it.id: it.meta["image_fields"]["label"] for it in ds.items}
+    assert labels == {"a": "semi-frontal", "b": "profile"}
+    assert all(it.pose is None for it in ds.items)  # bucketed by fsr's estimate
+
+
+def test_cfp_reads_the_protocol_pair_lists(tmp_path):
+    for cat, letter in (("frontal", "F"), ("profile", "P")):
+        lines = []
+        for k, ident in enumerate(("001", "002"), start=1):
+            d = tmp_path / "Data" / "Images" / ident / cat
+            d.mkdir(parents=True)
+            shutil.copy(CROP, d / "01.jpg")
+            lines.append(f"{k} ../Data/Images/{ident}/{cat}/01.jpg")
+        (tmp_path / "Protocol").mkdir(exist_ok=True)
+        (tmp_path / "Protocol" / f"Pair_list_{letter}.txt").write_text("\n".join(lines) + "\n")
+    ds = _open({"name": "cfp", "type": "cfp", "path": str(tmp_path)})
+    assert sorted(it.id for it in ds.items) == ["001-frontal-01", "001-profile-01",
+                                               "002-frontal-01", "002-profile-01"]
+    assert {it.meta["image_fields"]["label"] for it in ds.items} == {"frontal", "profile"}
+
+
+@pytest.mark.parametrize("suite,env", [("aflw2000", "FSR_AFLW2000_DIR"),
+                                       ("multipie", "FSR_MULTIPIE_DIR"),
+                                       ("menpo", "FSR_MENPO_DIR"), ("cfp", "FSR_CFP_DIR")])
+def test_missing_dataset_is_one_line_naming_the_variable(suite, env, tmp_path, monkeypatch):
+    from harness.datasets import DatasetMissing
+    from harness.suite import load_suite
+
+    monkeypatch.delenv(env, raising=False)
+    cfg = load_suite(suite).datasets[0]
+    with pytest.raises(DatasetMissing, match=env) as err:
+        _open(cfg)
+    assert "\n" not in str(err.value)
+    monkeypatch.setenv(env, str(tmp_path))  # a folder with nothing in the format
+    with pytest.raises(DatasetMissing, match=env):
+        _open(cfg)
+
+
+def test_pose_error_table():
+    from harness.posed import pose_error_table
+    from harness.suite import parse_suite
+
+    class Info:
+        suite = parse_suite({"datasets": [{"name": "a", "type": "aflw2000"},
+                                          {"name": "m", "type": "menpo"}],
+                             "tasks": [{"name": "t", "kind": "sr"}]}, Path("x.yml"))
+        image_keys = ["a/1", "a/2", "m/1", "m/2"]
+
+    class Store:
+        records = {
+            "a/1": {"dataset": "a", "label": "yaw", "pose_label": [30.0, 5.0, 0.0],
+                    "pose_estimated": [26.0, 3.0, 1.0]},
+            "a/2": {"dataset": "a", "label": "yaw", "pose_label": [-60.0, 0.0, 0.0],
+                    "pose_estimated": None},
+            "m/1": {"dataset": "m", "label": "profile", "pose": [-70.0, 0.0, 0.0],
+                    "pose_ok": True},
+            "m/2": {"dataset": "m", "label": "profile", "pose": [None] * 3, "pose_ok": False},
+        }
+
+    t = pose_error_table(Store(), Info()).set_index("dataset")
+    assert t.loc["a", "n"] == 2 and t.loc["a", "estimated"] == 1
+    assert t.loc["a", "median_abs_yaw_error"] == pytest.approx(4.0)
+    assert t.loc["a", "median_abs_yaw_error_sign_flipped"] == pytest.approx(56.0)
+    assert t.loc["a", "median_abs_pitch_error"] == pytest.approx(2.0)
+    assert t.loc["m", "median_estimated_abs_yaw"] == pytest.approx(70.0)
+    assert t.loc["m", "estimated_abs_yaw_ge_45"] == 1.0
