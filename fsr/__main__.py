@@ -87,6 +87,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
     else:
         jobs = [(src, dst / (src.stem + ".png") if dst.is_dir() else dst)]
 
+    from fsr.device import DeviceError, parse_device, parse_dtype
+
+    try:  # checked once, before any file: a missing GPU is one line, not one per image
+        device = str(parse_device(args.device))
+        dtype = str(parse_dtype(args.dtype, device)).removeprefix("torch.")
+    except DeviceError as err:
+        print(f"fsr: error: {err}")
+        return 2
+
     from tqdm import tqdm
 
     from fsr.imageio import ImageReadError, write_image
@@ -101,7 +110,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             result = restore(path, args.method, aligned=args.aligned, detector=args.detector,
                              background=args.bg_upsampler, upscale=args.upscale,
                              force_size=args.force_size, bg_tile=args.bg_tile,
-                             check=not args.no_check)
+                             check=not args.no_check, device=device, dtype=dtype)
         except (RestoreError, ImageReadError, ValueError) as err:
             failed += 1
             tqdm.write(f"fsr: {err}" if str(path) in str(err) else f"fsr: {path}: {err}")
@@ -203,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="shrink faces larger than a fixed-input method's input (labelled)")
     rest.add_argument("--no-check", action="store_true", help="skip the per-face check vs input")
     rest.add_argument("--skip-existing", action="store_true", help="resume a folder run")
+    rest.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: $FSR_DEVICE, else cpu)")
+    rest.add_argument("--dtype", help="float32 (default, $FSR_DTYPE), bfloat16 or float16")
     rest.set_defaults(run=cmd_restore)
     prof = commands.add_parser("profile", help="turn aligned face crops to other yaws (synthetic pose)")
     prof.add_argument("input", help="a folder of aligned face crops")

@@ -150,31 +150,34 @@ def native_side(affine: np.ndarray, crop_side: int = ALIGN_SIDE) -> float:
     return crop_side / math.sqrt(abs(float(np.linalg.det(np.asarray(affine)[:, :2]))))
 
 
-def _load(method: str, device: str):
+def _load(method: str, device: str | None, dtype: str | None = None):
     from fsr.methods import MethodError, load_method
 
     try:
-        return load_method(method, device=device)
+        return load_method(method, device=device, dtype=dtype)
     except MethodError as err:
         raise RestoreError(str(err)) from None
 
 
 def restore(image, method: str = "bicubic-x4", *, aligned: bool = False, detector="auto",
             background: str = "bicubic", upscale: float | None = None, max_faces: int = 50,
-            device: str = "cpu", force_size: bool = False, bg_tile: int = BG_TILE,
+            device: str | None = None, dtype: str | None = None, force_size: bool = False,
+            bg_tile: int = BG_TILE,
             max_output_pixels: int = MAX_OUTPUT_PIXELS, check: bool = True) -> RestoreResult:
     """Restore ``image`` (a path, or a uint8 RGB array) with ``method``.
 
     ``aligned=True``: the image is one FFHQ-aligned face crop; it is resized to the method's
     input size when it differs (the benchmark's protocol). Otherwise faces are detected in the
     photo (none -> RestoreError) and handled at their native size (see the module docstring).
+    ``device`` / ``dtype``: where and in which number type the method runs (default
+    ``$FSR_DEVICE`` / ``$FSR_DTYPE``, else cpu / float32; see :mod:`fsr.device`).
     """
     from fsr.imageio import read_image
 
     img = read_image(image) if isinstance(image, (str, os.PathLike, bytes)) else np.asarray(image)
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         raise RestoreError(f"expected an HxWx3 uint8 RGB image, got {img.dtype} {img.shape}")
-    m = _load(method, device)
+    m = _load(method, device, dtype)
     if aligned:
         in_side, _ = _face_sizes(m)
         crop = img if img.shape[:2] == (in_side, in_side) else _resize_uint8(img, (in_side, in_side))
