@@ -262,6 +262,12 @@ def main(argv: list[str] | None = None, demo: gr.Blocks | None = None) -> None:
     parser.add_argument("--port", type=int,
                         default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     args = parser.parse_args(argv)
+    from fsr.device import DeviceError, parse_device, parse_dtype
+
+    try:  # FSR_DEVICE / FSR_DTYPE: where and in which type the methods run; checked at start
+        parse_dtype(None, parse_device(None))
+    except DeviceError as err:
+        raise SystemExit(f"demo: error: {err}") from None
     logging.basicConfig(level=logging.INFO)
     os.environ.setdefault("FSR_OFFLINE", "1")
     try:  # load the detector's weights now, not in the first request
