@@ -98,41 +98,33 @@ class Metrics:
     float per image of an (N,3,H,W) batch, ``value`` the same for a (1,3,H,W) pair."""
 
     def __init__(self, device: str = "cpu") -> None:
-        self._fns: dict = {}
+        from fsr.metrics.scoring import Scorer
+
+        self.scorer = Scorer(device)  # fsr's one scoring path, shared with training validation
         self.info: dict[str, MetricInfo] = {}
         self.device = device
 
     @property
     def built(self) -> dict:
         """Metric name -> the metric object, for those built in this run."""
-        return dict(self._fns)
+        return self.scorer.built
 
     def get(self, name: str):
-        if name not in self._fns:
-            from fsr.metrics import create_metric
-
+        if name not in self.info:
+            info = metric_info(name)  # unknown or set metric: the bench's own message
             try:
-                self._fns[name] = create_metric(name, device=self.device)
+                self.scorer.get(name)
             except ValueError as err:
                 raise BenchError(f"metric {name}: {str(err).splitlines()[0]}") from None
-            self.info[name] = metric_info(name)
-        return self._fns[name]
+            self.info[name] = info
+        return self.scorer.get(name)
 
     def value(self, name: str, pred, ref=None) -> float:
         return self.values(name, pred, ref)[0]
 
     def values(self, name: str, pred, ref=None) -> list[float]:
-        import torch
-
-        fn = self.get(name)
-        pred = pred.to(self.device, torch.float32)
-        with torch.inference_mode():
-            if self.info[name].reference == "none":
-                out = fn(pred)
-            else:
-                out = fn(pred, ref.to(self.device, torch.float32))
-        vals = np.asarray(out.detach().cpu() if hasattr(out, "detach") else out).ravel()
-        return [float(v) for v in vals]
+        self.get(name)
+        return self.scorer.values(name, pred, ref)
 
 
 class Features:

@@ -1,8 +1,10 @@
 """What every fsr training model adds to BasicSR's ``SRModel``.
 
-- Validation through :mod:`fsr.metrics` (``val.metrics: {psnr: {type: psnr}, lpips: {type:
-  lpips, net: alex}}``; ``type`` is an fsr metric name, other keys are its arguments), on
-  outputs clamped to [0, 1]; lower-is-better metrics are tracked as such.
+- Validation scored the benchmark's way (:class:`fsr.metrics.scoring.Scorer`, the per-image
+  scores ``bench/run.py`` reports): ``val.metrics: {psnr: {type: psnr}, lpips: {type:
+  lpips-vgg}}``, ``type`` a row of the metric table with the table's arguments (no per-run
+  overrides), on outputs clamped to [0, 1]; lower-is-better metrics are tracked as such. The
+  sample-set options validate on the ``val`` split: the test split is the benchmark's.
 - A CSV log (``<experiments_root>/train_log.csv``): one row per validation and dataset with the
   iteration, wall time (summed over resumed runs, up to the last logged row), learning rate, training losses averaged since the previous
   validation, and the validation metrics. BasicSR only logs to text and tensorboard.
@@ -40,7 +42,7 @@ class FaceBaseModel(SRModel):
         self._reset_losses = False
         self._start = time.time()
         self._elapsed_before = 0.0  # wall time of the runs this one resumed
-        self._metrics: dict = {}
+        self._score = None  # fsr.metrics.scoring.Scorer, built at the first validation
         super().__init__(opt)
 
     # --- forward -----------------------------------------------------------------------
@@ -77,13 +79,23 @@ class FaceBaseModel(SRModel):
         self._loss_count += 1
 
     # --- validation --------------------------------------------------------------------
-    def _metric(self, name: str, spec: dict):
-        if name not in self._metrics:
-            from fsr.metrics import create_metric
+    def _scorer(self):
+        if self._score is None:
+            from fsr.metrics.scoring import Scorer
 
-            args = {k: v for k, v in spec.items() if k not in ("type", "better")}
-            self._metrics[name] = create_metric(spec.get("type", name), **args).to(self.device)
-        return self._metrics[name]
+            self._score = Scorer(str(self.device))
+        return self._score
+
+    def _metric(self, name: str, spec: dict):
+        """The table metric a ``val.metrics`` entry names (built once, as the benchmark's)."""
+        extra = sorted(set(spec) - {"type", "better"})
+        if extra:
+            from fsr.metrics import MetricError
+
+            raise MetricError(f"val.metrics.{name}: {', '.join(extra)} not allowed: validation "
+                              "scores like the benchmark, with the metric table's arguments; "
+                              "name a table row instead (e.g. type: lpips-vgg)")
+        return self._scorer().get(spec.get("type", name))
 
     def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
         dataset_name = dataloader.dataset.opt["name"]
@@ -99,7 +111,7 @@ class FaceBaseModel(SRModel):
             self.test()
             pred = self.output.detach().clamp(0, 1)
             for name, spec in specs.items():
-                sums[name] += float(self._metric(name, spec)(pred, self.gt).sum())
+                sums[name] += sum(self._scorer().values(spec.get("type", name), pred, self.gt))
             count += pred.shape[0]
             if save_img:
                 for key, img in zip(val_data["key"], pred, strict=True):

@@ -50,6 +50,27 @@ def _batch(opt, phase="train", batch=2):
     return ds, torch.utils.data.default_collate([ds[i] for i in range(batch)])
 
 
+def _bench_scores_equal_validation(model, val):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from harness import lib
+
+    from fsr.metrics import MetricError
+
+    bench, scores = lib.Metrics(), {"psnr": [], "ssim": []}
+    for data in val:
+        model.feed_data(data)
+        model.test()
+        for name in scores:
+            scores[name] += bench.values(name, model.output.clamp(0, 1), model.gt)
+    for name, vals in scores.items():
+        assert model.metric_results[name] == pytest.approx(np.mean(vals), rel=1e-12)
+    with pytest.raises(MetricError, match="table row"):  # no per-run metric arguments
+        model._metric("lpips", {"type": "lpips", "net": "vgg"})
+
+
 def test_sam3d_model_step_validation_csv_and_save(tmp_path, faces):
     net = {"type": "SAM3D", "scale": 4, "n_feats": 16, "reduction": 4, "n_resblocks": 1, "n_sft_blocks": 1,
            "hr_size": 32, "use_prior": False}
@@ -74,6 +95,8 @@ def test_sam3d_model_step_validation_csv_and_save(tmp_path, faces):
     model.validation(val, 2, None, save_img=True)
     assert set(model.metric_results) == {"psnr", "ssim"}
     assert np.isfinite(model.metric_results["psnr"])
+    # scored the benchmark's way: the mean of bench/harness/lib.Metrics' per-image scores
+    _bench_scores_equal_validation(model, val)
     assert list((tmp_path / "exp" / "visualization" / "va").glob("*_2.png"))
     model.save(0, 2)
     ckpt = torch.load(tmp_path / "exp" / "models" / "net_g_2.pth", weights_only=True)
