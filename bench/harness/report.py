@@ -308,5 +308,8 @@ def write_tables(info: RunInfo, store: Store, out_dir) -> dict:
     from harness.ntire import write_ntire  # ntire_score.csv when the suite has score: ntire2025
 
     write_ntire(info, df, feats, ref_feats, out_dir)
+    from harness.identity_floor import write_identity_floor  # identity of different people
+
+    write_identity_floor(info, df, out_dir)
     return {"results": df, "summary": summary, "paired": pairs, "set": sets,
             "pipeline": pipeline}
