@@ -25,7 +25,6 @@ import numpy as np
 from harness import BenchError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-CELEBA_BOX = (18, 38, 160, 180)  # SAM3D authors: PIL crop box on the 178x218 aligned images
 README = "bench/README.md"
 
 
@@ -155,38 +154,30 @@ class RealDataset(FolderDataset):
 
 
 class CelebADataset(Dataset):
+    """fsr.data's CelebA (its split listing and the authors' crop box), at the task's size."""
+
     holding = "img_align_celeba/ and list_eval_partition.txt"
-    SPLITS = {"train": "0", "val": "1", "test": "2"}
 
     def __init__(self, cfg: dict) -> None:
         super().__init__(cfg)
+        from fsr.data.celeba_dataset import SPLITS, celeba_split
+        from fsr.data.pair_base import DatasetError
+
         root = _folder(cfg, self.holding)
-        images = root / "img_align_celeba" if (root / "img_align_celeba").is_dir() else root
-        part = root / "list_eval_partition.txt"
-        if not part.is_file():
-            raise DatasetMissing(f"dataset {self.name}: {part} not found: set {cfg.get('env')} "
-                                 f"to a folder holding {self.holding} (see {README})")
-        want = self.SPLITS.get(str(cfg.get("split", "test")))
-        if want is None:
-            raise BenchError(f"dataset {self.name}: split must be one of {list(self.SPLITS)}")
-        names = [ln.split()[0] for ln in part.read_text().splitlines()
-                 if len(ln.split()) == 2 and ln.split()[1] == want]
-        items = []
-        for name in sorted(names):
-            p = images / name
-            if p.is_file():
-                items.append(Item(self.name, Path(name).stem, self.kind, _fingerprint(p),
-                                  gt_path=p, source="CelebA"))
-            if cfg.get("limit") and len(items) >= int(cfg["limit"]):
-                break
-        if not items:
-            raise DatasetMissing(f"dataset {self.name}: no split-{want} images found under "
-                                 f"{images} (see {README})")
-        self.items = items
+        split = str(cfg.get("split", "test"))
+        if split not in SPLITS:
+            raise BenchError(f"dataset {self.name}: split must be one of {list(SPLITS)}")
+        try:
+            paths = celeba_split(root, split, cfg.get("limit"), f"dataset {self.name}")
+        except DatasetError as err:
+            raise DatasetMissing(f"{err}: set {cfg.get('env')} (see {README})") from None
+        self.items = [Item(self.name, p.stem, self.kind, _fingerprint(p), gt_path=p,
+                           source="CelebA") for p in paths]
 
     def load_gt(self, item: Item, size: int) -> np.ndarray:
-        x0, y0, x1, y1 = CELEBA_BOX
-        return resize_image(_read_float(item.gt_path)[y0:y1, x0:x1], size)
+        from fsr.data.celeba_dataset import crop_face
+
+        return resize_image(crop_face(_read_float(item.gt_path), item.gt_path), size)
 
 
 class PairedDataset(Dataset):

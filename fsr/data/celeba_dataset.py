@@ -13,6 +13,8 @@ images themselves) and ``list_eval_partition.txt``; ``split``: train / val / tes
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from basicsr.utils.registry import DATASET_REGISTRY
 
@@ -23,6 +25,37 @@ SPLITS = {"train": "0", "val": "1", "test": "2"}
 HOLDING = "img_align_celeba/ and list_eval_partition.txt (aligned CelebA)"
 
 
+def celeba_split(root: Path, split: str, max_images: int | None = None,
+                 where: str = "CelebADataset") -> list[Path]:
+    """The aligned images of ``split`` (train / val / test in ``list_eval_partition.txt``),
+    sorted by file name, that exist under ``root`` (``img_align_celeba/`` or ``root`` itself);
+    :class:`DatasetError` naming what is missing. Shared with the benchmark's CelebA dataset."""
+    images = root / "img_align_celeba" if (root / "img_align_celeba").is_dir() else root
+    partition = root / "list_eval_partition.txt"
+    if not partition.is_file():
+        raise DatasetError(f"{where}: {partition} not found (expected {HOLDING})")
+    if split not in SPLITS:
+        raise DatasetError(f"CelebA split must be one of {list(SPLITS)}, got {split!r}")
+    names = sorted(parts[0] for parts in map(str.split, partition.read_text().splitlines())
+                   if len(parts) == 2 and parts[1] == SPLITS[split])
+    paths = [images / n for n in names if (images / n).is_file()]
+    if max_images:
+        paths = paths[: int(max_images)]
+    if not paths:
+        raise DatasetError(f"{where}: split {split!r} images not found under {images}; "
+                           f"expected {HOLDING}")
+    return paths
+
+
+def crop_face(img: np.ndarray, where: object = "image") -> np.ndarray:
+    """The authors' face box :data:`CELEBA_BOX` of an aligned 178x218 CelebA image (H, W, C)."""
+    x0, y0, x1, y1 = CELEBA_BOX
+    if img.shape[0] < y1 or img.shape[1] < x1:
+        raise DatasetError(f"{where}: {img.shape[1]}x{img.shape[0]} is not an aligned 178x218 "
+                           "CelebA image")
+    return np.ascontiguousarray(img[y0:y1, x0:x1])
+
+
 @DATASET_REGISTRY.register()
 class CelebADataset(FacePairDataset):
     lr_from_source = True  # the authors bicubic the 142-px crop straight to 128/scale
@@ -30,33 +63,12 @@ class CelebADataset(FacePairDataset):
     def __init__(self, opt: dict) -> None:
         super().__init__(opt)
         root = resolve_root(opt, "dataroot", "FSR_CELEBA_DIR", HOLDING)
-        images = root / "img_align_celeba" if (root / "img_align_celeba").is_dir() else root
-        partition = root / "list_eval_partition.txt"
-        if not partition.is_file():
-            raise DatasetError(f"{opt.get('name', 'CelebADataset')}: {partition} not found "
-                               f"(expected {HOLDING})")
-        split = str(opt.get("split", "train"))
-        if split not in SPLITS:
-            raise DatasetError(f"CelebA split must be one of {list(SPLITS)}, got {split!r}")
-        names = sorted(parts[0] for parts in map(str.split, partition.read_text().splitlines())
-                       if len(parts) == 2 and parts[1] == SPLITS[split])
-        if opt.get("max_images"):
-            names = names[: int(opt["max_images"])]
-        paths = [images / n for n in names]
-        missing = [p for p in paths[:50] if not p.is_file()]
-        if not paths or missing:
-            first = missing[0] if missing else images
-            raise DatasetError(f"{opt.get('name', 'CelebADataset')}: split {split!r} images not "
-                               f"found (e.g. {first}); expected {HOLDING}")
-        self.paths = paths
-        self.keys = [p.stem for p in paths]
+        self.paths = celeba_split(root, str(opt.get("split", "train")), opt.get("max_images"),
+                                  opt.get("name", "CelebADataset"))
+        self.keys = [p.stem for p in self.paths]
 
     def load_source(self, index: int) -> np.ndarray:
         from fsr.imageio import read_image
 
         img = read_image(self.paths[index]).astype(np.float32) / 255.0
-        x0, y0, x1, y1 = CELEBA_BOX
-        if img.shape[0] < y1 or img.shape[1] < x1:
-            raise DatasetError(f"{self.paths[index]}: {img.shape[1]}x{img.shape[0]} is not an "
-                               "aligned 178x218 CelebA image")
-        return np.ascontiguousarray(img[y0:y1, x0:x1])
+        return crop_face(img, self.paths[index])

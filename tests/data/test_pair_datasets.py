@@ -152,6 +152,23 @@ def test_celeba_authors_recipe(celeba_dir):
     assert len(test) == 1 and test[0]["lq"].shape == (3, 16, 16)
 
 
+def test_benchmark_celeba_wraps_fsr_data(celeba_dir):
+    """bench's CelebA lists fsr.data's split and crops fsr.data's box: the same ground truth."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from harness.datasets import open_dataset
+
+    ours = build_dataset({"name": "c", "type": "CelebADataset", "dataroot": str(celeba_dir),
+                          "split": "train", "scale": 4, "phase": "val", "prior_cache": False})
+    bench = open_dataset({"name": "celeba", "type": "celeba", "path": str(celeba_dir),
+                          "split": "train"})
+    assert [it.id for it in bench.items] == ours.keys
+    np.testing.assert_allclose(bench.load_gt(bench.items[0], 128),
+                               ours[0]["gt"].permute(1, 2, 0).numpy(), atol=1e-6)
+
+
 def test_celeba_missing_folder_is_one_line(tmp_path, monkeypatch):
     monkeypatch.delenv("FSR_CELEBA_DIR", raising=False)
     with pytest.raises(DatasetError, match="FSR_CELEBA_DIR") as err:
