@@ -151,8 +151,8 @@ def _protocol(m: dict, link) -> list[str]:
                 "FID only between methods at the same n, and prefer KID (unbiased) across "
                 "buckets. These numbers are not comparable with FID against 50k/70k FFHQ "
                 "statistics."]
-    out += ["", "| method | task | prior | weights sha256 | description |",
-            "|---|---|---|---|---|"]
+    out += ["", "| method | task | prior | weights sha256 | licence | description |",
+            "|---|---|---|---|---|---|"]
     seen = set()
     for methods in m["methods"].values():
         for e in methods:
@@ -161,7 +161,7 @@ def _protocol(m: dict, link) -> list[str]:
             seen.add(e["label"])
             sha = f"`{e['weights_sha256'][:16]}`" if e.get("weights_sha256") else "weight-free"
             out.append(f"| {e['label']} | {e['task']} x{e['scale']} | {e.get('prior') or '-'} "
-                       f"| {sha} | {e.get('description', '')} |")
+                       f"| {sha} | {e.get('licence') or '?'} | {e.get('description', '')} |")
     git = m.get("git") or {}
     dev = m.get("device") or {}
     vers = m.get("versions") or {}

@@ -188,6 +188,7 @@ def test_leaderboard_deterministic_and_bold_best(single, tmp_path):
     assert lb_main([str(single), "-o", str(tmp_path / "LB.md")]) == 0
     assert (tmp_path / "LB.md").read_text() == make(single, tmp_path / "LB.md")
     assert text.index("## Protocol") < text.index("## sr-x4")
+    assert "| weights sha256 | licence |" in text and "| none (no weights) |" in text
     summ = pd.read_csv(single / "summary.csv")
     best = summ[(summ.bucket == "all") & (summ.task == "sr-x4") & (summ.metric == "psnr")]
     winner = best.loc[best["mean"].idxmax(), "method"]
