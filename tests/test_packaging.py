@@ -56,3 +56,44 @@ def test_requirements_is_exactly_the_uv_export():
     def body(text: str) -> list[str]:
         return [line for line in text.splitlines() if line and not line.startswith("#")]
     assert body(out) == body((ROOT / "requirements.txt").read_text())
+
+
+def test_every_fsr_package_is_packaged():
+    """pyproject lists the packages (setuptools finds no mapped ones): the list is the tree's."""
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {".".join(p.relative_to(ROOT).parent.parts) for p in (ROOT / "fsr").rglob("__init__.py")}
+    mapped = set(tool["package-dir"])
+    assert set(tool["packages"]) == found | mapped
+    assert {k: ROOT / v for k, v in tool["package-dir"].items()} == {
+        "fsr.weights": ROOT / "weights", "fsr.samples": ROOT / "samples"}
+
+
+def test_bundled_data_comes_through_importlib_resources(monkeypatch):
+    from importlib import resources
+
+    from fsr.assets.resolver import bundled_dir
+    from fsr.data.samples import samples_dir
+
+    monkeypatch.delenv("FSR_BUNDLED_DIR", raising=False)
+    monkeypatch.delenv("FSR_SAMPLES_DIR", raising=False)
+    assert bundled_dir() == Path(str(resources.files("fsr.weights"))) == ROOT / "weights"
+    assert samples_dir() == Path(str(resources.files("fsr.samples"))) == ROOT / "samples"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not on PATH")
+def test_wheel_ships_the_weights_and_the_sample_set(tmp_path):
+    """The wheel `pip install .` would install holds every committed weight, model card and
+    sample crop (so an installed fsr lists the bundled methods)."""
+    import zipfile
+
+    proc = subprocess.run(["uv", "build", "--wheel", "--out-dir", str(tmp_path), "--quiet"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("fsr-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    committed = subprocess.run(["git", "ls-files", "weights", "samples"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.split()
+    assert len(committed) > 200
+    missing = [f for f in committed if "fsr/" + f not in names]
+    assert not missing, f"not in the wheel: {missing[:5]}"
