@@ -84,7 +84,7 @@ def main() -> int:
 
     per = {y: {"abs": [], "change": [], "dist": [], "found": 0, "n": 0, "real": []} for y in yaws}
     psnr0, sheet_rows, src_yaws = [], [], []
-    for k, s in enumerate(sources):
+    for s in sources:
         img = read_image(s.path)
         fit = fit_mesh(img)
         try:

@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 
 from fsr.pose.profile import (
-    MASK_FILLED, MASK_REAL, ProfileError, build_image_mesh, geometric_turn, profile_face,
-    profile_yaws, rotate_points,
+    MASK_FILLED,
+    MASK_REAL,
+    ProfileError,
+    build_image_mesh,
+    geometric_turn,
+    profile_face,
+    profile_yaws,
+    rotate_points,
 )
 
 
