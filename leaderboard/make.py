@@ -272,6 +272,9 @@ README_END = "<!-- leaderboard:end -->"
 def overview(run_dir: Path) -> str:
     """The README's block: per task, the all-poses table and PSNR per |yaw| bucket."""
     manifest, summary, sets = load(run_dir)
+    sweeps = {n for n, d in (manifest.get("datasets") or {}).items() if d.get("type") == "sweep"}
+    summary = [r for r in summary if r["dataset"] not in sweeps]  # real photos only here
+    sets = [s for s in sets if s["dataset"] not in sweeps]
     lower = {c: bool(d["lower_better"]) for c, d in manifest["metrics"].items()}
     metrics = [c for c in manifest["metrics"] if not manifest["metrics"][c].get("set_metric")]
     buckets = sorted({r["bucket"] for r in summary} - {"all", "unknown"}, key=_bucket_rank)
