@@ -40,6 +40,16 @@ def test_floor_over_different_people_of_the_sample_set(tmp_path):
     assert rows.loc[("identity-match", "different"), "mean"] == 0.0
     assert rows.loc[("identity-match", "same"), "mean"] == 1.0
     assert set(table["model"]) == {"dlib-resnet"}
+    # the leaderboard's row under the methods, aligned with the table's columns
+    sys.path.insert(0, str(REPO / "leaderboard"))
+    from identity_floor import floor_rows, read_floor
+
+    (row,) = floor_rows(read_floor(tmp_path), "samples", "sr-x4", "all",
+                        ["psnr", "identity-dist", "identity-match"])
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[0] == "*different people (floor)*" and cells[1] == "-"
+    assert cells[2].startswith(f"{rows.loc[('identity-dist', 'different'), 'mean']:.3f} [")
+    assert cells[3].startswith("0.000 [") and cells[4] == "12 pairs"
     # no identity column or no labels: no file
     write_identity_floor(SimpleNamespace(suite=suite), df.assign(identity=""), tmp_path)
     assert not (tmp_path / "identity_floor.csv").exists()
