@@ -87,7 +87,7 @@ def test_page_has_the_slider_and_the_missing_peers(empty_home, monkeypatch):
     # a CodeFormer method is run at the slider's w: the compare call gets codeformer-w<w>
     seen = {}
 
-    def fake_compare(image, methods, aligned, gt):
+    def fake_compare(image, methods, *args, **kwargs):
         seen["methods"] = methods
         raise app.DemoError("stop here")
 
