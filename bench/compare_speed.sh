@@ -9,7 +9,10 @@
 # once first). Each commit gets its own `git worktree` under $WORK (default /tmp/fsr-compare),
 # run with this checkout's virtual environment (bench/run.py puts its own tree first on
 # sys.path; the script prints which fsr each run imported). Runs alternate before, after,
-# before, after ... so a change in machine load hits both alike. At the end: wall clock per
+# before, after ... so a change in machine load hits both alike. Both run the SAME suite file:
+# a suite name is taken from the BEFORE tree (bench/suites/<name>.yml, copied to $WORK), so a
+# suite that grew since (more datasets or tasks) does not count as a slowdown; SUITE=path.yml
+# uses that file for both. At the end: wall clock per
 # run and per stage from each manifest, and whether the tables agree (results.csv compared
 # value by value).
 set -euo pipefail
@@ -30,20 +33,24 @@ for side in before after; do
   rev="$BEFORE"; [ "$side" = after ] && rev="$AFTER"
   tree="$WORK/$side-tree"
   if [ -d "$tree" ]; then git -C "$REPO" worktree remove --force "$tree"; fi
-  git -C "$REPO" worktree add --detach "$tree" "$rev" >/dev/null
+  git -C "$REPO" worktree add --detach "$tree" "$rev" >/dev/null 2>&1
   echo "$side: $(git -C "$tree" log -1 --format='%h %s')"
   (cd "$tree" && "$PY" -c "import sys; sys.path.insert(0, '.'); import fsr; print('  imports', fsr.__file__)")
 done
+
+if [ -f "$SUITE" ]; then cp "$SUITE" "$WORK/suite.yml"
+else cp "$WORK/before-tree/bench/suites/$SUITE.yml" "$WORK/suite.yml"; fi
+echo "suite: $WORK/suite.yml (from $SUITE)"
 
 for i in $(seq 1 "$REPEATS"); do
   for side in before after; do
     tree="$WORK/$side-tree"; out="$WORK/out-$side-$i"
     args="$BEFORE_ARGS"; [ "$side" = after ] && args="$AFTER_ARGS"
     rm -rf "$out"
-    echo "run $i $side: bench/run.py --suite $SUITE --out $out --quiet $args (load $(cut -d' ' -f1 /proc/loadavg))"
+    echo "run $i $side: bench/run.py --suite $WORK/suite.yml --out $out --quiet $args (load $(cut -d' ' -f1 /proc/loadavg))"
     # shellcheck disable=SC2086
     (cd "$tree" && /usr/bin/time -f "  %e s wall, %U s user, %S s sys" \
-      "$PY" bench/run.py --suite "$SUITE" --out "$out" --quiet $args > "$out.log" 2>&1) \
+      "$PY" bench/run.py --suite "$WORK/suite.yml" --out "$out" --quiet $args > "$out.log" 2>&1) \
       || { echo "  failed, see $out.log"; tail -5 "$out.log"; exit 1; }
     tail -1 "$out.log"
   done

@@ -4,6 +4,7 @@
     python bench/speed.py --quick    # fewer repeats
     python bench/speed.py --rows sam3d-x4,realesrgan-x4plus --threads 4
     python bench/speed.py --dtype bfloat16 --rows sam3d-x4   # fp32 vs bf16 rows + accuracy
+    python bench/speed.py --metrics                          # metric feature extraction, b1 vs b16
 
 Each row runs in a fresh subprocess with random weights (speed and memory do not depend on the
 values), in eval mode under ``torch.inference_mode()``:
@@ -29,6 +30,12 @@ that has them). Then the accuracy cost, per method with its real weights
 (``fsr.methods.load_method(name, dtype=...)``): PSNR of the dtype output against the float32
 output on the committed real face crops of ``tests/pose/data``, degraded as the benchmark does
 (bicubic for SR, the GFPGAN blind preset for restoration).
+
+``--metrics``: what the benchmark harness spends on each metric per image, one image at a
+time (the old loop) against batches of ``--batch`` (``--batch-size``), interleaved, min of the
+repeats: the FID Inception features, LPIPS (AlexNet) and identity (the model the 'identity'
+metric resolves to here; ground-truth embeddings cached, as in a run), on the committed real
+128 px face crops of ``tests/pose/data`` with noise added, float32.
 """
 
 from __future__ import annotations
@@ -239,6 +246,56 @@ def accuracy_rows(dtype_name: str, threads: int) -> list[str]:
     return lines
 
 
+def metrics_main(args) -> int:
+    """Per-image time of each metric's extraction at batch 1 vs ``args.batch``."""
+    import time
+
+    import torch
+
+    from fsr.metrics import create_metric
+
+    torch.set_num_threads(args.threads)
+    import numpy as np
+    from PIL import Image
+
+    n = args.batch
+    gen = torch.Generator().manual_seed(0)
+    # real faces (the identity model detects and aligns them): the committed 128 px crops as
+    # ground truth, each "output" that crop plus a little noise (a different one per image)
+    faces = [torch.from_numpy(np.asarray(Image.open(f).convert("RGB"), np.float32) / 255)
+             .permute(2, 0, 1) for f in sorted((REPO / "tests/pose/data").glob("*_128.jpg"))]
+    gt = torch.stack([faces[i % len(faces)] for i in range(n)])
+    pred = (gt + 0.03 * torch.randn(gt.shape, generator=gen)).clamp(0, 1)
+    fid, lpips, ident = create_metric("fid"), create_metric("lpips"), create_metric("identity")
+    jobs = {"Inception features (fid/kid)": lambda a, b: fid.features([a]),
+            "lpips": lambda a, b: lpips(a, b),
+            f"identity ({ident.model_name})": lambda a, b: ident(a, b)}
+    repeats = 2 if args.quick else 4
+    lines = [f"CPU, torch threads={args.threads}, 128 px images, min of {repeats} interleaved "
+             f"repeats; load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+             "", f"| metric | ms/image, batch 1 | ms/image, batch {n} | speed-up |",
+             "|---|---|---|---|"]
+    with torch.inference_mode():
+        for name, fn in jobs.items():
+            best = {1: float("inf"), n: float("inf")}
+            fn(pred[:1], gt[:1])  # warm-up (TorchScript profiling runs, weights paged in)
+            fn(pred, gt)
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                for i in range(n):
+                    fn(pred[i:i + 1], gt[i:i + 1])
+                best[1] = min(best[1], (time.perf_counter() - t0) / n)
+                t0 = time.perf_counter()
+                fn(pred, gt)
+                best[n] = min(best[n], (time.perf_counter() - t0) / n)
+            lines.append(f"| {name} | {1000 * best[1]:.1f} | {1000 * best[n]:.1f} "
+                         f"| {best[1] / best[n]:.2f}x |")
+            print(f"done {name}", file=sys.stderr, flush=True)
+    lines += ["", f"load average at end {os.getloadavg()[0]:.1f}"]
+    print("\n".join(lines))
+    return 0
+
+
 def _fmt_params(n: int) -> str:
     return "0" if n == 0 else f"{n / 1e6:.2f} M"
 
@@ -254,7 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="float32",
                         help="also time this dtype against float32 (bfloat16 or float16) and "
                              "measure its accuracy per method")
-    parser.add_argument("--batch", type=int, default=8, help="batch of the --dtype rows")
+    parser.add_argument("--batch", type=int, default=8, help="batch of the --dtype rows "
+                        "and of --metrics (default 8)")
+    parser.add_argument("--metrics", action="store_true",
+                        help="time metric feature extraction at batch 1 vs --batch instead")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-dtype", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -270,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(run_child(rows[args.child], args.threads, warmup, repeats)))
         return 0
+    if args.metrics:
+        return metrics_main(args)
     if args.dtype != "float32":
         return dtype_main(args, rows, warmup, repeats)
 
