@@ -32,11 +32,11 @@ PHOTOS = {"1 face": ROOT / "demo" / "examples" / "astronaut.png",
           "5 faces": ROOT / "demo" / "examples" / "multi_face.jpg"}
 
 
-def _direct(photo: Path, methods: list[str]) -> tuple[float, dict]:
+def _direct(photo: Path, methods: list[str], mode: str = "auto") -> tuple[float, dict]:
     from demo.compare import compare
 
     t0 = time.perf_counter()
-    res = compare(str(photo), methods)
+    res = compare(str(photo), methods, mode=mode)
     return time.perf_counter() - t0, res
 
 
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--methods", nargs="+", default=["bicubic-x4", "lanczos-x4"])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--http", action="store_true", help="through a local app server")
+    p.add_argument("--mode", default="auto", choices=["auto", "simulate", "native"],
+                   help="the app's input mode (auto: simulate when faces exceed the input)")
     args = p.parse_args(argv)
 
     import torch
@@ -61,13 +63,13 @@ def main(argv: list[str] | None = None) -> None:
 
             def run(photo):
                 t0 = time.perf_counter()
-                out = client.predict(handle_file(str(photo)), False, args.methods, None,
-                                     api_name="/on_run")
+                out = client.predict(handle_file(str(photo)), False, args.methods, None, 0.5,
+                                     args.mode, api_name="/on_run")
                 return time.perf_counter() - t0, {"faces": out[0]}
 
             _report(run, args)
         return
-    _report(lambda photo: _direct(photo, args.methods), args)
+    _report(lambda photo: _direct(photo, args.methods, args.mode), args)
 
 
 def _report(run, args) -> None:
@@ -81,7 +83,7 @@ def _report(run, args) -> None:
         detail = ""
         if "seconds" in res:
             n = len(res["faces"])
-            detail = (f"; {n} face(s) detected; per method (incl. detection the first time): "
+            detail = (f"; mode {res.get('mode')}; {n} face(s) detected; per method (incl. detection the first time): "
                       + ", ".join(f"{m} {s:.2f} s" for m, s in res["seconds"].items()))
         print(f"{what} ({photo.name}): median {statistics.median(times):.2f} s, min "
               f"{min(times):.2f}, max {max(times):.2f} over {len(times)} requests{detail}")

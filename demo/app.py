@@ -47,11 +47,24 @@ QUEUE_SIZE = 8
 MAX_UPLOAD = "50mb"
 DEFAULT_METHODS = ("bicubic-x4", "realesrgan-x4plus")
 TASKS = [("super-resolution", "sr"), ("restoration", "restore")]
-TABLE_COLUMNS = ["method", "face", "yaw", "pitch", "roll", "input_px", "output_px", *METRICS,
-                 "seconds"]
+TABLE_COLUMNS = ["mode", "method", "face", "face_px", "status", "yaw", "pitch", "roll", "task",
+                 "input_px", "output_px", *METRICS, "psnr_vs_input", "identity_dist_vs_input",
+                 "seconds", "note"]
+NATIVE_ONLY = ("psnr_vs_input", "identity_dist_vs_input")
 # what on_run returns, in order (the Compare button's output components)
-RUN_OUTPUTS = ("status", "state", "annotated", "face", "shown", "slider", "grid", "photos",
-               "table", "files")
+RUN_OUTPUTS = ("status", "state", "annotated", "face", "shown", "slider", "grid", "notes",
+               "photos", "table", "files")
+
+
+def mode_choices(task: str) -> list[tuple[str, str]]:
+    """The input radio: the benchmark on the visitor's photo, or the photo as it is."""
+    if task == "sr":
+        return [("Auto (simulate when the faces are larger than the method's input)", "auto"),
+                ("Simulate a low-resolution capture (benchmark degradation, ground truth)",
+                 "simulate"), ("My photo is the low-resolution input", "native")]
+    return [("Auto (simulate when the faces are larger than the method's input)", "auto"),
+            ("Simulate a degraded capture (benchmark blind degradation, ground truth)",
+             "simulate"), ("My photo is the degraded input (identity to the input)", "native")]
 log = logging.getLogger("fsr.demo")
 
 
@@ -89,10 +102,11 @@ def _scales() -> list[int]:
     return sorted({method_info(m)[1] for m in method_choices("sr")}) or [4]
 
 
-def on_task(task: str, scale: int):
+def on_task(task: str, scale: int, mode: str = "auto"):
     choices = method_choices(task, scale if task == "sr" else None)
     value = [m for m in DEFAULT_METHODS if m in choices] or choices[:1]
-    return gr.update(visible=task == "sr"), gr.update(choices=choices, value=value)
+    return (gr.update(visible=task == "sr"), gr.update(choices=choices, value=value),
+            gr.update(choices=mode_choices(task), value=mode))
 
 
 def _nearest(img: np.ndarray, side: int) -> np.ndarray:
@@ -105,27 +119,64 @@ def _nearest(img: np.ndarray, side: int) -> np.ndarray:
 
 
 def face_views(state: dict | None, face: int | None, method: str | None):
-    """(ImageSlider value, Gallery value) for one face of a finished comparison."""
+    """(ImageSlider value, Gallery value) for one face of a finished comparison: simulated,
+    ground truth | input | methods (slider: ground truth vs method); native, input | methods
+    (slider: input vs method), each caption saying what was done to the face."""
     if not state or not state["faces"]:
         return None, []
     f = state["faces"][min(max(int(face or 1), 1), len(state["faces"])) - 1]
     method = method if method in f["outputs"] else state["methods"][0]
     out = f["outputs"][method]
-    side = f["input"].shape[0]
-    grid = [(_nearest(f["input"], out.shape[0]), f"input ({side} px, nearest-upscaled)")]
-    grid += [(f["outputs"][m], m) for m in state["methods"]]
-    return (_nearest(f["input"], out.shape[0]), out), grid
+    if "gt" in f:  # simulated: the benchmark on this face
+        side = f["input"].shape[0]
+        grid = [(f["gt"], f"ground truth ({f['gt'].shape[0]} px, from the photo)"),
+                (_nearest(f["input"], out.shape[0]), f"input ({side} px, benchmark "
+                                                     "degradation, nearest-upscaled)")]
+        grid += [(f["outputs"][m], m) for m in state["methods"]]
+        return (_nearest(f["gt"], out.shape[0]), out), grid
+    seen = f.get("inputs", {}).get(method, f["input"])
+    side = seen.shape[0]
+    grid = [(_nearest(seen, out.shape[0]), f"input ({side} px, nearest-upscaled)")]
+    grid += [(f["outputs"][m], f"{m}: {f.get('status', {}).get(m, 'restored')}")
+             for m in state["methods"]]
+    return (_nearest(seen, out.shape[0]), out), grid
+
+
+def face_notes(state: dict | None, face: int | None) -> str:
+    """What the app knows about one face (size, mode, kept/restored and why, numbers)."""
+    if not state or not state["faces"]:
+        return ""
+    f = state["faces"][min(max(int(face or 1), 1), len(state["faces"])) - 1]
+    lines = [f"**{f['label']}**"]
+    if "gt" in f:
+        lines.append(f"- {f.get('note', '')}")
+    for m in state["methods"]:
+        note = f.get("notes", {}).get(m)
+        row = next((r for r in state.get("rows", []) if r["method"] == m
+                    and r["face"] == f["index"]), {})
+        nums = ", ".join(f"{k} {row[k]:.4g}" for k in (*METRICS, *NATIVE_ONLY)
+                         if row.get(k) is not None)
+        lines.append(f"- {m}: {note or 'simulated'}" + (f" ({nums})" if nums else ""))
+    return "\n".join(lines)
+
+
+def _slider_label(state, method) -> str:
+    shown = method if state and method in state["methods"] else "method"
+    first = "Ground truth" if state and state.get("mode") == "simulate" else "Input"
+    return f"{first} vs {shown} (drag the handle)"
 
 
 def on_pick(state, face, method):
     slider, grid = face_views(state, face, method)
-    shown = method if state and method in state["methods"] else "method"
-    return gr.update(value=slider, label=f"Input vs {shown} (drag the handle)"), grid
+    return (gr.update(value=slider, label=_slider_label(state, method)), grid,
+            face_notes(state, face))
 
 
 def _status(res: dict) -> str:
     n = len(res["faces"])
     what = "aligned crop" if res["aligned"] else f"{n} face{'s' * (n != 1)}"
+    what += (", simulated capture" if res.get("mode") == "simulate" else
+             ", your crop as input" if res["aligned"] else ", your photo as input")
     times = ", ".join(f"{m} {s:.1f} s" for m, s in res["seconds"].items())
     lines = [f"**Done:** {what}, {len(res['methods'])} method(s) in "
              f"{res['total_seconds']:.1f} s ({times})."]
@@ -133,22 +184,29 @@ def _status(res: dict) -> str:
     return "\n".join(lines)
 
 
-def _table(rows: list[dict], has_gt: bool):
+def _table(rows: list[dict], has_gt: bool, mode: str = "native"):
     import pandas as pd
 
-    cols = [c for c in TABLE_COLUMNS if has_gt or c not in METRICS]
+    cols = [c for c in TABLE_COLUMNS if (has_gt or c not in METRICS)
+            and (mode == "native" or c not in NATIVE_ONLY)]
+    # the suite's metric columns beyond METRICS (e.g. identity-dist), before 'seconds'
+    extra = list(dict.fromkeys(k for r in rows for k in r if k not in TABLE_COLUMNS
+                               and k not in ("x1", "y1", "x2", "y2", "score")))
+    cols[cols.index("seconds"):cols.index("seconds")] = extra
     return pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
 
 
-def on_run(image, aligned, methods, gt, fidelity=None):
+def on_run(image, aligned, methods, gt, fidelity=None, mode="auto"):
     """The Compare button: every output of the page, or a readable error and cleared outputs.
 
-    ``fidelity``: CodeFormer's w (the slider); the chosen CodeFormer methods run at it."""
-    # state, annotated, face, shown, slider, grid, photos, table, files
+    ``fidelity``: CodeFormer's w (the slider); the chosen CodeFormer methods run at it.
+    ``mode``: 'auto', 'simulate' (the benchmark on this photo) or 'native' (the photo itself)."""
+    # state, annotated, face, shown, slider, grid, notes, photos, table, files
     empty = (None, None, gr.update(choices=[], value=None), gr.update(choices=[], value=None),
-             None, [], [], None, None)
+             None, [], "", [], None, None)
     try:
-        res = compare(image, with_fidelity(methods or [], fidelity), bool(aligned), gt)
+        res = compare(image, with_fidelity(methods or [], fidelity), bool(aligned), gt,
+                      mode=mode or "auto")
     except DemoError as err:
         gr.Warning(str(err))
         return (f"**Error:** {err}", *empty)
@@ -159,21 +217,24 @@ def on_run(image, aligned, methods, gt, fidelity=None):
         return (f"**Error:** {msg}", *empty)
     for m in res["messages"]:
         gr.Warning(m)
-    state = {k: res[k] for k in ("faces", "methods")}
+    state = {k: res[k] for k in ("faces", "methods", "rows", "mode")}
     faces = [(f["label"], f["index"]) for f in res["faces"]]
     slider, grid = face_views(state, 1, res["methods"][0])
     photos = [(str(p), m) for m, p in res["photos"].items()]
     return (_status(res), state, res["annotated"],
             gr.update(choices=faces, value=1),
             gr.update(choices=res["methods"], value=res["methods"][0]),
-            gr.update(value=slider, label=f"Input vs {res['methods'][0]} (drag the handle)"),
-            grid, photos, _table(res["rows"], res["has_gt"]),
+            gr.update(value=slider, label=_slider_label(state, res["methods"][0])),
+            grid, face_notes(state, 1), photos, _table(res["rows"], res["has_gt"], res["mode"]),
             [str(res["zip"]), str(res["csv"])])
 
 
 INTRO = f"""# fsr: face super-resolution and restoration, side by side
-Upload a photo (faces are detected, aligned and restored, then pasted back) or an
-already-aligned face crop, pick methods, and compare them face by face. Only methods whose
+Upload a photo or an already-aligned face crop, pick methods, and compare them face by face.
+**Simulate** runs the benchmark on your photo: each face is the ground truth, degraded with the
+benchmark's recipe, restored by every method and scored (PSNR/SSIM/LPIPS/identity).
+**My photo is the input** restores the photo itself at its native resolution: a face larger
+than a method's input is kept, never shrunk, and the page says so. Only methods whose
 weights are on this server are offered. Limits: {MAX_PIXELS / 1e6:.0f} MP per image,
 {MAX_FACES} faces (the largest), {TIME_LIMIT_S:.0f} s per request, one request at a time.
 """
@@ -206,6 +267,8 @@ def build_demo(peers=None) -> gr.Blocks:
                     fidelity = gr.Slider(0, 1, value=0.5, step=0.05, elem_id="fidelity",
                                          label="CodeFormer fidelity w (0: quality, 1: fidelity)",
                                          visible=_has_codeformer(methods.value))
+                    mode = gr.Radio(mode_choices("sr"), value="auto", label="Input",
+                                    elem_id="mode")
                     with gr.Accordion("Ground truth (optional, aligned crop only)", open=False):
                         gt = image_input(label="Ground-truth face crop", sources=["upload"],
                                          elem_id="gt-image")
@@ -223,6 +286,7 @@ def build_demo(peers=None) -> gr.Blocks:
                                             format="png", interactive=False, elem_id="slider")
                     grid = gr.Gallery(label="This face, every method", columns=4, format="png",
                                       object_fit="contain", height=300, elem_id="grid")
+                    notes = gr.Markdown(elem_id="face-notes")
                     photos = gr.Gallery(label="Whole photo per method (full resolution)",
                                         columns=2, object_fit="contain", height=420, elem_id="photos")
                     table = gr.Dataframe(label="Per face and method", interactive=False,
@@ -233,17 +297,17 @@ def build_demo(peers=None) -> gr.Blocks:
             board = gr.Markdown(leaderboard_markdown(), elem_id="leaderboard")
             gr.Button("Reload").click(lambda: leaderboard_markdown(), None, board, queue=False)
 
-        task.change(on_task, [task, scale], [scale, methods], queue=False)
-        scale.change(on_task, [task, scale], [scale, methods], queue=False)
+        task.change(on_task, [task, scale, mode], [scale, methods, mode], queue=False)
+        scale.change(on_task, [task, scale, mode], [scale, methods, mode], queue=False)
         outputs = {"status": status, "state": state, "annotated": annotated, "face": face,
-                   "shown": shown, "slider": slider, "grid": grid, "photos": photos,
-                   "table": table, "files": files}
+                   "shown": shown, "slider": slider, "grid": grid, "notes": notes,
+                   "photos": photos, "table": table, "files": files}
         methods.change(lambda ms: gr.update(visible=_has_codeformer(ms)), methods, fidelity,
                        queue=False)
-        run.click(on_run, [image, aligned, methods, gt, fidelity], [outputs[k] for k in RUN_OUTPUTS],
-                  concurrency_limit=1)
+        run.click(on_run, [image, aligned, methods, gt, fidelity, mode],
+                  [outputs[k] for k in RUN_OUTPUTS], concurrency_limit=1)
         for picker in (face, shown):
-            picker.input(on_pick, [state, face, shown], [slider, grid], queue=False)
+            picker.input(on_pick, [state, face, shown], [slider, grid, notes], queue=False)
     return demo
 
 

@@ -34,7 +34,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(port: int | None = None, timeout: float = 120.0, log: str | os.PathLike | None = None):
+def serve(port: int | None = None, timeout: float = 300.0, log: str | os.PathLike | None = None):
     """Run the app in a subprocess on 127.0.0.1; yields its URL, stops it afterwards."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -90,19 +90,27 @@ def wait_images(page, selectors=("#slider", "#grid"), timeout_s: float = 30.0) -
         })""", arg=list(selectors), timeout=timeout_s * 1000)
 
 
+MODE_LABELS = {"auto": "Auto", "simulate": "Simulate a", "native": "My photo is the"}
+
+
 def run_comparison(page, url: str, photo: str | os.PathLike, methods: list[str],
-                   timeout_s: float = 120.0) -> float:
-    """Load the page, upload ``photo``, choose ``methods``, press Compare; seconds until the
-    slider and the gallery show images."""
+                   timeout_s: float = 240.0, mode: str | None = None) -> float:
+    """Load the page, upload ``photo``, choose ``methods`` (and the input ``mode``: 'auto',
+    'simulate', 'native'), press Compare; seconds until the slider and the gallery show images."""
     page.goto(url)
     page.wait_for_selector("#run")
     page.set_input_files("#input-image input[type=file]", str(photo))
     page.wait_for_selector("#input-image img")
     select_methods(page, methods)
+    if mode is not None:
+        page.locator("#mode label", has_text=MODE_LABELS[mode]).click()
     start = time.monotonic()
     page.click("#run")
-    page.wait_for_selector("#slider img", timeout=timeout_s * 1000)
-    page.wait_for_selector("#grid img", timeout=timeout_s * 1000)
+    for sel in ("#slider img", "#grid img"):
+        # attached first: the images are lazy, and a long status can push them below the fold
+        page.wait_for_selector(sel, state="attached", timeout=timeout_s * 1000)
+        page.locator(sel).first.scroll_into_view_if_needed()
+        page.wait_for_selector(sel, timeout=timeout_s * 1000)
     wait_images(page)
     return time.monotonic() - start
 
@@ -116,11 +124,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--methods", nargs="+", default=["bicubic-x4", "realesrgan-x4plus"])
     p.add_argument("--face", type=int, default=1, help="face shown in the slider and gallery")
     p.add_argument("--show", help="method shown in the slider (default: the first)")
+    p.add_argument("--mode", choices=sorted(MODE_LABELS), default=None,
+                   help="input mode (default: the page's, auto)")
     args = p.parse_args(argv)
     with serve() as url, sync_playwright() as pw:
         browser = launch_browser(pw)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        seconds = run_comparison(page, url, args.photo, args.methods)
+        seconds = run_comparison(page, url, args.photo, args.methods, mode=args.mode)
         if args.face != 1:
             page.click("#face input")
             page.get_by_role("option").nth(args.face - 1).click()
@@ -131,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
             page.click("#shown input")
             page.get_by_role("option", name=args.show, exact=True).click()
         page.wait_for_timeout(1500)
-        wait_images(page, ("#slider", "#grid", "#photos", "#annotated"))
+        wait_images(page, ("#slider", "#grid", "#annotated")
+                    + (("#photos",) if page.locator("#photos img").count() else ()))
         page.screenshot(path=args.out, full_page=True)
         browser.close()
     print(f"{args.out}: {Path(args.photo).name} with {', '.join(args.methods)}; "

@@ -14,7 +14,6 @@ user can cause raises :class:`DemoError` with one line meant for the page.
 from __future__ import annotations
 
 import csv
-import math
 import os
 import shutil
 import tempfile
@@ -30,9 +29,18 @@ MAX_PIXELS = int(os.environ.get("FSR_DEMO_MAX_PIXELS", 16_000_000))  # input pho
 MAX_OUTPUT_PIXELS = 24_000_000  # the whole restored photo; faces keep the method's full scale
 MAX_FACES = int(os.environ.get("FSR_DEMO_MAX_FACES", 10))
 TIME_LIMIT_S = float(os.environ.get("FSR_DEMO_TIME_LIMIT", 180))
-METRICS = ("psnr", "ssim", "lpips", "identity")
-CSV_COLUMNS = ["method", "face", "x1", "y1", "x2", "y2", "score", "yaw", "pitch", "roll",
-               "input_px", "output_px", *METRICS, "identity_model", "seconds"]
+def _suite_columns() -> tuple[str, ...]:
+    from demo.simulate import metric_columns
+
+    return tuple(metric_columns())
+
+
+METRICS = _suite_columns()  # the pose suite's metric columns (simulated mode, user ground truth)
+CHECKS = ("psnr_vs_input", "identity_dist_vs_input")  # native mode: is the output still the input?
+MODES = ("auto", "simulate", "native")
+CSV_COLUMNS = ["mode", "method", "face", "x1", "y1", "x2", "y2", "score", "yaw", "pitch", "roll",
+               "face_px", "status", "task", "input_px", "output_px", *METRICS, *CHECKS,
+               "seconds", "note"]
 OUT_ROOT = Path(tempfile.gettempdir()) / "fsr-demo"
 KEEP_OUTPUTS_S = 3600  # request folders older than this are deleted by later requests
 
@@ -83,7 +91,8 @@ def annotate(img: np.ndarray, faces: list[dict]) -> np.ndarray:
     for f in faces:
         x1, y1, x2, y2 = (int(round(v)) for v in f["box"])
         cv2.rectangle(out, (x1, y1), (x2, y2), (0, 255, 0), thick + 1)
-        text = f"#{f['index']}" + ("" if f["yaw"] is None else
+        text = f"#{f['index']}" + (f" {f['native_px']}px" if f.get("native_px") else "") + \
+            (f" {f['tag']}" if f.get("tag") else "") + ("" if f["yaw"] is None else
                                    f" y{_deg(f['yaw'])} p{_deg(f['pitch'])} r{_deg(f['roll'])}")
         # font sized so the label is about as wide as the box (readable, not overlapping)
         (w1, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, thick)
@@ -155,35 +164,22 @@ def _resize_uint8(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (resize(img.astype(np.float32) / 255, size) * 255).round().astype(np.uint8)
 
 
-@cache
-def _metric(name: str):
-    from fsr.metrics import create_metric
-
-    return create_metric(name)
-
-
 def face_metrics(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, list[str]]:
-    """PSNR/SSIM/LPIPS/identity of one uint8 crop against its ground truth (resized to it)."""
-    import torch
+    """The pose suite's metrics of one uint8 crop against a ground truth the user gave (resized
+    to the crop), scored by harness.scoring like a benchmark image; failures are messages."""
+    from demo import simulate
 
-    if gt.shape[:2] != pred.shape[:2]:
-        gt = _resize_uint8(gt, pred.shape[:2])
-
-    def t(a):
-        return torch.from_numpy(a.astype(np.float32) / 255).permute(2, 0, 1)[None]
-
-    values, problems = {"identity_model": ""}, []
-    for name in METRICS:
+    h = simulate._harness()
+    task = h.suite.Task(name="given", kind="restore", size=pred.shape[0], scale=1)
+    values, problems = {}, []
+    for spec in simulate.suite().metrics:  # one at a time: one failing must not hide the others
         try:
-            metric = _metric(name)
-            with torch.no_grad():
-                values[name] = float(metric(t(pred), t(gt))[0])
-            if name == "identity":
-                values["identity_model"] = getattr(metric, "model_name", "")
-        except Exception as err:  # noqa: BLE001 - one metric failing must not hide the others
-            values[name] = math.nan
-            problems.append(f"{name} not computed: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
-    return values, problems
+            values.update(h.scoring.score(simulate.metrics(), [spec], h.lib.to_tensor(pred / 255.0),
+                                          gt.astype(np.float32) / 255, gt.astype(np.float32) / 255,
+                                          task, "the crop"))
+        except h.BenchError as err:
+            problems.append(str(err))
+    return {k: round(v, 4) for k, v in values.items()}, problems
 
 
 def _out_dir() -> Path:
@@ -202,11 +198,17 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def compare(image, methods, aligned: bool = False, gt=None, *, detector: str = "auto",
-            max_faces: int = MAX_FACES, max_pixels: int = MAX_PIXELS,
+def compare(image, methods, aligned: bool = False, gt=None, *, mode: str = "auto",
+            detector: str = "auto", max_faces: int = MAX_FACES, max_pixels: int = MAX_PIXELS,
             time_limit: float = TIME_LIMIT_S, out_dir: str | os.PathLike | None = None) -> dict:
     """Run each of ``methods`` on ``image`` (a path or uint8 RGB array) and pack the results.
 
+    ``mode='simulate'``: each face (aligned, at the benchmark's size) is the ground truth, the
+    benchmark's degradation makes the input, and every output is scored as the benchmark
+    scores it (:mod:`demo.simulate`). ``mode='native'``: the photo itself is the low-quality
+    input (:func:`fsr.restore.restore` at native resolution: faces larger than a method's
+    input are kept, and each face is checked against the input). ``'auto'``: simulate when the
+    largest face is larger than the methods' input, native otherwise; a user ``gt`` means native.
     ``aligned=True``: the image is one FFHQ-aligned face crop (no detection); ``gt`` (a path
     or array, aligned crop only) adds PSNR/SSIM/LPIPS/identity per face. Methods run one after
     another until ``time_limit`` seconds have passed; the rest are skipped with a message.
@@ -236,11 +238,14 @@ def compare(image, methods, aligned: bool = False, gt=None, *, detector: str = "
         raise DemoError(f"ground truth {gt_img.shape[1]}x{gt_img.shape[0]} does not have the "
                         f"input crop's aspect ratio ({img.shape[1]}x{img.shape[0]})")
 
-    usable = []
+    if mode not in MODES:
+        raise DemoError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    usable, loaded = [], []
     for name in methods:
         try:
             m = load_method(name)
             usable.append((name, m.task, m.scale))
+            loaded.append((name, m))
         except MethodError as err:
             messages.append(f"{name} skipped: {err}")
     if not usable:
@@ -249,29 +254,43 @@ def compare(image, methods, aligned: bool = False, gt=None, *, detector: str = "
     det = None if aligned else _DetectOnce(get_detector(detector))
     out = Path(out_dir) if out_dir is not None else _out_dir()
     out.mkdir(parents=True, exist_ok=True)
+    if mode == "auto":
+        mode, why = _auto_mode(img, loaded, aligned, gt_img is not None, det, max_faces)
+        messages.append(why)
     faces: list[dict] = []
     photos: dict[str, Path] = {}
     seconds: dict[str, float] = {}
     ran: list[str] = []
-    for name, task, scale in usable:
+    rows: list[dict] = []
+    if mode == "simulate":
+        from demo.simulate import simulate
+
+        try:
+            faces, ran, rows, seconds, dropped = simulate(
+                img, loaded, detector=det, max_faces=max_faces, aligned=aligned,
+                time_limit=time_limit, start=start, messages=messages)
+        except RestoreError as err:
+            raise DemoError(str(err).replace("--aligned", "'already-aligned face crop'")
+                            .replace("--detector", "detector")) from None
+        if dropped:
+            messages.append(f"{len(faces) + dropped} faces found; only the {len(faces)} largest "
+                            f"are simulated (limit {max_faces})")
+        if gt_img is not None:
+            messages.append("simulated mode makes its own ground truth; the uploaded one was "
+                            "ignored")
+            gt_img = None
+        usable = []  # the native loop below does nothing
+    for name, _task, _scale in usable:
         if time.perf_counter() - start > time_limit:
             messages.append(f"{name} skipped: the request's time limit of {time_limit:.0f} s "
                             "was reached (choose fewer methods or a smaller photo)")
             continue
         t0 = time.perf_counter()
-        upscale = None
-        if not aligned and task == "sr":
-            cap = math.sqrt(MAX_OUTPUT_PIXELS / (img.shape[0] * img.shape[1]))
-            if scale > cap:
-                upscale = cap
-                messages.append(f"{name}: whole photo upscaled x{cap:.2f} instead of x{scale} "
-                                f"(output capped at {MAX_OUTPUT_PIXELS / 1e6:.0f} MP); the "
-                                "face crops keep the method's full scale")
         try:
             with warnings.catch_warnings():  # max_faces dropping is reported below instead
                 warnings.simplefilter("ignore", UserWarning)
-                res = restore(img, name, aligned=aligned, detector=det or detector, upscale=upscale,
-                              max_faces=max_faces)
+                res = restore(img, name, aligned=aligned, detector=det or detector,
+                              max_faces=max_faces, max_output_pixels=MAX_OUTPUT_PIXELS)
         except RestoreError as err:
             if not ran and not faces:  # no face / unusable image: the same for every method
                 raise DemoError(str(err).replace("--aligned", "'already-aligned face crop'")
@@ -283,6 +302,7 @@ def compare(image, methods, aligned: bool = False, gt=None, *, detector: str = "
             messages.append(f"{name} failed: {type(err).__name__}: {first}")
             continue
         seconds[name] = time.perf_counter() - t0
+        messages += [f"{name}: {n}" for n in res.notes]
         if not faces:
             if res.dropped_faces:
                 messages.append(f"{len(res.faces) + res.dropped_faces} faces found; only the "
@@ -291,47 +311,64 @@ def compare(image, methods, aligned: bool = False, gt=None, *, detector: str = "
                 faces.append({"index": i, "box": [float(v) for v in f.box],
                               "score": float(f.score), "yaw": f.yaw, "pitch": f.pitch,
                               "roll": f.roll, "label": f"face {i}: {pose_text(f.yaw, f.pitch, f.roll)}",
-                              "input": f.input_crop, "outputs": {}})
+                              "native_px": f.native_px, "input": f.input_crop, "outputs": {},
+                              "inputs": {}, "status": {}, "notes": {}, "checks": {}})
         if len(res.faces) != len(faces):
             messages.append(f"{name} failed: found {len(res.faces)} faces, not {len(faces)}")
             continue
         for face, f in zip(faces, res.faces, strict=True):
             face["outputs"][name] = f.output_crop
+            face["inputs"][name] = f.input_crop  # what this method saw (kept: the native face)
+            face["status"][name], face["notes"][name] = f.status, f.note
+            face["checks"][name] = (f.psnr_vs_input, f.identity_dist_vs_input)
         ran.append(name)
         if not aligned:
             photos[name] = write_image(out / "photos" / f"{_slug(name)}.jpg", res.image, quality=95)
     if not ran:
         raise DemoError("no method produced a result: " + "; ".join(messages))
 
-    rows = []
-    for face in faces:
-        for name in ran:
-            pred = face["outputs"][name]
-            row = {"method": name, "face": face["index"],
-                   **dict(zip(("x1", "y1", "x2", "y2"), (round(v, 1) for v in face["box"]),
-                              strict=True)),
-                   "score": round(face["score"], 4),
-                   **{k: None if face[k] is None else round(face[k], 2)
-                      for k in ("yaw", "pitch", "roll")},
-                   "input_px": face["input"].shape[0], "output_px": pred.shape[0],
-                   "seconds": round(seconds[name], 3)}
-            if gt_img is not None:
-                values, problems = face_metrics(pred, gt_img)
-                row.update(values)
-                messages += [p for p in problems if p not in messages]
-            rows.append(row)
+    if mode == "native":
+        for face in faces:
+            for name in ran:
+                pred = face["outputs"][name]
+                psnr_in, id_in = face["checks"][name]
+                row = {"method": name, "face": face["index"], "status": face["status"][name],
+                       "note": face["notes"][name], "input_px": face["inputs"][name].shape[0],
+                       "output_px": pred.shape[0], "psnr_vs_input": psnr_in,
+                       "identity_dist_vs_input": id_in, "seconds": round(seconds[name], 3)}
+                if gt_img is not None:
+                    values, problems = face_metrics(pred, gt_img)
+                    row.update(values)
+                    messages += [p for p in problems if p not in messages]
+                rows.append(row)
+    by_face = {f["index"]: f for f in faces}
+    for row in rows:  # the face's own columns, the same in both modes
+        face = by_face[row["face"]]
+        row.update({"mode": mode, "face_px": face.get("native_px"),
+                    **dict(zip(("x1", "y1", "x2", "y2"), (round(v, 1) for v in face["box"]),
+                               strict=True)),
+                    "score": round(face["score"], 4),
+                    **{k: None if face[k] is None else round(face[k], 2)
+                       for k in ("yaw", "pitch", "roll")}})
+        row.setdefault("status", face.get("status") if mode == "simulate" else None)
+        row.setdefault("note", face.get("note"))
+    _label_faces(faces, ran, mode)
 
     annotated = annotate(img, faces)
     files = [write_image(out / "annotated.jpg", annotated, quality=92)]
     for face in faces:
         stem = out / "faces" / f"face{face['index']:02d}"
         files.append(write_image(f"{stem}_input-crop.png", face["input"]))  # no method has this name
+        if "gt" in face:
+            files.append(write_image(f"{stem}_ground-truth.png", face["gt"]))
         files += [write_image(f"{stem}_{_slug(n)}.png", face["outputs"][n]) for n in ran]
     if gt_img is not None:
         files.append(write_image(out / "faces" / "ground_truth.png", gt_img))
     csv_path = out / "results.csv"
     with open(csv_path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, restval="")
+        # the suite's metric columns beyond METRICS (e.g. identity-dist) follow the fixed ones
+        extra = list(dict.fromkeys(k for r in rows for k in r if k not in CSV_COLUMNS))
+        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS + extra, restval="")
         writer.writeheader()
         writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
     zip_path = out / "fsr-results.zip"
@@ -341,8 +378,51 @@ def compare(image, methods, aligned: bool = False, gt=None, *, detector: str = "
     return {"methods": ran, "faces": faces, "photos": photos, "annotated": annotated,
             "rows": rows, "csv": csv_path, "zip": zip_path, "messages": messages,
             "seconds": seconds, "total_seconds": time.perf_counter() - start,
-            "aligned": aligned, "has_gt": gt_img is not None,
+            "aligned": aligned, "has_gt": gt_img is not None or mode == "simulate", "mode": mode,
             "detections": 0 if det is None else det.calls}
+
+
+def _auto_mode(img, loaded, aligned: bool, has_gt: bool, det, max_faces: int) -> tuple[str, str]:
+    """'simulate' when the largest face is larger than the smallest input the methods' tasks
+    take (SAM3D x4: 32 px; any-size SR x4: the benchmark's 32 px), else 'native'; and why."""
+    from fsr.restore import face_input_side, native_side
+
+    if has_gt:
+        return "native", "mode: your crop and your ground truth (native)"
+    sides = []
+    for _, m in loaded:
+        side = face_input_side(m)
+        sides.append(side if side is not None else (128 // m.scale if m.task == "sr" else 128))
+    side = min(sides)
+    if aligned:
+        largest = img.shape[0]
+    else:
+        from fsr.face.pipeline import FacePipeline
+
+        found = FacePipeline(det, out_size=512, max_faces=max_faces, mask="ellipse").detect(img)
+        if not found:
+            return "native", "mode: native (no face found to simulate)"
+        largest = max(int(round(native_side(f.affine))) for f in found)
+    if largest > side:
+        return "simulate", (f"mode: simulated low-resolution capture (the largest face, "
+                            f"{largest} px, is larger than the {side} px input: restoring it "
+                            "as it is would shrink it); choose 'My photo is the low-resolution "
+                            "input' to restore the photo itself")
+    return "native", (f"mode: your photo is the low-resolution input (faces up to {largest} px, "
+                      f"within the {side} px input)")
+
+
+def _label_faces(faces: list[dict], ran: list[str], mode: str) -> None:
+    """Each face's label says its size and what happened to it (shown next to the face)."""
+    for f in faces:
+        base = f"face {f['index']}: {f.get('native_px', '?')} px, " + \
+            pose_text(f["yaw"], f["pitch"], f["roll"])
+        if mode == "simulate":
+            f["label"], f["tag"] = base + " - simulated (ground truth | input | methods)", "sim"
+        else:
+            kinds = sorted({f["status"][n] for n in ran if n in f.get("status", {})})
+            f["label"] = base + " - " + "/".join(kinds)
+            f["tag"] = "/".join(kinds).replace("whole-photo", "photo")
 
 
 def leaderboard_markdown(root: str | os.PathLike | None = None) -> str:

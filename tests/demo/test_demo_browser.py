@@ -10,9 +10,11 @@ import pytest
 
 from demo.browser import CHROMIUM, launch_browser, run_comparison, serve
 
-PHOTO = Path(__file__).resolve().parents[2] / "demo" / "examples" / "multi_face.jpg"
+EXAMPLES = Path(__file__).resolve().parents[2] / "demo" / "examples"
+PHOTO = EXAMPLES / "multi_face.jpg"  # five ~100 px faces: larger than the 32 px input
+LARGE_FACE = EXAMPLES / "astronaut.png"  # one 170 px (aligned) face
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(480)]
 
 
 def _need_browser():
@@ -58,15 +60,21 @@ def test_compare_two_methods_in_browser(tmp_path):
                 "() => document.querySelector('#status').innerText.includes('half.jpg')")
             assert "cannot decode image data" in page.inner_text("#status")
 
+            # the default (auto) on faces larger than the input: the benchmark on this photo
             run_comparison(page, url, PHOTO, ["bicubic-x4", "lanczos-x4"])
             status = page.inner_text("#status")
-            assert "Done: 5 faces, 2 method(s)" in status, status
-            assert page.locator("#slider img").count() == 2  # input | method
+            assert "Done: 5 faces, simulated capture, 2 method(s)" in status, status
+            assert "mode: simulated" in status
+            assert page.locator("#slider img").count() == 2  # ground truth | method
             captions = page.locator("#grid").inner_text()
-            assert page.locator("#grid img").count() == 3  # input + two methods
+            assert page.locator("#grid img").count() == 4  # ground truth, input, two methods
+            assert "ground truth (128 px" in captions and "input (32 px" in captions
             assert "bicubic-x4" in captions and "lanczos-x4" in captions
-            assert page.locator("#photos img").count() == 2
-            assert "lanczos-x4" in page.locator("#table").inner_text()
+            table = page.locator("#table").inner_text()
+            assert "lanczos-x4" in table and "psnr" in table and "lpips" in table
+            assert "sr-x4" in table  # the benchmark task that made the input
+            notes = page.inner_text("#face-notes")
+            assert "face 1:" in notes and "simulated" in notes and "psnr" in notes, notes
             links = page.eval_on_selector_all("#files a", "as => as.map(a => a.href)")
             zips = [h for h in links if h.split("?")[0].endswith("fsr-results.zip")]
             assert zips and any(h.split("?")[0].endswith("results.csv") for h in links), links
@@ -81,6 +89,16 @@ def test_compare_two_methods_in_browser(tmp_path):
             page.get_by_role("option").nth(4).click()
             page.wait_for_function(
                 "() => document.querySelector('#face input').value.startsWith('face 5')")
+
+            # the photo itself as input: a face larger than SAM3D's 32 px input is kept
+            run_comparison(page, url, LARGE_FACE, ["sam3d-x4-samples"], mode="native")
+            status = page.inner_text("#status")
+            assert "Done: 1 face, your photo as input, 1 method(s)" in status, status
+            notes = page.inner_text("#face-notes")
+            assert "> 32 px input of sam3d-x4-samples: kept" in notes, notes
+            assert "sam3d-x4-samples: kept" in page.locator("#grid").inner_text()
+            assert page.locator("#photos img").count() == 1
+            assert "kept" in page.locator("#table").inner_text()
             page.get_by_role("tab", name="Benchmark").click()
             board = page.locator("#leaderboard").inner_text()
             assert "LEADERBOARD.md" in board or "leaderboard/make.py" in board
