@@ -71,10 +71,11 @@ def fetch_peers(download: bool | None = None) -> list[PeerStatus]:
         try:
             path = resolve(asset)
             report.append(PeerStatus(asset, what, True, f"fetched to {path}"))
-        except AssetError as err:
-            first = str(err).split(" [")[0]
-            report.append(PeerStatus(asset, what, False,
-                                     f"{first} could not be fetched: {_how_to_add(asset)}"))
+        except AssetError as err:  # the sources tried and why each failed, in brackets
+            text = str(err)
+            tried = text.split(" [", 1)[1].split("]: ", 1)[0] if " [" in text else text
+            report.append(PeerStatus(asset, what, False, f"could not be fetched ({tried[:200]}): "
+                                                         f"{_how_to_add(asset)}"))
     for p in report:
         (log.info if p.ok else log.warning)("peer %s: %s", p.asset, p.detail)
     return report
