@@ -124,7 +124,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         for f in result.faces:  # what was done to each face, and whether it is still the input's
             pose = f"yaw {f.yaw:+.0f}" if f.yaw is not None else "yaw ?"
             check = "" if f.psnr_vs_input is None else f"; vs input {f.psnr_vs_input:.1f} dB"
-            check += "" if f.identity_vs_input is None else f", identity {f.identity_vs_input:.3f}"
+            if f.identity_dist_vs_input is not None:  # dlib: same person below 0.6
+                check += f", identity distance {f.identity_dist_vs_input:.2f}"
             tqdm.write(f"  {f.note} ({pose}{check})")
     if failed:
         print(f"fsr: {failed} of {len(jobs)} image(s) failed (see above)")

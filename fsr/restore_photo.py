@@ -69,7 +69,8 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def check_faces(img: np.ndarray, out: np.ndarray, faces: list[RestoredFace], affines: list,
                 notes: list[str]) -> None:
     """Identity check: the output scaled back to the input's size against the input, per face
-    (PSNR in the face box; identity cosine of the aligned faces at their native size)."""
+    (PSNR in the face box; dlib descriptor distance of the aligned faces at their native size,
+    metric 'identity-dist': same person below 0.6, where dlib's cosine cannot tell people apart)."""
     import torch
 
     back = _resize_uint8(out, img.shape[:2]) if out.shape[:2] != img.shape[:2] else out
@@ -78,7 +79,7 @@ def check_faces(img: np.ndarray, out: np.ndarray, faces: list[RestoredFace], aff
     try:
         from fsr.metrics import create_metric
 
-        metric = create_metric("identity")
+        metric = create_metric("identity-dist")
     except Exception as err:  # noqa: BLE001 - reported once, PSNR still computed
         problem = (str(err).splitlines() or [type(err).__name__])[0]
     for f, a512 in zip(faces, affines, strict=True):
@@ -88,12 +89,12 @@ def check_faces(img: np.ndarray, out: np.ndarray, faces: list[RestoredFace], aff
             f.psnr_vs_input = _psnr(back[y1:y2, x1:x2], img[y1:y2, x1:x2])
         if metric is None:
             continue
-        side = max(f.native_px, 32)
+        side = max(f.native_px, 64)  # dlib's HOG finds no face in a smaller crop
         pair = [_crop(x, a512, side)[0] for x in (back, img)]
         t = [torch.from_numpy(p.astype(np.float32) / 255).permute(2, 0, 1)[None] for p in pair]
         try:
             with torch.no_grad():
-                f.identity_vs_input = round(float(metric(t[0], t[1])[0]), 4)
+                f.identity_dist_vs_input = round(float(metric(t[0], t[1])[0]), 4)
         except Exception as err:  # noqa: BLE001 - one face without a number, said so
             problem = (str(err).splitlines() or [type(err).__name__])[0]
     if problem:

@@ -127,7 +127,7 @@ def test_faces_larger_than_the_input_are_reproduced(method, mtcnn):
             assert f.note == f"face {i}: {f.native_px} px > {side} px input of {res.method}: kept"
         if side is None or f.native_px > side:
             assert _face_psnr(back[y1:y2, x1:x2], img[y1:y2, x1:x2]) >= 35
-            assert f.psnr_vs_input >= 35 and f.identity_vs_input > 0.95  # the report says so
+            assert f.psnr_vs_input >= 35 and f.identity_dist_vs_input < 0.3  # same person: < 0.6
 
 
 @pytest.mark.slow
