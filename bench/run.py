@@ -118,6 +118,7 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
     print_summary(tables["summary"], tables["set"], timings, cached, timer.total())
     print_pipeline(tables["pipeline"])
     print(f"\nwrote {out}/results.csv, summary.csv"
+          f"{', paired.csv' if len(tables['paired']) else ''}"
           f"{', set_metrics.csv' if tables['set'] is not None else ''}"
           f"{', pipeline.csv' if tables['pipeline'] is not None else ''}, {len(plots)} plot(s), "
           "manifest.json")

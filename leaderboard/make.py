@@ -1,10 +1,12 @@
 #!/usr/bin/env python
-"""Markdown leaderboard from a bench output folder (summary.csv, set_metrics.csv, pipeline.csv,
-manifest.json).
+"""Markdown leaderboard from a bench output folder (summary.csv, paired.csv, set_metrics.csv,
+pipeline.csv, manifest.json); also the README's blocks and the model cards' benchmark part
+(``cards.py``), so every number in them is rendered from one run.
 
     python leaderboard/make.py results/pose                  # prints Markdown
     python leaderboard/make.py results/pose -o LEADERBOARD.md
-    python leaderboard/make.py leaderboard/pose --readme README.md   # README's summary block
+    python leaderboard/make.py leaderboard/pose --readme README.md   # README's results + notes
+    python leaderboard/make.py leaderboard/pose --cards weights      # model cards' benchmark part
 
 Protocol first (datasets, degradations, metric definitions and weights, identity model, FID
 sample-size warning), then per task an overall table and one table per |yaw| bucket:
@@ -269,60 +271,92 @@ README_BEGIN = "<!-- leaderboard:begin (python leaderboard/make.py DIR --readme 
 README_END = "<!-- leaderboard:end -->"
 
 
-def overview(run_dir: Path) -> str:
-    """The README's block: per task, the all-poses table and PSNR per |yaw| bucket."""
-    manifest, summary, sets = load(run_dir)
+def task_overview(manifest: dict, summary: list[dict], sets: list[dict], task: str) -> list[str]:
+    """One task's all-poses table and its PSNR per |yaw| bucket (README block, model cards)."""
     sweeps = {n for n, d in (manifest.get("datasets") or {}).items() if d.get("type") == "sweep"}
     summary = [r for r in summary if r["dataset"] not in sweeps]  # real photos only here
     sets = [s for s in sets if s["dataset"] not in sweeps]
     lower = {c: bool(d["lower_better"]) for c, d in manifest["metrics"].items()}
     metrics = [c for c in manifest["metrics"] if not manifest["metrics"][c].get("set_metric")]
     buckets = sorted({r["bucket"] for r in summary} - {"all", "unknown"}, key=_bucket_rank)
+    rows = [r for r in summary if r["task"] == task]
+    if not rows:
+        return []
+    all_rows = [r for r in rows if r["bucket"] == "all"]
+    n = max(int(r["n"]) for r in all_rows)
+    lines = [f"**{task}** (all poses, n={n}; mean [95% bootstrap CI])", ""]
+    lines += _table(all_rows, [s for s in sets if s["task"] == task and s["bucket"] == "all"],
+                    [c for c in metrics if any(r["metric"] == c for r in all_rows)], lower)
+    psnr = {(r["method"], r["bucket"]): r for r in rows if r["metric"] == "psnr"}
+    if psnr and buckets:
+        counts = {b: max((int(r["n"]) for (m, bb), r in psnr.items() if bb == b), default=0)
+                  for b in buckets}
+        lines += ["", f"PSNR by |yaw| bucket ({task}; images per bucket in brackets):", "",
+                  "| method | " + " | ".join(f"{b}° ({counts[b]})" for b in buckets) + " |",
+                  "|---|" + "---:|" * len(buckets)]
+        for m in sorted({m for m, _ in psnr}):
+            cells = [fmt(_num(psnr[(m, b)]["mean"])) if (m, b) in psnr else "-"
+                     for b in buckets]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def overview(run_dir: Path) -> str:
+    """The README's block: per task, the all-poses table and PSNR per |yaw| bucket."""
+    manifest, summary, sets = load(run_dir)
     lines = []
     for task in [t["name"] for t in manifest["suite"]["tasks"]]:
-        rows = [r for r in summary if r["task"] == task]
-        if not rows:
-            continue
-        all_rows = [r for r in rows if r["bucket"] == "all"]
-        n = max(int(r["n"]) for r in all_rows)
-        lines += [f"**{task}** (all poses, n={n}; mean [95% bootstrap CI])", ""]
-        lines += _table(all_rows, [s for s in sets if s["task"] == task and s["bucket"] == "all"],
-                        [c for c in metrics if any(r["metric"] == c for r in all_rows)], lower)
-        psnr = {(r["method"], r["bucket"]): r for r in rows if r["metric"] == "psnr"}
-        if psnr and buckets:
-            counts = {b: max((int(r["n"]) for (m, bb), r in psnr.items() if bb == b), default=0)
-                      for b in buckets}
-            lines += ["", f"PSNR by |yaw| bucket ({task}; images per bucket in brackets):", "",
-                      "| method | " + " | ".join(f"{b}° ({counts[b]})" for b in buckets) + " |",
-                      "|---|" + "---:|" * len(buckets)]
-            for m in sorted({m for m, _ in psnr}):
-                cells = [fmt(_num(psnr[(m, b)]["mean"])) if (m, b) in psnr else "-"
-                         for b in buckets]
-                lines.append(f"| {m} | " + " | ".join(cells) + " |")
-        lines.append("")
+        part = task_overview(manifest, summary, sets, task)
+        if part:
+            lines += [*part, ""]
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, block: str) -> None:
-    text = readme.read_text()
-    if README_BEGIN not in text or README_END not in text:
-        raise LeaderboardError(f"{readme} has no {README_BEGIN} ... {README_END} markers")
-    head, rest = text.split(README_BEGIN, 1)
-    _, tail = rest.split(README_END, 1)
-    readme.write_text(f"{head}{README_BEGIN}\n{block}{README_END}{tail}")
+def replace_block(text: str, begin: str, end: str, block: str, where) -> str:
+    """``text`` with what lies between the ``begin`` and ``end`` markers replaced by ``block``."""
+    if begin not in text or end not in text:
+        raise LeaderboardError(f"{where} has no {begin} ... {end} markers")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{block}{end}{tail}"
+
+
+def update_readme(readme: Path, block: str, notes: str | None = None) -> None:
+    """Rewrite the README's results block and, when given, its notes block."""
+    text = replace_block(readme.read_text(), README_BEGIN, README_END, block, readme)
+    if notes is not None:
+        cards = _cards()
+        text = replace_block(text, cards.NOTES_BEGIN, cards.NOTES_END, notes, readme)
+    readme.write_text(text)
+
+
+def _cards():
+    """leaderboard/cards.py, sharing this module (and so LeaderboardError) as ``make``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    if __name__ in sys.modules:
+        sys.modules.setdefault("make", sys.modules[__name__])
+    import cards
+
+    return cards
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="leaderboard/make.py", description=__doc__.split("\n\n")[0])
     p.add_argument("dir", type=Path, help="a bench output folder (results/<suite>)")
     p.add_argument("-o", "--output", type=Path, help="write the Markdown here (default: stdout)")
-    p.add_argument("--readme", type=Path, help="instead, rewrite the summary block between "
-                   "the leaderboard markers of this README")
+    p.add_argument("--readme", type=Path, help="instead, rewrite the results and notes blocks "
+                   "between the leaderboard markers of this README")
+    p.add_argument("--cards", type=Path, metavar="FOLDER", help="instead (or as well as "
+                   "--readme), rewrite the benchmark block of the model cards in FOLDER")
     args = p.parse_args(argv)
     try:
-        if args.readme:
-            update_readme(args.readme, overview(args.dir))
-            print(f"updated {args.readme}")
+        if args.readme or args.cards:
+            cards = _cards()
+            if args.readme:
+                update_readme(args.readme, overview(args.dir), cards.notes(args.dir))
+                print(f"updated {args.readme}")
+            for card in cards.update_cards(args.dir, args.cards) if args.cards else []:
+                print(f"updated {card}")
             return 0
         text = make(args.dir, args.output)
     except LeaderboardError as err:

@@ -1,27 +1,75 @@
-"""The committed leaderboard and the README's results block are what leaderboard/make.py
-writes from the committed run (leaderboard/pose), so no number in them is typed by hand."""
+"""The committed leaderboard, the README's results block and notes, and the model cards'
+benchmark sections are what leaderboard/make.py writes from the committed run
+(leaderboard/pose), so no number in them is typed by hand and none can drift from the run."""
 
 import importlib.util
+import shutil
+import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
+RUN = REPO / "leaderboard" / "pose"
 
 
-def _make():
-    spec = importlib.util.spec_from_file_location("leaderboard_make", REPO / "leaderboard" / "make.py")
+def _load(name: str):
+    sys.path.insert(0, str(REPO / "leaderboard"))  # cards.py imports make
+    spec = importlib.util.spec_from_file_location(f"leaderboard_{name}",
+                                                  REPO / "leaderboard" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def _block(text: str, begin: str, end: str) -> str:
+    assert begin in text and end in text, f"markers {begin} ... {end} missing"
+    return text.split(begin, 1)[1].split(end, 1)[0]
+
+
 def test_committed_leaderboard_is_generated_from_the_committed_run():
-    make = _make()
+    make = _load("make")
     out = REPO / "leaderboard" / "LEADERBOARD.md"
-    assert out.read_text() == make.make(REPO / "leaderboard" / "pose", out)
+    assert out.read_text() == make.make(RUN, out)
 
 
 def test_readme_results_block_is_generated_from_the_committed_run():
-    make = _make()
+    make = _load("make")
     text = (REPO / "README.md").read_text()
-    block = text.split(make.README_BEGIN, 1)[1].split(make.README_END, 1)[0]
-    assert block == "\n" + make.overview(REPO / "leaderboard" / "pose")
+    assert _block(text, make.README_BEGIN, make.README_END) == "\n" + make.overview(RUN)
+
+
+def test_readme_notes_are_generated_from_the_committed_run():
+    cards = _load("cards")
+    text = (REPO / "README.md").read_text()
+    assert _block(text, cards.NOTES_BEGIN, cards.NOTES_END) == "\n" + cards.notes(RUN)
+
+
+CARDS = sorted((REPO / "weights").glob("*.md"))
+
+
+@pytest.mark.parametrize("card", CARDS, ids=[c.stem for c in CARDS])
+def test_model_card_numbers_are_generated_from_the_committed_run(card):
+    cards = _load("cards")
+    text = card.read_text()
+    assert _block(text, cards.CARD_BEGIN, cards.CARD_END) == "\n" + cards.card_block(RUN, card)
+
+
+def test_cards_render_the_runs_numbers_and_refuse_unknown_weights(tmp_path):
+    """A drifted card is rewritten by --cards; a card for weights the run lacks is an error."""
+    cards = _load("cards")
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    card = folder / "sam3d_x4_samples.md"
+    text = (REPO / "weights" / card.name).read_text()
+    card.write_text(text.replace(_block(text, cards.CARD_BEGIN, cards.CARD_END),
+                                 "\n| sam3d | 99.99 |\n"))
+    assert cards.update_cards(RUN, folder) == [card]
+    rendered = card.read_text()
+    assert "99.99" not in rendered and "sam3d-x4-samples" in rendered
+    assert "prior vs no prior" in rendered and "sam3d-x4-noprior-samples" in rendered
+    stranger = folder / "other.md"
+    stranger.write_text(f"| sha256 | `{'0' * 64}` |\n{cards.CARD_BEGIN}\n{cards.CARD_END}\n")
+    with pytest.raises(cards.LeaderboardError, match="no method of the run"):
+        cards.update_cards(RUN, folder)
+    shutil.rmtree(folder)
