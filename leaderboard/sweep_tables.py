@@ -41,7 +41,8 @@ def sweep_section(run_dir: Path, tasks: list[str], fmt) -> list[str]:
            "Near-frontal test crops turned to each target yaw by `fsr.pose.profile` (3D face + "
            "head depth model, rotated and re-rendered): **synthetic pose**, not photographs "
            "at that pose. Columns are target |yaw|; the last row is the median |yaw| MediaPipe "
-           "measures on those renders. See docs/profiling.md for the renderer's accuracy.", ""]
+           "measures on those renders (over the renders where it finds a face; beyond 45 degrees it "
+           "often finds none). See docs/profiling.md for the renderer's accuracy.", ""]
     for ds in dict.fromkeys(r["dataset"] for r in sweep):
         for task in tasks:
             rows = [r for r in sweep if r["dataset"] == ds and r["task"] == task]
