@@ -163,7 +163,8 @@ class Runner:
         face-pipeline lines are missing from the cache."""
         cols = [s.column for s in self.columns(item)]
         work = []
-        for task in self.suite.tasks:
+        tasks = self.suite.tasks_for(item.dataset)
+        for task in tasks:
             for m in self.plan.methods[task.name]:
                 if not self._complete(self.store.records.get(result_key(item, task, m)), cols):
                     work.append((task, m))
@@ -171,7 +172,7 @@ class Runner:
         if self.need_feat and item.kind != "real":
             refs = [s for s in self.sizes if self._ref_missing(item, s)]
         detect = [] if self.finder is None else \
-            [t for t in self.suite.tasks if self.detect_key(item, t) not in self.store.records]
+            [t for t in tasks if self.detect_key(item, t) not in self.store.records]
         return work, refs, image_key(item) not in self.store.records, detect
 
     def run(self, progress: bool = True) -> None:

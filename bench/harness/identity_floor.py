@@ -43,7 +43,7 @@ def identity_floor(info, df):
         ds = open_dataset(dict(cfg))
         items = [it for it in ds.items if it.id in labels.index]
         embedded: dict = {}  # (model, size) -> embeddings, shared by the statistics of a model
-        for task in suite.tasks:
+        for task in suite.tasks_for(cfg["name"]):
             for spec in specs:
                 metric = create_metric(spec.name)
                 key = (metric.model_name, task.size)

@@ -81,7 +81,7 @@ def collect(info: RunInfo, store: Store):
                 "identity": img.get("identity", ""), "yaw": yaw, "pitch": pitch, "roll": roll,
                 "abs_yaw": abs(yaw) if yaw is not None else None, "pose_ok": ok,
                 "pose_from": img.get("pose_from", ""), "bucket": bucket}
-        for task in suite.tasks:
+        for task in suite.tasks_for(img["dataset"]):
             ref = store.records.get(f"{ikey}|ref:{task.size}")
             if ref is not None:
                 gt_feats.setdefault((img["dataset"], task.name), {})[ikey] = \
@@ -261,7 +261,7 @@ def pipeline_table(info: RunInfo, store: Store):
             continue
         yaw = (img.get("pose") or [None])[0]
         bucket = bucket_of(yaw, bool(img.get("pose_ok")), info.suite.edges)
-        for task in info.suite.tasks:
+        for task in info.suite.tasks_for(img["dataset"]):
             rec = store.records.get(detect_key(ikey, task, fp["detector"], fp["signature"]))
             if rec is None:
                 missing += 1

@@ -87,6 +87,12 @@ class Suite:
     bootstrap: dict = field(default_factory=lambda: {"n": 1000, "seed": 0, "alpha": 0.05})
     raw: dict = field(default_factory=dict)
     face_pipeline: dict | None = field(default_factory=lambda: dict(FACE_PIPELINE_DEFAULT))
+    dataset_tasks: dict = field(default_factory=dict)  # dataset name -> task names, when limited
+
+    def tasks_for(self, dataset: str) -> list[Task]:
+        """The tasks run on ``dataset``: all, unless its entry names some (``tasks: [...]``)."""
+        names = self.dataset_tasks.get(dataset)
+        return [t for t in self.tasks if names is None or t.name in names]
 
     def to_dict(self) -> dict:
         return {"name": self.name, "file": self.path.name, "description": self.description,
@@ -96,7 +102,9 @@ class Suite:
                 "set_metrics": self.set_metrics, "pose_edges": [e for e in self.edges
                                                                 if math.isfinite(e)],
                 "prior": "oracle" if self.oracle_prior else "degraded-input",
-                "bootstrap": self.bootstrap, "face_pipeline": self.face_pipeline, "raw": self.raw}
+                "bootstrap": self.bootstrap, "face_pipeline": self.face_pipeline,
+                "dataset_tasks": {k: list(v) for k, v in self.dataset_tasks.items()},
+                "raw": self.raw}
 
 
 def suite_names() -> list[str]:
@@ -193,6 +201,17 @@ def parse_suite(raw: dict, path: Path) -> Suite:
         raise _fail(path, "needs at least one task")
     if len({t.name for t in tasks}) != len(tasks):
         raise _fail(path, "task names must be unique")
+    dataset_tasks = {}
+    for d in datasets:  # a dataset may run a subset of the tasks (the sweep: the main ones)
+        if "tasks" not in d:
+            continue
+        names = d.pop("tasks")
+        unknown = [n for n in names or [] if n not in {t.name for t in tasks}] \
+            if isinstance(names, list) else [names]
+        if not names or unknown:
+            raise _fail(path, f"dataset {d['name']}: tasks must be a non-empty list of the "
+                              f"suite's task names ({', '.join(t.name for t in tasks)})")
+        dataset_tasks[d["name"]] = tuple(names)
     methods = raw.get("methods", "auto")
     if methods != "auto" and not (isinstance(methods, list) and methods):
         raise _fail(path, "methods must be 'auto' or a non-empty list of method names")
@@ -210,4 +229,5 @@ def parse_suite(raw: dict, path: Path) -> Suite:
         set_metrics=[str(m) for m in raw.get("set_metrics") or []],
         edges=tuple(edges) + (math.inf,), reference=raw.get("reference"),
         oracle_prior=prior == "oracle", bootstrap=boot, raw=raw,
-        face_pipeline=_face_pipeline(path, raw.get("face_pipeline", True)))
+        face_pipeline=_face_pipeline(path, raw.get("face_pipeline", True)),
+        dataset_tasks=dataset_tasks)

@@ -219,3 +219,29 @@ def test_bad_input_exit_2(args, needle, suite_file, tmp_path, capsys):
     assert bench(*args, "--out", str(tmp_path / "x")) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err
+
+
+def test_dataset_task_subset(suite_file, tmp_path, capsys):
+    # a dataset entry's `tasks:` limits it to those tasks (the pose suite's sweep runs two)
+    import csv
+
+    faces = suite_file.parent / "faces"
+    text = SUITE.format(path=faces).replace(
+        "  - {name: faces, type: folder, path: %s}\n" % faces,
+        "  - {name: faces, type: folder, path: %s}\n"
+        "  - {name: few, type: folder, path: %s, limit: 2, tasks: [sr-x4]}\n" % (faces, faces))
+    text = text.replace("methods: [bicubic-x4, lanczos-x4, bicubic-x8, lanczos-x8]",
+                        "methods: [bicubic-x4, bicubic-x8]").replace("[psnr, ssim]", "[psnr]")
+    assert "name: few" in text
+    path = tmp_path / "subset.yml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    assert bench("--suite", str(path), "--out", str(out)) == 0
+    with open(out / "results.csv", newline="") as f:
+        pairs = {(r["dataset"], r["task"]) for r in csv.DictReader(f)}
+    assert pairs == {("faces", "sr-x4"), ("faces", "sr-x8"), ("few", "sr-x4")}
+    path.write_text(text.replace("tasks: [sr-x4]", "tasks: [sr-x2]"))
+    capsys.readouterr()
+    assert bench("--suite", str(path), "--out", str(tmp_path / "bad")) == 2
+    err = capsys.readouterr()
+    assert "tasks must be a non-empty list" in err.out + err.err
