@@ -25,7 +25,7 @@ CARD_BEGIN = "<!-- bench:begin (python leaderboard/make.py DIR --cards weights) 
 CARD_END = "<!-- bench:end -->"
 NOTES_BEGIN = "<!-- leaderboard-notes:begin (python leaderboard/make.py DIR --readme README.md) -->"
 NOTES_END = "<!-- leaderboard-notes:end -->"
-PAIRED_METRICS = ("psnr", "ssim", "lpips", "identity")
+PAIRED_METRICS = ("psnr", "ssim", "lpips", "identity-dist", "identity-match")
 _SHA = re.compile(r"^\| sha256 \| `([0-9a-f]{64})` \|$", re.M)
 
 

@@ -225,6 +225,10 @@ def make(run_dir: Path, out_file: Path | None = None) -> str:
     metrics = [c for c in manifest["metrics"] if not manifest["metrics"][c].get("set_metric")]
     datasets = list(dict.fromkeys(r["dataset"] for r in summary))
     buckets = list(dict.fromkeys(r["bucket"] for r in summary))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from identity_floor import floor_rows, read_floor
+
+    floors = read_floor(run_dir)
     sweeps = {n for n, d in (manifest.get("datasets") or {}).items() if d.get("type") == "sweep"}
     for ds in datasets:
         if ds in sweeps:  # synthetic pose: tables against target yaw, below
@@ -245,8 +249,11 @@ def make(run_dir: Path, out_file: Path | None = None) -> str:
                 name = "All poses" if b == "all" else f"|yaw| {b}°" if b != "unknown" \
                     else "Pose unknown"
                 lines += [f"### {name} (n={n})", ""]
-                lines += _table(brows, bsets, [c for c in metrics if any(
-                    r["metric"] == c for r in brows)], lower)
+                cols = [c for c in metrics if any(r["metric"] == c for r in brows)]
+                lines += _table(brows, bsets, cols, lower)
+                # the identity columns' value for different people: the scale a swap scores
+                lines += floor_rows(floors, ds, task, b,
+                                    cols + list(dict.fromkeys(s["metric"] for s in bsets)))
                 if any(s.get("warning") for s in bsets):
                     ns = sorted({int(s["n"]) for s in bsets})
                     refs = sorted({s["reference"] for s in bsets})
@@ -271,8 +278,10 @@ README_BEGIN = "<!-- leaderboard:begin (python leaderboard/make.py DIR --readme 
 README_END = "<!-- leaderboard:end -->"
 
 
-def task_overview(manifest: dict, summary: list[dict], sets: list[dict], task: str) -> list[str]:
-    """One task's all-poses table and its PSNR per |yaw| bucket (README block, model cards)."""
+def task_overview(manifest: dict, summary: list[dict], sets: list[dict], task: str,
+                  floors: list[dict] | None = None) -> list[str]:
+    """One task's all-poses table and its PSNR per |yaw| bucket (README block, model cards);
+    ``floors`` (``identity_floor.csv`` rows) add the different-people row under the table."""
     sweeps = {n for n, d in (manifest.get("datasets") or {}).items() if d.get("type") == "sweep"}
     summary = [r for r in summary if r["dataset"] not in sweeps]  # real photos only here
     sets = [s for s in sets if s["dataset"] not in sweeps]
@@ -285,8 +294,15 @@ def task_overview(manifest: dict, summary: list[dict], sets: list[dict], task: s
     all_rows = [r for r in rows if r["bucket"] == "all"]
     n = max(int(r["n"]) for r in all_rows)
     lines = [f"**{task}** (all poses, n={n}; mean [95% bootstrap CI])", ""]
-    lines += _table(all_rows, [s for s in sets if s["task"] == task and s["bucket"] == "all"],
-                    [c for c in metrics if any(r["metric"] == c for r in all_rows)], lower)
+    all_sets = [s for s in sets if s["task"] == task and s["bucket"] == "all"]
+    cols = [c for c in metrics if any(r["metric"] == c for r in all_rows)]
+    lines += _table(all_rows, all_sets, cols, lower)
+    datasets = {r["dataset"] for r in all_rows}
+    if floors and len(datasets) == 1:
+        from identity_floor import floor_rows
+
+        lines += floor_rows(floors, datasets.pop(), task, "all",
+                            cols + list(dict.fromkeys(s["metric"] for s in all_sets)))
     psnr = {(r["method"], r["bucket"]): r for r in rows if r["metric"] == "psnr"}
     if psnr and buckets:
         counts = {b: max((int(r["n"]) for (m, bb), r in psnr.items() if bb == b), default=0)
@@ -304,9 +320,13 @@ def task_overview(manifest: dict, summary: list[dict], sets: list[dict], task: s
 def overview(run_dir: Path) -> str:
     """The README's block: per task, the all-poses table and PSNR per |yaw| bucket."""
     manifest, summary, sets = load(run_dir)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from identity_floor import read_floor
+
+    floors = read_floor(run_dir)
     lines = []
     for task in [t["name"] for t in manifest["suite"]["tasks"]]:
-        part = task_overview(manifest, summary, sets, task)
+        part = task_overview(manifest, summary, sets, task, floors)
         if part:
             lines += [*part, ""]
     return "\n".join(lines)
