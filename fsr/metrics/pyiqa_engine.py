@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import socket
 import threading
 from collections.abc import Iterator
@@ -120,6 +121,28 @@ def _timm_without_imagenet() -> Iterator[None]:
         timm.create_model = original
 
 
+@contextlib.contextmanager
+def _weights_only_loads(what: str) -> Iterator[None]:
+    """pyiqa calls ``torch.load(..., weights_only=False)``; fsr loads no pickle that can run
+    code, so every load while a metric is built is forced to ``weights_only=True``."""
+    original = torch.load
+
+    def load(*args, **kwargs):
+        kwargs["weights_only"] = True
+        try:
+            return original(*args, **kwargs)
+        except pickle.UnpicklingError as exc:
+            raise MetricError(f"{what}: {args[0] if args else kwargs.get('f')} holds objects "
+                              f"beyond tensors, which fsr does not unpickle "
+                              f"({str(exc).splitlines()[0][:120]})") from None
+
+    torch.load = load
+    try:
+        yield
+    finally:
+        torch.load = original
+
+
 class PyiqaMetric(nn.Module):
     """One pyiqa metric behind fsr's interface.
 
@@ -144,7 +167,8 @@ class PyiqaMetric(nn.Module):
         if pyiqa_name not in pyiqa.list_models():
             raise MetricError(f"pyiqa {pyiqa.__version__} has no metric {pyiqa_name!r}")
         opts = {**(options or {}), **extra}
-        with _BUILD_LOCK, no_network(f"pyiqa {pyiqa_name}"), _timm_without_imagenet():
+        with _BUILD_LOCK, no_network(f"pyiqa {pyiqa_name}"), _timm_without_imagenet(), \
+                _weights_only_loads(f"pyiqa {pyiqa_name}"):
             try:
                 self.net = pyiqa.create_metric(pyiqa_name, device=torch.device("cpu"), **opts)
             except TypeError as exc:

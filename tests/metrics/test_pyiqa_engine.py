@@ -113,3 +113,20 @@ def test_a_user_checkpoint_is_what_pyiqa_loads(empty_caches, monkeypatch):
     assert all(torch.equal(loaded[k], v) for k, v in stand_in.state_dict().items())
     scores = musiq(torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(1)))
     assert scores.shape == (2,) and torch.isfinite(scores).all()
+
+
+class _NotATensor:  # a pickled object that weights_only loading refuses
+    pass
+
+
+@pytest.mark.slow
+def test_a_checkpoint_with_arbitrary_objects_is_refused(empty_caches, monkeypatch):
+    """pyiqa asks torch.load for weights_only=False; fsr forces True, so a checkpoint that
+    would run code at unpickling gives one line naming the file, not a load."""
+    path = empty_caches / "user" / "musiq_koniq_ckpt-e95806b9.pth"
+    path.parent.mkdir()
+    torch.save({"params": _NotATensor()}, path)
+    monkeypatch.setenv("FSR_ASSET_PYIQA_MUSIQ_KONIQ", str(path))
+    with pytest.raises(MetricError, match="beyond tensors") as err:
+        create_metric("musiq")
+    assert "\n" not in str(err.value) and "musiq_koniq_ckpt" in str(err.value)
