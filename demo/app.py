@@ -225,7 +225,9 @@ def on_run(image, aligned, methods, gt, fidelity=None, mode="auto"):
             gr.update(choices=faces, value=1),
             gr.update(choices=res["methods"], value=res["methods"][0]),
             gr.update(value=slider, label=_slider_label(state, res["methods"][0])),
-            grid, face_notes(state, 1), photos, _table(res["rows"], res["has_gt"], res["mode"]),
+            grid, face_notes(state, 1),
+            gr.update(value=photos, visible=bool(photos)),  # simulated mode makes no photos
+            _table(res["rows"], res["has_gt"], res["mode"]),
             [str(res["zip"]), str(res["csv"])])
 
 
