@@ -226,10 +226,9 @@ def test_dataset_task_subset(suite_file, tmp_path, capsys):
     import csv
 
     faces = suite_file.parent / "faces"
+    line = f"  - {{name: faces, type: folder, path: {faces}}}\n"
     text = SUITE.format(path=faces).replace(
-        "  - {name: faces, type: folder, path: %s}\n" % faces,
-        "  - {name: faces, type: folder, path: %s}\n"
-        "  - {name: few, type: folder, path: %s, limit: 2, tasks: [sr-x4]}\n" % (faces, faces))
+        line, line + f"  - {{name: few, type: folder, path: {faces}, limit: 2, tasks: [sr-x4]}}\n")
     text = text.replace("methods: [bicubic-x4, lanczos-x4, bicubic-x8, lanczos-x8]",
                         "methods: [bicubic-x4, bicubic-x8]").replace("[psnr, ssim]", "[psnr]")
     assert "name: few" in text
