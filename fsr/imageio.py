@@ -195,8 +195,10 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, *, quality: int = 95) 
     """Write an ``(H, W, 3)`` (or ``(H, W)``) uint8 RGB array atomically; format from suffix.
 
     Example:
-        >>> write_image("out/face.png", np.zeros((64, 64, 3), np.uint8))
-        PosixPath('out/face.png')
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "face.png"
+        >>> write_image(path, np.zeros((64, 64, 3), np.uint8)) == path
+        True
     """
     from PIL import Image
 
