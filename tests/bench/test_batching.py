@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_testing import REPO, run_bench, write_face_suite
 
-REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 
 FACES = ["takeo", "breakingbad", "pyfeat45"]  # tests/pose/data/<name>_128.jpg
@@ -40,32 +40,10 @@ face_pipeline: false
 ATOL = {"psnr": 1e-4, "ssim": 1e-6, "lpips": 1e-5, "identity": 1e-5}
 
 
-def _load(name: str, path: Path):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def suite_file(tmp_path_factory) -> Path:
-    from PIL import Image
-
-    root = tmp_path_factory.mktemp("batching")
-    faces = root / "faces"
-    faces.mkdir()
-    for name in FACES:
-        im = Image.open(REPO / "tests" / "pose" / "data" / f"{name}_128.jpg").convert("RGB")
-        im.resize((64, 64), Image.BICUBIC).save(faces / f"{name}.png")
-    path = root / "batching.yml"
-    path.write_text(SUITE.format(path=faces))
-    return path
-
-
-def _bench(*args: str) -> int:
-    return _load("bench_run", REPO / "bench" / "run.py").main([*args, "--quiet"])
+    faces = {n: REPO / "tests" / "pose" / "data" / f"{n}_128.jpg" for n in FACES}
+    return write_face_suite(tmp_path_factory.mktemp("batching"), SUITE, faces, 64)
 
 
 def test_batch_1_and_16_give_the_same_tables(suite_file, tmp_path):
@@ -74,7 +52,7 @@ def test_batch_1_and_16_give_the_same_tables(suite_file, tmp_path):
     outs = {}
     for b in (1, 16):
         outs[b] = tmp_path / f"b{b}"
-        assert _bench("--suite", str(suite_file), "--out", str(outs[b]), "--batch-size",
+        assert run_bench("--suite", str(suite_file), "--out", str(outs[b]), "--batch-size",
                       str(b)) == 0
     r1, r16 = (pd.read_csv(outs[b] / "results.csv") for b in (1, 16))
     assert len(r1) == 3 * 3 * 4  # images x method-task pairs x metrics

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_testing import REPO, load_script, run_bench
 
-REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 
 FACES = ["takeo", "breakingbad", "pyfeat45"]
@@ -34,17 +34,7 @@ bootstrap: {{n: 50, seed: 0, alpha: 0.05}}
 """
 
 
-def _load(name: str, path: Path):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def bench(*args: str) -> int:
-    return _load("bench_run", REPO / "bench" / "run.py").main([*args, "--quiet"])
+bench = run_bench
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +146,7 @@ def test_switching_it_on_keeps_cached_method_results(run, data, tmp_path):
 def test_leaderboard_section(run, tmp_path):
     import shutil
 
-    make = _load("leaderboard_make", REPO / "leaderboard" / "make.py").make
+    make = load_script("leaderboard_make", REPO / "leaderboard" / "make.py").make
     text = make(run)
     assert text == make(run)
     title = "## Face pipeline (whole-photo mode): faces not detected"

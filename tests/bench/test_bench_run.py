@@ -18,18 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_testing import REPO, load_script, run_bench, write_face_suite
 
-REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
-
-
-def _load(name: str, path: Path):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 FACES = ["audrey_crop", "bill-murray-snl_crop", "cage2_crop", "chuck_crop", "kim1_crop",
          "obama4_crop"]
@@ -53,25 +44,11 @@ def _face_sources() -> list[Path]:
 
 @pytest.fixture(scope="module")
 def suite_file(tmp_path_factory) -> Path:
-    from PIL import Image
-
-    root = tmp_path_factory.mktemp("tiny")
-    faces = root / "faces"
-    faces.mkdir()
-    for src in _face_sources():
-        im = Image.open(src).convert("RGB")
-        s = min(im.size)
-        left, top = (im.size[0] - s) // 2, (im.size[1] - s) // 2
-        im.crop((left, top, left + s, top + s)).resize((96, 96), Image.BICUBIC).save(
-            faces / f"{src.stem}.png")
-    path = root / "tiny.yml"
-    path.write_text(SUITE.format(path=faces))
-    return path
+    faces = {src.stem: src for src in _face_sources()}
+    return write_face_suite(tmp_path_factory.mktemp("tiny"), SUITE, faces, 96)
 
 
-def bench(*args: str) -> int:
-    run = _load("bench_run", REPO / "bench" / "run.py")
-    return run.main([*args, "--quiet"])
+bench = run_bench
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +157,7 @@ def test_shard_and_merge_equal_single_run(single, suite_file, tmp_path):
 def test_leaderboard_deterministic_and_bold_best(single, tmp_path):
     import pandas as pd
 
-    lb = _load("leaderboard_make", REPO / "leaderboard" / "make.py")
+    lb = load_script("leaderboard_make", REPO / "leaderboard" / "make.py")
     make, lb_main = lb.make, lb.main
 
     text = make(single)

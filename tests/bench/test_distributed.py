@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench_testing import REPO, write_face_suite
 
-REPO = Path(__file__).resolve().parents[2]
 FACES = ["takeo", "breakingbad", "pyfeat45"]
 SUITE = """
 name: dist
@@ -33,17 +33,8 @@ bootstrap: {{n: 100, seed: 0, alpha: 0.05}}
 
 @pytest.fixture(scope="module")
 def suite_file(tmp_path_factory) -> Path:
-    from PIL import Image
-
-    root = tmp_path_factory.mktemp("dist")
-    faces = root / "faces"
-    faces.mkdir()
-    for name in FACES:
-        im = Image.open(REPO / "tests" / "pose" / "data" / f"{name}_128.jpg").convert("RGB")
-        im.resize((64, 64), Image.BICUBIC).save(faces / f"{name}.png")
-    path = root / "dist.yml"
-    path.write_text(SUITE.format(path=faces))
-    return path
+    faces = {n: REPO / "tests" / "pose" / "data" / f"{n}_128.jpg" for n in FACES}
+    return write_face_suite(tmp_path_factory.mktemp("dist"), SUITE, faces, 64)
 
 
 def _run(args: list[str], torchrun: bool) -> subprocess.CompletedProcess:
