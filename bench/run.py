@@ -99,7 +99,7 @@ def metric_definitions(suite, built: dict | None = None) -> tuple[dict, dict]:
 
 
 def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None = None,
-           built: dict | None = None) -> int:
+           built: dict | None = None, plan=None) -> int:
     from harness.manifest import cached_compute, write_manifest
     from harness.plots import plot_metrics, print_pipeline, print_summary
     from harness.report import write_tables
@@ -110,6 +110,10 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
     with timer("report"):
         tables = write_tables(info, store, out)
         plots = plot_metrics(tables["results"], info.suite, out, lower)
+        if plan is not None:  # the methods' contact sheets (one run's tiles; not for --merge)
+            from harness.sheet import write_sheets
+
+            plots += write_sheets(out, plan)
     cached = cached_compute(store, info)
     timings = timer.as_dict()
     write_manifest(out, suite=info.suite, info=info, datasets=datasets, metric_defs=defs,
@@ -165,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
                  "computed_images": runner.computed_images,
                  "inference": _inference_info(device, dtype, args.batch_size)}
         return finish(info, store, out, timer, datasets=datasets, extra=extra,
-                      built=runner.metrics.built)
+                      built=runner.metrics.built, plan=plan)
     finally:
         store.close()
 

@@ -163,9 +163,13 @@ def train_pipeline(root_path: str) -> None:
                     for val_loader in val_loaders:
                         model.validation(val_loader, current_iter, tb_logger, opt["val"]["save_img"])
                     last_val = current_iter
+                    if model.stop_training:  # early stopping on the val split
+                        break
                 data_timer.start()
                 iter_timer.start()
                 train_data = prefetcher.next()
+            if model.stop_training:
+                break
     if bar is not None:
         bar.close()
 

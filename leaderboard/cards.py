@@ -161,7 +161,7 @@ def notes(run_dir: Path) -> str:
     for (task, method, versus, kind), rows in by_key.items():
         shown = [m for m in ("psnr", "lpips") if m in rows]
         parts = [f"{m} {_delta(rows[m], units.get(m, ''))}" for m in shown]
-        verdict = "" if kind != "prior vs no prior" else \
+        verdict = "" if kind == "vs baseline" else \
             " (" + "; ".join(f"{m}: {_verdict(rows[m])}" for m in shown) + ")"
         lines.append(f"- {task}, {kind}: `{method}` - `{versus}`: {', '.join(parts)}{verdict}.")
     pipe = _read_csv(run_dir / "pipeline.csv")

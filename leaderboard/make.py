@@ -265,6 +265,9 @@ def make(run_dir: Path, out_file: Path | None = None) -> str:
     from sweep_tables import sweep_section
 
     lines += sweep_section(run_dir, [t["name"] for t in suite["tasks"]], fmt)
+    from ablations import ablation_section
+
+    lines += ablation_section(run_dir, sweeps)
     lines += _pipeline(manifest, _read_csv(run_dir / "pipeline.csv"))
     plots = manifest.get("plots") or []
     if plots:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ def _split(split: str) -> str:
 
 
 def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sessions: int,
-         n_params: int, bench_block: str = PENDING) -> str:
+         n_params: int, bench_block: str = PENDING, best: dict | None = None) -> str:
     net = {k: v for k, v in opt["network_g"].items()}
     arch = net.pop("type")
     train = opt["train"]
@@ -59,6 +60,13 @@ def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sess
     deg = (f"bicubic x{scale} (antialiased) of the 128x128 ground truth" if task == "sr" else
            f"GFPGAN-style blind degradation at 128 ({tr.get('degradation', {})}), a new draw per "
            "training sample; test inputs fixed by `seed_for(id, 'restore')`")
+    ran = f"{int(float(last.get('iter', train['total_iter'])))} of {train['total_iter']}"
+    if best:
+        ran += (f" (early-stopped on the val split; released: the iteration {best['iter']} "
+                f"weights, best val {best['metric']} {best['value']:.4g})")
+    aug = tr.get("profile_aug")
+    aug_text = (f"; augmented with profiled faces (`fsr.pose.profile`, p={aug.get('p')}, "
+                f"|yaw| in {aug.get('yaws')}, both signs), flips and colour" if aug else "")
     lines = [
         f"# {name}", "",
         f"{'SAM3D' if is_sam3d else 'MMRB + StyleGAN2 prior'} trained by fsr on the embedded "
@@ -76,9 +84,9 @@ def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sess
         f"| task | {f'face SR x{scale}' if task == 'sr' else 'blind face restoration'} |",
         f"| data | `samples/` train split: {_split('train')}, aligned 256-px real-face crops "
         f"resized to 128; validated on the val split ({_split('val')}); benchmarked on the test "
-        f"split ({_split('test')}); splits by identity |",
+        f"split ({_split('test')}); splits by identity{aug_text} |",
         f"| degradation | {deg} |",
-        f"| budget | {train['total_iter']} iterations x batch {tr['batch_size_per_gpu']}, "
+        f"| budget | {ran} iterations x batch {tr['batch_size_per_gpu']}, "
         f"Adam lr {train['optim_g']['lr']}, EMA {train.get('ema_decay', 0)}; "
         f"{minutes:.0f} min wall on 1 thread of a shared 2-core CPU{resumed} |",
         f"| command | `python -m fsr.train -opt options/{name}.yml` then "
@@ -100,7 +108,17 @@ def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sess
     return "\n".join(lines)
 
 
-def release(exp: Path, out: Path) -> None:
+def released_checkpoint(exp: Path) -> tuple[Path, dict | None]:
+    """``models/net_g_best.pth`` when the run early-stopped on val (with its ``best.json``),
+    else ``models/net_g_latest.pth``."""
+    best = exp / "models" / "net_g_best.pth"
+    info = exp / "models" / "best.json"
+    if best.is_file() and info.is_file():
+        return best, json.loads(info.read_text())
+    return exp / "models" / "net_g_latest.pth", None
+
+
+def release(exp: Path, out: Path, logs: Path = REPO / "docs" / "training_logs") -> None:
     from basicsr.archs import build_network
     from basicsr.utils.options import yaml_load
 
@@ -108,9 +126,9 @@ def release(exp: Path, out: Path) -> None:
 
     name = exp.name
     opt = yaml_load(str(exp / f"{name}.yml"))
-    latest = exp / "models" / "net_g_latest.pth"
-    params, _, _ = read_state_dict(latest, key="params")
-    ema, _, _ = read_state_dict(latest, key="params_ema")
+    chosen, best = released_checkpoint(exp)
+    params, _, _ = read_state_dict(chosen, key="params")
+    ema, _, _ = read_state_dict(chosen, key="params_ema")
     for old in out.glob(f"{name}-*.pth"):
         old.unlink()
     path = save_checkpoint(out / f"{name}.pth", params, ema, add_sha256_suffix=True)
@@ -118,7 +136,6 @@ def release(exp: Path, out: Path) -> None:
     net = build_network(dict(opt["network_g"]))
     load_checkpoint(net, path)  # the release file loads into its architecture
     log_src = exp / "train_log.csv"
-    logs = REPO / "docs" / "training_logs"
     logs.mkdir(parents=True, exist_ok=True)
     rows = list(csv.DictReader(open(log_src))) if log_src.is_file() else []
     if rows:
@@ -131,7 +148,8 @@ def release(exp: Path, out: Path) -> None:
         if CARD_BEGIN in old and CARD_END in old:
             block = old.split(CARD_BEGIN, 1)[1].split(CARD_END, 1)[0].lstrip("\n")
     sessions = len(list(exp.glob(f"train_{name}_*.log")))
-    card_path.write_text(card(name, opt, path, digest, rows, sessions, n_params, block))
+    card_path.write_text(card(name, opt, path, digest, rows, sessions, n_params, block,
+                              best))
     print(f"  -> {path} ({path.stat().st_size / 1e6:.1f} MB), {card_path}")
 
 
@@ -139,16 +157,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiments", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=REPO / "weights")
+    parser.add_argument("--logs", type=Path, default=REPO / "docs" / "training_logs",
+                        help="where the runs' CSV logs go")
     args = parser.parse_args()
     torch.set_num_threads(1)
     import fsr.models  # noqa: F401  (registers archs)
 
     args.out.mkdir(parents=True, exist_ok=True)
     for exp in args.experiments:
-        if not (exp / "models" / "net_g_latest.pth").is_file():
-            print(f"{exp}: no models/net_g_latest.pth (training not finished?)", file=sys.stderr)
+        if not released_checkpoint(exp)[0].is_file():
+            print(f"{exp}: no models/net_g_best.pth or net_g_latest.pth (training not "
+                  "finished?)", file=sys.stderr)
             return 1
-        release(exp.resolve(), args.out)
+        release(exp.resolve(), args.out, args.logs)
     print("next: score them with bench/run.py, then leaderboard/make.py RUN --cards "
           f"{args.out}")
     return 0

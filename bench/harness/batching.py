@@ -97,6 +97,7 @@ def process_chunk(runner, jobs: list[tuple]) -> int:
             feats = features(runner, [out for _, _, out in results])
             for (_, rec, _), f in zip(results, feats, strict=True):
                 rec["feat"] = encode_feat(f)
+        runner.sheet.add(task, results)
         for job, rec, _ in results:
             job.lines.append(rec)
     runner.store.append([line for job in todo for line in job.lines])

@@ -136,6 +136,9 @@ class Runner:
             with timer("setup"):
                 self.finder = lib.FaceFinder(self.suite.face_pipeline["detector"])
         self.computed_images = 0
+        from harness.sheet import SheetTiles
+
+        self.sheet = SheetTiles(plan, store.dir.parent)  # the methods' contact-sheet tiles
 
     def columns(self, item: Item) -> list:
         """Metric specs that apply to this item (no ground-truth metrics on real photos)."""

@@ -25,8 +25,9 @@ SUMMARY_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "mean", "ci_
 PAIRED_COLUMNS = ["dataset", "task", "comparison", "method", "versus", "metric", "bucket",
                   "delta", "ci_lo", "ci_hi", "n", "clusters", "lower_better"]
 # paired.csv compares every method with weights against the task's plain baseline, and every
-# prior-guided method against its no-prior ablation (same label with '-noprior')
+# method against its ablations, found by label: the same label with the tag in it
 PAIRED_BASELINE = {"sr": "bicubic-x{scale}", "restore": "input"}
+ABLATION_TAGS = {"-noprior": "prior vs no prior", "-plain": "MMRB vs plain blocks"}
 SET_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "value", "n", "ref_n",
                "reference", "lower_better", "warning"]
 PIPELINE_COLUMNS = ["dataset", "task", "detector", "bucket", "n", "found", "missed", "miss_rate"]
@@ -201,10 +202,8 @@ def comparisons(info: RunInfo) -> list[tuple[str, str, str, str]]:
         for m in methods:
             if m.get("weights_sha256") and base in labels:
                 out.append((task.name, m["label"], base, "vs baseline"))
-            if m.get("needs_prior"):
-                out += [(task.name, m["label"], other, "prior vs no prior")
-                        for other, o in labels.items() if not o.get("needs_prior")
-                        and other != m["label"] and other.replace("-noprior", "") == m["label"]]
+            out += [(task.name, m["label"], other, kind) for tag, kind in ABLATION_TAGS.items()
+                    for other in labels if tag in other and other.replace(tag, "") == m["label"]]
     return out
 
 

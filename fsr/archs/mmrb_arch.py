@@ -162,6 +162,11 @@ class MMRBStyleGAN2(nn.Module):
         dilations, branch_ratio: MMRB settings. sft_half: modulate half of the prior channels.
         prior_resample: ``'fir'`` (default; what the public BasicSR-trained prior uses) or
             ``'bilinear'``. fix_prior: freeze the prior.
+        input_skip: fsr's addition, in neither paper: return the (upsampled) input plus
+            ``prior_gain`` times the prior's image, ``prior_gain`` a learned scalar that starts
+            at 0. A fresh network returns its input, as SAM3D's ``residual=True`` returns
+            bicubic, so training can only move away from the input where the loss gains: the
+            "keep the original facial features" the paper asks of MMRB, enforced by the start.
     """
 
     def __init__(self, out_size: int = 512, in_size: int | None = None, num_style_feat: int = 512,
@@ -169,7 +174,8 @@ class MMRBStyleGAN2(nn.Module):
                  prior_narrow: float | None = None, enc_blocks: int | Sequence[int] = 2,
                  use_mmrb: bool = True, latent_channels: int = 64,
                  dilations: Sequence[int] = (1, 2, 3), branch_ratio: float = 0.5,
-                 sft_half: bool = True, prior_resample: str = "fir", fix_prior: bool = False):
+                 sft_half: bool = True, prior_resample: str = "fir", fix_prior: bool = False,
+                 input_skip: bool = False):
         super().__init__()
         self.log_size = check_out_size(out_size, (16, 32, 64, 128, 256, 512, 1024))
         self.out_size, self.in_size = out_size, in_size or out_size
@@ -221,6 +227,9 @@ class MMRBStyleGAN2(nn.Module):
             self.to_rgbs.append(nn.Conv2d(ch[r], 3, 1))
         if fix_prior:
             self.prior.requires_grad_(False)
+        self.input_skip = input_skip
+        if input_skip:
+            self.prior_gain = nn.Parameter(torch.zeros(()))
 
     def encode(self, x: Tensor) -> tuple[Tensor, list[Tensor], list[Tensor]]:
         """Return (w+ codes (b, num_latent, num_style_feat), SFT conditions, decoder features)."""
@@ -256,6 +265,8 @@ class MMRBStyleGAN2(nn.Module):
         codes, conditions, dec_feats = self.encode(x)
         image, _ = self.prior([codes], conditions, input_is_latent=True,
                               randomize_noise=randomize_noise)
+        if self.input_skip:
+            image = x + self.prior_gain * image
         rgbs = [to_rgb(f) for to_rgb, f in zip(self.to_rgbs, dec_feats, strict=True)] if return_rgb else []
         return image, rgbs
 

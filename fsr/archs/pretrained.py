@@ -6,7 +6,8 @@ from BasicSR's ``ARCH_REGISTRY`` and loads its weights through ``fsr.assets.reso
 
     >>> from fsr.archs.pretrained import create_model, list_records
     >>> sorted(list_records(task='restore'))
-    ['codeformer-w0.5', 'codeformer-w0.7', 'gfpgan-v1.3', 'gfpgan-v1.4', 'mmrb-sg2-128-samples']
+    ['codeformer-w0.5', 'codeformer-w0.7', 'gfpgan-v1.3', 'gfpgan-v1.4', 'mmrb-sg2-128-plain-samples',
+     'mmrb-sg2-128-samples']
     >>> net = create_model('bicubic-x4')                    # weight-free
     >>> type(net).__name__, net.scale
     ('Bicubic', 4)
@@ -125,8 +126,23 @@ def _sam3d(scale: int) -> PretrainedRecord:
 _SAM3D_SAMPLES = MappingProxyType(dict(n_feats=32, n_resblocks=8, n_sft_blocks=6, residual=True))
 _MMRB_SAMPLES = MappingProxyType(dict(
     out_size=128, num_style_feat=128, num_mlp=8, channel_multiplier=1, narrow=0.125,
-    prior_narrow=0.125, enc_blocks=2, latent_channels=16,
+    prior_narrow=0.125, enc_blocks=2, latent_channels=16, input_skip=True,
 ))
+
+
+def _mmrb_samples(use_mmrb: bool) -> PretrainedRecord:
+    name = "mmrb-sg2-128-samples" if use_mmrb else "mmrb-sg2-128-plain-samples"
+    return PretrainedRecord(
+        name=name, arch="MMRBStyleGAN2",
+        arch_kwargs={**_MMRB_SAMPLES, **({} if use_mmrb else {"use_mmrb": False})},
+        asset=name, task="restore", scale=1, in_size=128, out_size=128,
+        input_range=(-1.0, 1.0), checkpoint_key="params_ema",
+        licence="Apache-2.0 (fsr-trained on samples/)",
+        description="MMRB + StyleGAN2 prior (small, 128 px, input skip) trained by fsr on the "
+        "sample set's train split with the self-supervised loss; forward returns (image, rgbs) "
+        "(card: weights/" + name.replace("-", "_") + ".md)"
+        + ("" if use_mmrb else "; the plain-residual-block ablation (use_mmrb=False)"),
+    )
 
 
 def _sam3d_samples(scale: int, prior: bool) -> PretrainedRecord:
@@ -165,15 +181,8 @@ _RECORDS = [
     _sam3d_samples(4, prior=False),
     _sam3d_samples(8, prior=True),
     _sam3d_samples(8, prior=False),
-    PretrainedRecord(
-        name="mmrb-sg2-128-samples", arch="MMRBStyleGAN2", arch_kwargs=_MMRB_SAMPLES,
-        asset="mmrb-sg2-128-samples", task="restore", scale=1, in_size=128, out_size=128,
-        input_range=(-1.0, 1.0), checkpoint_key="params_ema",
-        licence="Apache-2.0 (fsr-trained on samples/)",
-        description="MMRB + StyleGAN2 prior (small, 128 px) trained by fsr on the sample set's "
-        "train split with the self-supervised loss; forward returns (image, rgbs) "
-        "(card: weights/mmrb_sg2_128_samples.md)",
-    ),
+    _mmrb_samples(use_mmrb=True),
+    _mmrb_samples(use_mmrb=False),
 ]
 _RECORDS_BY_NAME: dict[str, PretrainedRecord] = {r.name: r for r in _RECORDS}
 PRETRAINED: Mapping[str, PretrainedRecord] = MappingProxyType(_RECORDS_BY_NAME)  # read-only view

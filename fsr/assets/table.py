@@ -293,14 +293,17 @@ _ROWS = [
              "65796de976fecb7d0a57baa870a8cb08341ab650fafb1ebfa2e7f3c3f30daf90", 7352143,
              "SAM3D x4 no-prior ablation, same budget, trained by fsr on samples/ train"),
     _bundled("sam3d-x8-samples",
-             "d5e3b568a37a459bdbf9ae30af91354e00f5722e67ce90ad3bf7c5d7f361a0d7", 7352143,
+             "0caa36fda68a14863e272d5bd96b238dd6e4fae56a72c8cf1c4019cfba21e535", 7352143,
              "SAM3D x8 (reduced, residual on bicubic) trained by fsr on samples/ train"),
     _bundled("sam3d-x8-noprior-samples",
-             "365e967bc688d9b6e8618f3d0d9f0b8bd9b8d514766defc9b1a968744d6d7344", 7352143,
+             "ef1853a3ce7525ab2c6e51e8a547ffbd7891fb25332f2a860ae63c610a022391", 7352143,
              "SAM3D x8 no-prior ablation, same budget, trained by fsr on samples/ train"),
     _bundled("mmrb-sg2-128-samples",
-             "0d30a129e82f1aff3ba262dc71120a4d9ba64bb829ffec18d3a41b134652d838", 10595719,
-             "MMRB + StyleGAN2 prior (128 px, small) trained by fsr on samples/ train"),
+             "8defe8412bb7b722fe2f8e412cc5f4352c7b587b5dd2bc14f04522bd46ee1a6f", 10596355,
+             "MMRB + StyleGAN2 prior (128 px, small, input skip) trained by fsr on samples/ train"),
+    _bundled("mmrb-sg2-128-plain-samples",
+             "4eaad19a6c1a7561dcf9cd318b1f240fccc814f5cb37f490bedfa574d2f8657c", 10599075,
+             "MMRB ablation: plain residual blocks (use_mmrb=False), same data and budget"),
 ]
 
 ASSETS: dict[str, Asset] = {row.name: row for row in _ROWS}

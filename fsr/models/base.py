@@ -9,6 +9,11 @@
   iteration, wall time (summed over resumed runs, up to the last logged row), learning rate, training losses averaged since the previous
   validation, and the validation metrics. BasicSR only logs to text and tensorboard.
 - EMA that also tracks BatchNorm buffers (BasicSR's averages parameters only).
+- Early stopping on the first val loader (``val.early_stop: {metric: psnr, patience: 5}``):
+  every validation that improves ``metric`` writes ``models/net_g_best.pth`` and
+  ``models/best.json``; ``patience`` validations without a gain set ``stop_training``, which
+  ends the run. ``tools/release_weights.py`` releases the best checkpoint. The test split never
+  takes part.
 - Atomic checkpoint writes (temp file + rename): a run killed while saving never leaves a
   truncated ``net_g_*.pth`` or ``*.state`` for ``--auto_resume`` to choke on; on resume the
   CSV rows past the resumed iteration are dropped, so the log has no duplicates.
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import time
 from collections import OrderedDict
@@ -43,6 +49,7 @@ class FaceBaseModel(SRModel):
         self._start = time.time()
         self._elapsed_before = 0.0  # wall time of the runs this one resumed
         self._score = None  # fsr.metrics.scoring.Scorer, built at the first validation
+        self.stop_training = False  # set by early stopping; fsr.train ends the run
         super().__init__(opt)
 
     # --- forward -----------------------------------------------------------------------
@@ -123,6 +130,42 @@ class FaceBaseModel(SRModel):
         if specs:
             self._log_validation_metric_values(current_iter, dataset_name, tb_logger)
         self._write_csv_row(current_iter, dataset_name)
+        if dataset_name == (self.opt["datasets"].get("val") or {}).get("name"):
+            self._track_best(current_iter)
+
+    # --- early stopping ----------------------------------------------------------------------
+    def best_path(self) -> Path:
+        return Path(self.opt["path"]["models"]) / "best.json"
+
+    def _track_best(self, current_iter: int) -> None:
+        spec = (self.opt.get("val") or {}).get("early_stop")
+        if not spec or not isinstance(current_iter, int) or current_iter <= 0:
+            return
+        metric = spec.get("metric", "psnr")
+        if metric not in self.metric_results:
+            raise ValueError(f"val.early_stop.metric {metric!r} is not among val.metrics "
+                             f"{sorted(self.metric_results)}")
+        value = float(self.metric_results[metric])
+        lower = self.opt["val"]["metrics"][metric]["better"] == "lower"
+        path = self.best_path()
+        best = json.loads(path.read_text()) if path.is_file() else None
+        if best is None or (value < best["value"] if lower else value > best["value"]):
+            nets = [self.net_g, self.net_g_ema] if hasattr(self, "net_g_ema") else [self.net_g]
+            self.save_network(nets, "net_g", "best", ["params", "params_ema"][:len(nets)])
+            best = {"metric": metric, "value": value, "iter": current_iter}
+            self._write_best(best)
+        patience = int(spec.get("patience", 0))
+        val_freq = int(self.opt["val"]["val_freq"])
+        self.stop_training = patience > 0 and current_iter - best["iter"] >= patience * val_freq
+        if self.stop_training:
+            get_root_logger().info(f"Early stop at iter {current_iter}: best val {metric} "
+                                   f"{best['value']:.4f} at iter {best['iter']}.")
+
+    @master_only
+    def _write_best(self, best: dict) -> None:
+        tmp = self.best_path().with_suffix(".tmp")
+        tmp.write_text(json.dumps(best) + "\n")
+        os.replace(tmp, self.best_path())
 
     # --- CSV log -----------------------------------------------------------------------
     def csv_path(self) -> Path | None:

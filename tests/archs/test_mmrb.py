@@ -133,3 +133,22 @@ def test_prior_config_matches_public_prior_layout():
     net = MMRBStyleGAN2(**MMRB_CONFIGS["mmrb-sg2-512-prior"])
     got = {k: list(v.shape) for k, v in net.prior.state_dict().items()}
     assert got == expected
+
+
+@pytest.mark.parametrize("in_size", [32, 32 * 2])
+def test_input_skip_starts_as_the_input_and_learns_the_prior_gain(in_size):
+    torch.manual_seed(0)
+    net = MMRBStyleGAN2(out_size=64, in_size=in_size, input_skip=True, **TINY)
+    x = torch.rand(2, 3, in_size, in_size) * 2 - 1
+    out, _ = net(x, randomize_noise=False)
+    up = x if in_size == 64 else torch.nn.functional.interpolate(
+        x, size=(64, 64), mode="bicubic", align_corners=False)
+    assert torch.equal(out, up)  # a fresh network returns its (upsampled) input
+    (out - 0.5).square().mean().backward()
+    assert net.prior_gain.grad.abs() > 0  # and the gain, hence the prior, can be learned
+    with torch.no_grad():
+        net.prior_gain.fill_(0.5)
+    moved, _ = net(x, randomize_noise=False)
+    assert (moved - up).abs().mean() > 1e-4
+    # the default keeps the paper's layout: no gain parameter, the prior renders the image
+    assert not hasattr(MMRBStyleGAN2(out_size=64, **TINY), "prior_gain")

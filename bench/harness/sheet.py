@@ -1,0 +1,114 @@
+"""The methods' contact sheet, made by the benchmark run itself: ground truth | input | every
+method, for a few test faces across the pose buckets (on a synthetic-pose sweep: a few sources
+at every target yaw), per dataset and task.
+
+While the run computes a method's outputs, the picked images' tiles are written to
+``<out>/sheet/<dataset>/<task>/<method>/<image>.png`` (with ``_gt`` and ``_input``); a resumed
+run finds them there. At the end :func:`write_sheets` tiles them into
+``plots/sheet_<dataset>_<task>.png``. The picks are fixed by the dataset (sorted ids), so two
+runs of one suite show the same faces.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+SWEEP_SOURCES = 2  # sources shown at every target yaw of a sweep
+PER_BUCKET = 1  # images shown per |yaw| bucket of a real-pose dataset
+TILE = 128
+
+
+def _bucket(yaw: float, edges: list[float]) -> int:
+    return int(np.searchsorted(np.asarray(edges, float), abs(yaw), side="right"))
+
+
+def pick(plan) -> dict[tuple[str, str], float]:
+    """(dataset, image id) -> |yaw| of the images the sheet shows."""
+    edges = list(plan.suite.edges)
+    chosen: dict[tuple[str, str], float] = {}
+    for ds in plan.datasets:
+        items = sorted((it for it in ds.items if it.pose is not None), key=lambda it: it.id)
+        if any("yaw_target" in (it.meta.get("image_fields") or {}) for it in items):  # sweep
+            sources = list(dict.fromkeys(it.source for it in items))[:SWEEP_SOURCES]
+            chosen.update({(ds.name, it.id): abs(it.pose[0]) for it in items
+                           if it.source in sources})
+            continue
+        seen: dict[int, int] = {}
+        for it in items:
+            b = _bucket(it.pose[0], edges)
+            if seen.get(b, 0) < PER_BUCKET:
+                seen[b] = seen.get(b, 0) + 1
+                chosen[(ds.name, it.id)] = abs(it.pose[0])
+    return chosen
+
+
+class SheetTiles:
+    """Writes the picked images' tiles as the run computes them."""
+
+    def __init__(self, plan, out_dir: Path) -> None:
+        self.root = Path(out_dir) / "sheet"
+        self.picks = pick(plan)
+
+    def _write(self, path: Path, img: np.ndarray) -> None:
+        from fsr.imageio import write_image
+
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_image(path, (np.clip(img, 0, 1) * 255).round().astype(np.uint8))
+
+    def add(self, task, results: list[tuple]) -> None:
+        """``results``: (ImageJob, record, output (1, 3, H, W) tensor) of one task."""
+        from harness.datasets import resize_image
+
+        for job, rec, out in results:
+            item = job.item
+            if (item.dataset, item.id) not in self.picks:
+                continue
+            folder = self.root / item.dataset / task.name
+            name = f"{item.id}.png"
+            pred = out[0].detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+            self._write(folder / rec["method"] / name, pred)
+            self._write(folder / "_input" / name, resize_image(job.lq_of(task), task.size))
+            if item.kind != "real":
+                self._write(folder / "_gt" / name, job.gt_at(task.size))
+
+
+def write_sheets(out_dir: Path, plan) -> list[str]:
+    """Tile every (dataset, task) that has tiles; returns the written paths, relative."""
+    from PIL import Image, ImageDraw
+
+    root = Path(out_dir) / "sheet"
+    picks = pick(plan)
+    written = []
+    for ds in plan.datasets:
+        rows = sorted((i for d, i in picks if d == ds.name), key=lambda i: (picks[ds.name, i], i))
+        for task in plan.suite.tasks:
+            folder = root / ds.name / task.name
+            cols = ["_gt", "_input"] + [m.label for m in plan.methods.get(task.name, [])]
+            cols = [c for c in cols if (folder / c).is_dir()]
+            shown = [i for i in rows if (folder / "_input" / f"{i}.png").is_file()]
+            if not shown or len(cols) < 2:
+                continue
+            head, side = 28, 150
+            sheet = Image.new("RGB", (side + TILE * len(cols), head + TILE * len(shown)), "white")
+            draw = ImageDraw.Draw(sheet)
+            for c, col in enumerate(cols):
+                label = {"_gt": "ground truth", "_input": "input"}.get(col, col)
+                draw.text((side + c * TILE + 2, 2), label[:21], fill="black")
+                draw.text((side + c * TILE + 2, 14), label[21:42], fill="black")
+            for r, image_id in enumerate(shown):
+                y = head + r * TILE
+                draw.text((2, y + 4), image_id[:24], fill="black")
+                draw.text((2, y + 18), f"|yaw| {picks[ds.name, image_id]:.0f}", fill="black")
+                for c, col in enumerate(cols):
+                    p = folder / col / f"{image_id}.png"
+                    if p.is_file():
+                        tile = Image.open(p).convert("RGB").resize((TILE, TILE))
+                        sheet.paste(tile, (side + c * TILE, y))
+            rel = f"plots/sheet_{ds.name}_{task.name}.png"
+            (Path(out_dir) / "plots").mkdir(parents=True, exist_ok=True)
+            sheet.save(Path(out_dir) / rel, optimize=True)
+            written.append(rel)
+    return written

@@ -1,0 +1,54 @@
+"""`val.early_stop`: the run ends when the val metric stops improving, the best weights are
+kept, and tools/release_weights.py releases them (not the latest)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from test_resume import CONFIG, REPO, _run
+
+
+@pytest.mark.slow
+def test_run_stops_after_patience_and_release_takes_the_best(tmp_path):
+    data = tmp_path / "faces"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        img = (rng.random((4, 4, 3)) * 255).astype(np.uint8)
+        Image.fromarray(img).resize((32, 32), Image.BICUBIC).save(data / f"{i}.png")
+    # lr 0: the val PSNR never improves after the first validation (iteration 3), so with
+    # patience 2 the 100000-iteration run must end at iteration 9
+    opt = CONFIG.format(data=data).replace("lr: !!float 1e-3", "lr: 0.0").replace(
+        "  metrics: {psnr: {type: psnr}}", "  metrics: {psnr: {type: psnr}}\n"
+        "  early_stop: {metric: psnr, patience: 2}")
+    assert "early_stop" in opt
+    (tmp_path / "opt.yml").write_text(opt)
+    proc = _run(["-opt", "opt.yml"], tmp_path)
+    out, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out[-2000:]
+    exp = tmp_path / "experiments" / "resume_test"
+    best = json.loads((exp / "models" / "best.json").read_text())
+    assert best["metric"] == "psnr" and best["iter"] == 3
+    assert "Early stop at iter 9" in out
+    assert not (exp / "training_states" / "12.state").exists()
+
+    # the released file holds the best checkpoint's weights
+    import yaml
+    (exp / "resume_test.yml").write_text(yaml.safe_dump(yaml.safe_load(opt)))
+    rel = subprocess.run([sys.executable, str(REPO / "tools" / "release_weights.py"), str(exp),
+                          "--out", str(tmp_path / "w"), "--logs", str(tmp_path / "logs")], capture_output=True, text=True,
+                         cwd=tmp_path, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin",
+                                            "FSR_HOME": str(tmp_path / "home")})
+    assert rel.returncode == 0, rel.stderr[-2000:]
+    released = next((tmp_path / "w").glob("resume_test-*.pth"))
+    got = torch.load(released, map_location="cpu", weights_only=True)["params_ema"]
+    want = torch.load(exp / "models" / "net_g_best.pth", map_location="cpu",
+                      weights_only=True)["params_ema"]
+    assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in got)
+    card = (tmp_path / "w" / "resume_test.md").read_text()
+    assert "early-stopped on the val split" in card and "iteration 3 weights" in card
