@@ -3,7 +3,8 @@
     python tools/plot_training.py docs/training_logs/*.csv --baseline "SR x4=bicubic=27.91"
 
 One row of panels per task family (SR x4, SR x8, restoration): the training loss (mean since
-the previous validation) and the test-split validation PSNR against the iteration.
+the previous validation) and the validation PSNR against the iteration, labelled with the
+split each run validated on (old runs: test; runs since the val split: val).
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def main() -> None:
         groups.setdefault(family, []).append(p)
     fig, axes = plt.subplots(len(groups), 2, figsize=(10, 3.2 * len(groups)), squeeze=False)
     for (family, paths), (ax_loss, ax_val) in zip(groups.items(), axes, strict=True):
+        splits = set()
         for p in paths:
             log = read(p)
+            splits |= {r["dataset"].rsplit("-", 1)[-1] for r in csv.DictReader(open(p))}
             losses = [k for k in log if k.startswith("l_") and k != "l_d_r1"]
             for k in losses:
                 ax_loss.plot(log["iter"], log[k], marker=".", label=f"{p.stem}: {k}")
@@ -52,7 +55,7 @@ def main() -> None:
                 ax_val.axhline(float(value), ls="--", color="grey", label=f"{label} (test)")
         ax_loss.set_yscale("log")
         ax_loss.set_title(f"{family}: training losses")
-        ax_val.set_title(f"{family}: test-split PSNR (EMA weights)")
+        ax_val.set_title(f"{family}: {'/'.join(sorted(splits))}-split PSNR (EMA weights)")
         ax_val.set_ylabel("dB")
         for ax in (ax_loss, ax_val):
             ax.set_xlabel("iteration")

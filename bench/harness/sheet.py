@@ -88,6 +88,8 @@ def write_sheets(out_dir: Path, plan) -> list[str]:
             folder = root / ds.name / task.name
             cols = ["_gt", "_input"] + [m.label for m in plan.methods.get(task.name, [])]
             cols = [c for c in cols if (folder / c).is_dir()]
+            if "input" in cols:  # restoration's 'input' method is the input column already
+                cols.remove("_input")
             shown = [i for i in rows if (folder / "_input" / f"{i}.png").is_file()]
             if not shown or len(cols) < 2:
                 continue

@@ -5,7 +5,7 @@ from BasicSR's ``ARCH_REGISTRY`` and loads its weights through ``fsr.assets.reso
 :func:`fsr.archs.checkpoint.load_checkpoint`::
 
     >>> from fsr.archs.pretrained import create_model, list_records
-    >>> sorted(list_records(task='restore'))
+    >>> sorted(list_records(task='restore'))  # doctest: +NORMALIZE_WHITESPACE
     ['codeformer-w0.5', 'codeformer-w0.7', 'gfpgan-v1.3', 'gfpgan-v1.4', 'mmrb-sg2-128-plain-samples',
      'mmrb-sg2-128-samples']
     >>> net = create_model('bicubic-x4')                    # weight-free

@@ -5,22 +5,14 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
-
-from test_resume import CONFIG, REPO, _run
+from test_resume import CONFIG, REPO, _run, write_tiny_faces
 
 
 @pytest.mark.slow
 def test_run_stops_after_patience_and_release_takes_the_best(tmp_path):
-    data = tmp_path / "faces"
-    data.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        img = (rng.random((4, 4, 3)) * 255).astype(np.uint8)
-        Image.fromarray(img).resize((32, 32), Image.BICUBIC).save(data / f"{i}.png")
+    data = write_tiny_faces(tmp_path)
     # lr 0: the val PSNR never improves after the first validation (iteration 3), so with
     # patience 2 the 100000-iteration run must end at iteration 9
     opt = CONFIG.format(data=data).replace("lr: !!float 1e-3", "lr: 0.0").replace(

@@ -63,14 +63,20 @@ def _run(args, cwd, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
 
 
-@pytest.mark.slow
-def test_killed_run_resumes_from_last_checkpoint(tmp_path):
+def write_tiny_faces(tmp_path) -> Path:
+    """Four 32 px smooth random images in tmp_path/faces (a FaceFolderDataset)."""
     data = tmp_path / "faces"
     data.mkdir()
     rng = np.random.default_rng(0)
     for i in range(4):
         img = (rng.random((4, 4, 3)) * 255).astype(np.uint8)
         Image.fromarray(img).resize((32, 32), Image.BICUBIC).save(data / f"{i}.png")
+    return data
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_last_checkpoint(tmp_path):
+    data = write_tiny_faces(tmp_path)
     (tmp_path / "opt.yml").write_text(CONFIG.format(data=data))
     states = tmp_path / "experiments" / "resume_test" / "training_states"
 

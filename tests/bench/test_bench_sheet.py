@@ -1,0 +1,73 @@
+"""The methods' contact sheet: which faces it picks, and the tiled sheet from the run's tiles."""
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from harness.datasets import Item  # noqa: E402
+from harness.sheet import SheetTiles, pick, write_sheets  # noqa: E402
+
+
+@dataclass
+class _Job:
+    item: Item
+    gt: np.ndarray
+    lqs: dict = field(default_factory=dict)
+
+    def gt_at(self, size):
+        return self.gt
+
+    def lq_of(self, task):
+        return self.gt[::2, ::2]
+
+
+def _plan():
+    real = SimpleNamespace(name="real", items=[
+        Item("real", f"r{i}", "synthetic", "f", pose=(yaw, 0.0, 0.0))
+        for i, yaw in enumerate([2.0, 5.0, 20.0, 40.0, 41.0])])
+    sweep = SimpleNamespace(name="sweep", items=[
+        Item("sweep", f"{src}@yaw{y:+03d}", "synthetic", "f", source=src, pose=(y, 0.0, 0.0),
+             meta={"image_fields": {"yaw_target": y}})
+        for src in ("a", "b", "c") for y in (0, 30, 60)])
+    task = SimpleNamespace(name="sr-x4", size=16)
+    methods = {"sr-x4": [SimpleNamespace(label="bicubic-x4"), SimpleNamespace(label="net")]}
+    suite = SimpleNamespace(edges=[0, 15, 30, 45, 60], tasks=[task])
+    return SimpleNamespace(suite=suite, datasets=[real, sweep], methods=methods), task
+
+
+def test_pick_one_per_bucket_and_two_sweep_sources_at_every_yaw():
+    plan, _ = _plan()
+    picks = pick(plan)
+    assert sorted(i for d, i in picks if d == "real") == ["r0", "r2", "r3"]  # 0-15, 15-30, 30-45
+    assert sorted(i for d, i in picks if d == "sweep") == [
+        "a@yaw+00", "a@yaw+30", "a@yaw+60", "b@yaw+00", "b@yaw+30", "b@yaw+60"]
+
+
+def test_tiles_then_sheet_rows_by_yaw_columns_gt_input_methods(tmp_path):
+    plan, task = _plan()
+    tiles = SheetTiles(plan, tmp_path)
+    rng = np.random.default_rng(0)
+    results = []
+    for ds in plan.datasets:
+        for it in ds.items:
+            gt = rng.random((16, 16, 3)).astype(np.float32)
+            for label in ("bicubic-x4", "net"):
+                results.append((_Job(it, gt), {"method": label}, torch.rand(1, 3, 16, 16)))
+    tiles.add(task, results)
+    assert not (tmp_path / "sheet" / "sweep" / "sr-x4" / "net" / "c@yaw+00.png").exists()
+    written = write_sheets(tmp_path, plan)
+    assert written == ["plots/sheet_real_sr-x4.png", "plots/sheet_sweep_sr-x4.png"]
+    sheet = Image.open(tmp_path / written[1])
+    # 150 px label column + 4 tiles (gt, input, 2 methods); 28 px header + 6 rows
+    assert sheet.size == (150 + 4 * 128, 28 + 6 * 128)
+    tile = (tmp_path / "sheet" / "sweep" / "sr-x4" / "_gt" / "a@yaw+30.png")
+    got = np.asarray(sheet)[28 + 2 * 128:28 + 3 * 128, 150:150 + 128]  # row 3 = a@yaw+30
+    want = np.asarray(Image.open(tile).convert("RGB").resize((128, 128)))
+    assert np.array_equal(got, want)
