@@ -1,10 +1,9 @@
 """The methods' contact sheet: which faces it picks, and the tiled sheet from the run's tiles."""
 
-from dataclasses import dataclass, field
-from types import SimpleNamespace
-
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
