@@ -62,8 +62,10 @@ def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sess
            "training sample; test inputs fixed by `seed_for(id, 'restore')`")
     ran = f"{int(float(last.get('iter', train['total_iter'])))} of {train['total_iter']}"
     if best:
-        ran += (f" (early-stopped on the val split; released: the iteration {best['iter']} "
-                f"weights, best val {best['metric']} {best['value']:.4g})")
+        ran += (f" (val-split early stopping; released: the iteration {best['iter']} "
+                f"weights, best val {best['metric']} {best['value']:.4g}; a run that ended "
+                "before its budget stopped on patience or was stopped by hand, see "
+                "docs/training.md)")
     aug = tr.get("profile_aug")
     aug_text = (f"; augmented with profiled faces (`fsr.pose.profile`, p={aug.get('p')}, "
                 f"|yaw| in {aug.get('yaws')}, both signs), flips and colour" if aug else "")

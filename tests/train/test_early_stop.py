@@ -43,4 +43,4 @@ def test_run_stops_after_patience_and_release_takes_the_best(tmp_path):
                       weights_only=True)["params_ema"]
     assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in got)
     card = (tmp_path / "w" / "resume_test.md").read_text()
-    assert "early-stopped on the val split" in card and "iteration 3 weights" in card
+    assert "val-split early stopping" in card and "iteration 3 weights" in card
