@@ -8,8 +8,9 @@ Two embedding models, chosen by ``backend`` ('auto' tries them in this order):
 * ``dlib``: dlib's ResNet (asset ``dlib-resnet``, from a registry package, so always available).
   Each image is 8-bit RGB; the face box is dlib's HOG detection on that image, else the
   partner image's detection (pred and gt are pixel-aligned), else the whole image; the
-  5-point ``dlib-sp5`` landmarks in that box drive dlib's own 150x150 alignment -> 128-D.
-  Not differentiable.
+  5-point ``dlib-sp5`` landmarks in that box drive dlib's own 150x150 alignment -> 128-D,
+  from dlib's ResNet run in torch (:mod:`fsr.metrics.dlib_resnet_arch`: batched, on the
+  metric's device, equal to dlib's descriptors to ~3e-7). Not differentiable.
 
 The model actually used is ``metric.model_name`` ('arcface-resnet18' or 'dlib-resnet'):
 never compare identity numbers across models. ``statistic`` says what comes out per pair:
@@ -89,19 +90,22 @@ def _shared_dlib(resnet, sp5) -> _DlibEmbedder:
 
 
 class _DlibEmbedder:
-    """dlib HOG detector + 5-point shape predictor + ResNet descriptor, on uint8 RGB arrays."""
+    """dlib HOG detector + 5-point shape predictor + dlib's 150 px face chips, described by
+    dlib's ResNet ported to torch (:mod:`fsr.metrics.dlib_resnet_arch`, equal to dlib's own
+    descriptors to ~3e-7) in batches, on uint8 RGB arrays."""
 
     def __init__(self, resnet: str | os.PathLike | None, sp5: str | os.PathLike | None) -> None:
         import dlib
 
         from fsr.assets import resolve
+        from fsr.metrics.dlib_resnet_arch import DlibFaceResNet
 
         self.dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
         self.shape_predictor = dlib.shape_predictor(str(sp5 or resolve("dlib-sp5")))
-        self.encoder = dlib.face_recognition_model_v1(str(resnet or resolve("dlib-resnet")))
+        self.net = DlibFaceResNet(resnet or resolve("dlib-resnet"))
         self.last_boxes: list[str] = []  # per image: 'detected' | 'partner' | 'full-image'
-        self._ref_cache: OrderedDict = OrderedDict()
+        self._ref_cache: OrderedDict = OrderedDict()  # gt digest -> (box, embedding or None)
         self._pair_cache: OrderedDict = OrderedDict()
 
     def _detect(self, img: np.ndarray):
@@ -109,58 +113,83 @@ class _DlibEmbedder:
         found = self.detector(img, 1 if min(img.shape[:2]) < 200 else 0)
         return max(found, key=lambda r: r.area()) if len(found) else None
 
-    def embed_one(self, img: np.ndarray) -> np.ndarray:
-        """One face on its own: its HOG box, else the whole image."""
-        box, emb = self._reference(img)
-        if emb is None:
-            full = self.dlib.rectangle(0, 0, img.shape[1] - 1, img.shape[0] - 1)
-            emb = np.asarray(self.encoder.compute_face_descriptor(img, self.shape_predictor(img, full)))
-        return emb
+    def _chip(self, img: np.ndarray, box) -> np.ndarray:
+        from fsr.metrics.dlib_resnet_arch import CHIP_PADDING, CHIP_SIZE
 
-    def embed_pairs(self, pred: list[np.ndarray], gt: list[np.ndarray]) -> tuple[Tensor, Tensor]:
-        out_p, out_g, self.last_boxes = [], [], []
+        if box is None:
+            box = self.dlib.rectangle(0, 0, img.shape[1] - 1, img.shape[0] - 1)
+        return self.dlib.get_face_chip(img, self.shape_predictor(img, box), size=CHIP_SIZE,
+                                       padding=CHIP_PADDING)
+
+    def describe(self, chips: list[np.ndarray], device: torch.device | str = "cpu") -> Tensor:
+        """``(N, 128)`` float32 descriptors of (150, 150, 3) uint8 chips, on ``device``."""
+        self.net.to(device)
+        out = [self.net(torch.from_numpy(np.stack(chips[i:i + 32])).to(device)
+                        .permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last))
+               for i in range(0, len(chips), 32)]
+        return torch.cat(out) if out else torch.zeros(0, 128, device=device)
+
+    def embed_faces(self, imgs: list[np.ndarray], device: torch.device | str = "cpu") -> Tensor:
+        """Faces on their own: each one's HOG box, else the whole image."""
+        return self.describe([self._chip(img, self._reference(img)[0]) for img in imgs], device)
+
+    def embed_pairs(self, pred: list[np.ndarray], gt: list[np.ndarray],
+                    device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+        """Embeddings of pixel-aligned pairs; a face without its own HOG box takes its
+        partner's, else the whole image. All chips of the call are described in one batch."""
+        chips: list[np.ndarray] = []
+        new_refs: dict[str, int] = {}  # gt digest -> chip slot, gts described in this call
+        rows, boxes = [], []
         for a, b in zip(pred, gt, strict=True):
             key = (_digest(a), _digest(b))
             if key in self._pair_cache:  # another identity statistic of the same pair
-                emb_a, emb_b, boxes = self._pair_cache[key]
-                out_p.append(emb_a)
-                out_g.append(emb_b)
-                self.last_boxes += boxes
+                rows.append((None, *self._pair_cache[key]))
+                boxes += self._pair_cache[key][2]
                 continue
-            first = len(self.last_boxes)
-            full = self.dlib.rectangle(0, 0, a.shape[1] - 1, a.shape[0] - 1)
-            box_b, emb_b = self._reference(b)
+            ref_key = _digest(b)
+            box_b, emb_b = self._reference(b, ref_key)
             box_a = self._detect(a)
-            for img, own, partner, out in ((a, box_a, box_b, out_p), (b, box_b, box_a, out_g)):
-                box = own or partner or full
-                self.last_boxes.append("detected" if own else "partner" if partner else
-                                       "full-image")
-                if out is out_g and emb_b is not None:
-                    out.append(emb_b)
-                    continue
-                shape = self.shape_predictor(img, box)
-                out.append(np.asarray(self.encoder.compute_face_descriptor(img, shape)))
-            self._pair_cache[key] = (out_p[-1], out_g[-1], self.last_boxes[first:])
-            if len(self._pair_cache) > REF_CACHE_SIZE:
-                self._pair_cache.popitem(last=False)
-        return (torch.from_numpy(np.stack(out_p)).float(),
-                torch.from_numpy(np.stack(out_g)).float())
+            pair_boxes = ["detected" if box_a else "partner" if box_b else "full-image",
+                          "detected" if box_b else "partner" if box_a else "full-image"]
+            chips.append(self._chip(a, box_a or box_b))
+            slot_a = len(chips) - 1
+            if emb_b is None and box_b is not None and ref_key in new_refs:
+                emb_b = new_refs[ref_key]
+            if emb_b is None:
+                chips.append(self._chip(b, box_b or box_a))
+                emb_b = len(chips) - 1
+                if box_b is not None:  # described in its own box: cacheable
+                    new_refs[ref_key] = emb_b
+            rows.append((key, slot_a, emb_b, pair_boxes))
+            boxes += pair_boxes
+        desc = self.describe(chips, device).cpu()
+        for ref_key, slot in new_refs.items():
+            self._ref_cache[ref_key] = (self._ref_cache[ref_key][0], desc[slot])
+        out_p, out_g = [], []
+        for key, emb_a, emb_b, pair_boxes in rows:
+            emb_a = desc[emb_a] if isinstance(emb_a, int) else emb_a
+            emb_b = desc[emb_b] if isinstance(emb_b, int) else emb_b
+            out_p.append(emb_a)
+            out_g.append(emb_b)
+            if key is not None:
+                self._pair_cache[key] = (emb_a, emb_b, pair_boxes)
+                if len(self._pair_cache) > REF_CACHE_SIZE:
+                    self._pair_cache.popitem(last=False)
+        self.last_boxes = boxes
+        return torch.stack(out_p).to(device), torch.stack(out_g).to(device)
 
-    def _reference(self, img: np.ndarray):
-        """The ground truth's box and, when found on its own, its embedding; cached by content,
-        because a benchmark scores many methods against the same ground truth."""
-        key = _digest(img)
+    def _reference(self, img: np.ndarray, key: str | None = None):
+        """The ground truth's HOG box (None if not found) and, once described in that box,
+        its embedding; cached by content, because a benchmark scores many methods against
+        the same ground truth."""
+        key = key or _digest(img)
         if key in self._ref_cache:
             self._ref_cache.move_to_end(key)
             return self._ref_cache[key]
-        box = self._detect(img)
-        emb = None
-        if box is not None:  # without its own box the pred's box is used: not cacheable
-            emb = np.asarray(self.encoder.compute_face_descriptor(img, self.shape_predictor(img, box)))
-        self._ref_cache[key] = (box, emb)
+        self._ref_cache[key] = (self._detect(img), None)
         if len(self._ref_cache) > REF_CACHE_SIZE:
             self._ref_cache.popitem(last=False)
-        return box, emb
+        return self._ref_cache[key]
 
 
 class IdentitySimilarity(nn.Module):
@@ -224,8 +253,7 @@ class IdentitySimilarity(nn.Module):
             p = next(self.arcface.parameters())
             both = self.arcface(self.arcface_input(torch.cat([pred, gt]).to(p)))
             return both[: len(pred)], both[len(pred):]
-        e_p, e_g = self._dlib[0].embed_pairs(to_uint8_rgb(pred), to_uint8_rgb(gt))
-        return e_p.to(pred.device), e_g.to(pred.device)
+        return self._dlib[0].embed_pairs(to_uint8_rgb(pred), to_uint8_rgb(gt), pred.device)
 
     def forward(self, pred: Tensor, gt: Tensor) -> Tensor:
         pred, gt = check_pair(pred, gt, min_size=16)
@@ -238,8 +266,7 @@ class IdentitySimilarity(nn.Module):
         if self.arcface is not None:
             p = next(self.arcface.parameters())
             return self.arcface(self.arcface_input(img.to(p)))
-        embs = [self._dlib[0].embed_one(a) for a in to_uint8_rgb(img)]
-        return torch.from_numpy(np.stack(embs)).float().to(img.device)
+        return self._dlib[0].embed_faces(to_uint8_rgb(img), img.device)
 
     def extra_repr(self) -> str:
         return f"model_name={self.model_name!r}, statistic={self.statistic!r}"
