@@ -82,10 +82,10 @@ def _digest(img: np.ndarray) -> str:
 _SHARED_DLIB: dict = {}  # (resnet, sp5) -> one embedder shared by every identity metric
 
 
-def _shared_dlib(resnet, sp5) -> _DlibEmbedder:
-    key = (str(resnet), str(sp5))
+def _shared_dlib(resnet, sp5, cnn_fallback: bool) -> _DlibEmbedder:
+    key = (str(resnet), str(sp5), cnn_fallback)
     if key not in _SHARED_DLIB:
-        _SHARED_DLIB[key] = _DlibEmbedder(resnet, sp5)
+        _SHARED_DLIB[key] = _DlibEmbedder(resnet, sp5, cnn_fallback)
     return _SHARED_DLIB[key]
 
 
@@ -94,7 +94,8 @@ class _DlibEmbedder:
     dlib's ResNet ported to torch (:mod:`fsr.metrics.dlib_resnet_arch`, equal to dlib's own
     descriptors to ~3e-7) in batches, on uint8 RGB arrays."""
 
-    def __init__(self, resnet: str | os.PathLike | None, sp5: str | os.PathLike | None) -> None:
+    def __init__(self, resnet: str | os.PathLike | None, sp5: str | os.PathLike | None,
+                 cnn_fallback: bool = False) -> None:
         import dlib
 
         from fsr.assets import resolve
@@ -104,13 +105,18 @@ class _DlibEmbedder:
         self.detector = dlib.get_frontal_face_detector()
         self.shape_predictor = dlib.shape_predictor(str(sp5 or resolve("dlib-sp5")))
         self.net = DlibFaceResNet(resnet or resolve("dlib-resnet"))
+        self.cnn = (dlib.cnn_face_detection_model_v1(str(resolve("dlib-mmod")))
+                    if cnn_fallback else None)
         self.last_boxes: list[str] = []  # per image: 'detected' | 'partner' | 'full-image'
         self._ref_cache: OrderedDict = OrderedDict()  # gt digest -> (box, embedding or None)
         self._pair_cache: OrderedDict = OrderedDict()
 
     def _detect(self, img: np.ndarray):
         # small crops need the 2x upsampling pass to find faces under ~80 px
-        found = self.detector(img, 1 if min(img.shape[:2]) < 200 else 0)
+        upsample = 1 if min(img.shape[:2]) < 200 else 0
+        found = self.detector(img, upsample)
+        if not len(found) and self.cnn is not None:  # HOG is frontal; MMOD sees turned faces
+            found = [d.rect for d in self.cnn(img, upsample)]
         return max(found, key=lambda r: r.area()) if len(found) else None
 
     def _chip(self, img: np.ndarray, box) -> np.ndarray:
@@ -202,12 +208,17 @@ class IdentitySimilarity(nn.Module):
         arcface_weights, dlib_resnet, dlib_sp5: explicit weight files (else ``fsr.assets``).
         share_embedder: dlib: use one process-wide embedder (and its caches), so the table's
             identity-dist and identity-match rows embed each pair once between them.
+        cnn_fallback: dlib: where HOG finds no face, dlib's CNN (MMOD, asset ``dlib-mmod``)
+            detector looks before the partner's box is borrowed. For pairs that are not
+            pixel-aligned, such as a turned face and its source: HOG is trained on frontal
+            faces and misses most faces turned 45 degrees. Slow on CPU (only on HOG misses).
     """
 
     def __init__(self, backend: str = "auto", degrees: bool = False, statistic: str = "cosine",
                  arcface_weights: str | os.PathLike | None = None,
                  dlib_resnet: str | os.PathLike | None = None,
-                 dlib_sp5: str | os.PathLike | None = None, share_embedder: bool = False) -> None:
+                 dlib_sp5: str | os.PathLike | None = None, share_embedder: bool = False,
+                 cnn_fallback: bool = False) -> None:
         super().__init__()
         if backend not in BACKENDS:
             raise MetricError(f"identity backend must be one of {BACKENDS}, got {backend!r}")
@@ -227,8 +238,8 @@ class IdentitySimilarity(nn.Module):
                 if backend == "arcface":
                     raise MetricError(f"identity: ArcFace weights unavailable: {exc}") from None
         if self.arcface is None:
-            self._dlib.append(_shared_dlib(dlib_resnet, dlib_sp5) if share_embedder else
-                              _DlibEmbedder(dlib_resnet, dlib_sp5))
+            self._dlib.append(_shared_dlib(dlib_resnet, dlib_sp5, cnn_fallback) if share_embedder
+                              else _DlibEmbedder(dlib_resnet, dlib_sp5, cnn_fallback))
         self.model_name = "arcface-resnet18" if self.arcface is not None else "dlib-resnet"
         if self.statistic == "match" and self.model_name not in SAME_PERSON_DISTANCE:
             raise MetricError(f"identity match: {self.model_name} has no calibrated "
