@@ -14,7 +14,6 @@ Identical images give PSNR ``+inf`` (as BasicSR); pass ``max_db`` to clip it.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fsr.metrics.common import MetricError, check_pair
@@ -81,30 +80,48 @@ def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA,
     return torch.outer(k, k).to(dtype)
 
 
-def ssim(pred: Tensor, gt: Tensor, crop_border: int = 0, test_y_channel: bool = False) -> Tensor:
-    """Per-image SSIM, ``(N,)`` float64; BasicSR's ``calculate_ssim`` on each pair.
+def _gaussian_valid(x: Tensor, taps: list[float]) -> Tensor:
+    """Separable Gaussian over the last two dims, 'valid' mode: a weighted sum of shifted
+    slices, rows then columns. Float64 ``F.conv2d`` has no fast CPU kernel (im2col + GEMM);
+    this is faster and gives the same values to ~1e-16."""
+    n = len(taps)
+    h, w = x.shape[-2] - n + 1, x.shape[-1] - n + 1
+    rows = x[..., :h, :] * taps[0]
+    for i in range(1, n):
+        rows.add_(x[..., i:i + h, :], alpha=taps[i])
+    out = rows[..., :w] * taps[0]
+    for i in range(1, n):
+        out.add_(rows[..., i:i + w], alpha=taps[i])
+    return out
 
-    Images must be at least 11x11 after cropping (the window runs in 'valid' mode).
-    """
-    a, b = _prepare(pred, gt, crop_border, test_y_channel, SSIM_WINDOW)
-    c = a.shape[1]
-    # the five local means in one pass: every channel of the stack as its own image, the
-    # Gaussian applied separably (rows, then columns); same 'valid' result as BasicSR's 2-D
-    # window to ~1e-15, and several times faster than a grouped float64 conv2d on CPU
-    stack = torch.cat([a, b, a * a, b * b, a * b], dim=1)
-    n, m, h, w = stack.shape
-    k = gaussian_kernel(dtype=a.dtype).to(a.device)
-    flat = F.conv2d(stack.reshape(n * m, 1, h, w), k.view(1, 1, -1, 1))
-    flat = F.conv2d(flat, k.view(1, 1, 1, -1))
-    stack = flat.reshape(n, m, h - SSIM_WINDOW + 1, w - SSIM_WINDOW + 1)
-    mu_a, mu_b, e_aa, e_bb, e_ab = stack.split(c, dim=1)
 
+def _ssim_batch(a: Tensor, b: Tensor, taps: list[float]) -> Tensor:
+    """Mean SSIM of ``(N, C, H, W)`` pairs on the [0, 255] scale, ``(N,)`` float64."""
+    # the five local means in one pass, every channel of the stack as its own image
+    mu_a, mu_b, e_aa, e_bb, e_ab = _gaussian_valid(
+        torch.cat([a, b, a * a, b * b, a * b], dim=1), taps).split(a.shape[1], dim=1)
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     var_a, var_b, cov = e_aa - mu_a**2, e_bb - mu_b**2, e_ab - mu_a * mu_b
     ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
         (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
     # mean over channels of per-channel means == mean over everything (equal sizes)
     return ssim_map.mean(dim=(1, 2, 3))
+
+
+def ssim(pred: Tensor, gt: Tensor, crop_border: int = 0, test_y_channel: bool = False) -> Tensor:
+    """Per-image SSIM, ``(N,)`` float64; BasicSR's ``calculate_ssim`` on each pair.
+
+    Images must be at least 11x11 after cropping (the window runs in 'valid' mode). The
+    Gaussian is applied separably (rows, then columns): BasicSR's 2-D window's 'valid' result
+    to ~1e-15.
+    """
+    a, b = _prepare(pred, gt, crop_border, test_y_channel, SSIM_WINDOW)
+    taps = gaussian_kernel().tolist()
+    if a.device.type != "cpu":
+        return _ssim_batch(a, b, taps)
+    # on a CPU one image at a time: its 15 float64 maps (~2 MB at 128 px) stay in cache, a
+    # batch's do not (measured on 2 cores at batch 16: 26 ms/img batched, 5 ms/img this way)
+    return torch.cat([_ssim_batch(a[i:i + 1], b[i:i + 1], taps) for i in range(len(a))])
 
 
 class PSNR(nn.Module):
