@@ -87,6 +87,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     else:
         jobs = [(src, dst / (src.stem + ".png") if dst.is_dir() else dst)]
 
+    from fsr.restore import RestoreError, check_batch_size
+
+    try:
+        batch_size = check_batch_size(args.batch_size)
+    except RestoreError as err:
+        print(f"fsr: error: {err}")
+        return 2
     from fsr.device import DeviceError, parse_device, parse_dtype
 
     try:  # checked once, before any file: a missing GPU is one line, not one per image
@@ -98,22 +105,29 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from fsr.imageio import ImageReadError, write_image
-    from fsr.restore import RestoreError, restore
+    from fsr.imageio import write_image
+    from fsr.restore import restore_many
+
+    todo = [(p, o) for p, o in jobs if not (args.skip_existing and o.is_file())]
+    try:  # the method is loaded once, here: an unknown one is one line, not one per image
+        results = restore_many([p for p, _ in todo], args.method, aligned=args.aligned,
+                               batch_size=batch_size, detector=args.detector,
+                               background=args.bg_upsampler, upscale=args.upscale,
+                               force_size=args.force_size, bg_tile=args.bg_tile,
+                               check=not args.no_check, device=device, dtype=dtype)
+    except RestoreError as err:
+        print(f"fsr: error: {err}")
+        return 2
 
     failed = 0
-    bar = tqdm(jobs, unit="img", disable=len(jobs) == 1, dynamic_ncols=True)
-    for path, out in bar:
-        if args.skip_existing and out.is_file():
-            continue
-        try:
-            result = restore(path, args.method, aligned=args.aligned, detector=args.detector,
-                             background=args.bg_upsampler, upscale=args.upscale,
-                             force_size=args.force_size, bg_tile=args.bg_tile,
-                             check=not args.no_check, device=device, dtype=dtype)
-        except (RestoreError, ImageReadError, ValueError) as err:
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="img",
+               disable=len(jobs) == 1, dynamic_ncols=True)
+    for i, result in results:  # each file is written as soon as its batch is done
+        path, out = todo[i]
+        bar.update()
+        if isinstance(result, ValueError):  # RestoreError, ImageReadError: this image only
             failed += 1
-            tqdm.write(f"fsr: {err}" if str(path) in str(err) else f"fsr: {path}: {err}")
+            tqdm.write(f"fsr: {result}" if str(path) in str(result) else f"fsr: {path}: {result}")
             continue
         out.parent.mkdir(parents=True, exist_ok=True)
         write_image(out, result.image)  # atomic: an interrupted run never leaves half a file
@@ -127,6 +141,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             if f.identity_dist_vs_input is not None:  # dlib: same person below 0.6
                 check += f", identity distance {f.identity_dist_vs_input:.2f}"
             tqdm.write(f"  {f.note} ({pose}{check})")
+    bar.close()
     if failed:
         print(f"fsr: {failed} of {len(jobs)} image(s) failed (see above)")
     return 1 if failed else 0
@@ -215,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     rest.add_argument("--skip-existing", action="store_true", help="resume a folder run")
     rest.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: $FSR_DEVICE, else cpu)")
     rest.add_argument("--dtype", help="float32 (default, $FSR_DTYPE), bfloat16 or float16")
+    rest.add_argument("--batch-size", default="8", metavar="N",
+                      help="face crops per method call (default 8); outputs do not depend on it")
     rest.set_defaults(run=cmd_restore)
     prof = commands.add_parser("profile", help="turn aligned face crops to other yaws (synthetic pose)")
     prof.add_argument("input", help="a folder of aligned face crops")

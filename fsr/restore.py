@@ -4,6 +4,7 @@
     result = restore("photo.jpg", method="sam3d-x4-samples")   # whole photo, x4
     result.image.shape, [f.note for f in result.faces]
     crop = restore(aligned_face, method="sam3d-x4-samples", aligned=True).image
+    for i, res in restore_many(paths, "sam3d-x4-samples", aligned=True, batch_size=8): ...
 
 Whole photos (``aligned=False``): faces are detected and each face's native size is read off
 its alignment (the side of an FFHQ-aligned crop at the photo's own resolution). A method only
@@ -24,15 +25,27 @@ says so). The background is bicubic or Real-ESRGAN x4plus (tiled, ``bg_tile``). 
 size, PSNR in the face box and dlib's descriptor distance of the aligned faces (the statistic
 dlib is calibrated on: same person below 0.6). Prior-guided
 methods get the 3D prior computed from their input crop (never from anything cleaner).
+
+Batches (``batch_size``, ``--batch-size``): :func:`restore_many` loads the method once and
+runs it on up to ``batch_size`` face crops per call: aligned crops N images at a time, and in
+whole-photo mode the faces of one photo and of the next photos together. Only crops of the
+same size share a call. Results equal batch 1's to float rounding: a network that draws noise
+(MMRB's StyleGAN2) runs one image at a time with its fixed seed
+(:meth:`fsr.methods.Method._forward`), so no output depends on the batch it came in.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from fsr.methods import Method
 
 SR_FACE_SIZE = 128  # output side of SR methods whose records fix none (the SAM3D protocol)
 RESTORE_UPSCALE = 2.0  # GFPGAN's default --upscale for restoration methods
@@ -40,6 +53,7 @@ MAX_OUTPUT_PIXELS = 48_000_000  # the whole output photo (uint8: 144 MB)
 BG_TILE = 400  # GFPGAN's --bg_tile
 BACKGROUNDS = ("bicubic", "realesrgan-x4plus")
 ALIGN_SIDE = 512  # the FFHQ template side the detected faces are aligned at first
+DEFAULT_BATCH_SIZE = 8  # face crops per method call (bench/run.py's --batch-size default)
 
 
 class RestoreError(ValueError):
@@ -73,8 +87,31 @@ class RestoreResult:
     notes: list[str] = field(default_factory=list)  # photo-level: capped output, background
 
 
+def check_batch_size(value: object) -> int:
+    """``value`` (an int, or the command line's text) as a batch size >= 1, else RestoreError.
+
+    Example:
+        >>> check_batch_size("8")
+        8
+        >>> check_batch_size("0")
+        Traceback (most recent call last):
+        ...
+        fsr.restore.RestoreError: --batch-size must be a whole number >= 1, got '0'
+    """
+    n = None
+    if isinstance(value, str) and value.strip().isdigit():
+        n = int(value)
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        n = int(value)
+    if n is None or n < 1:
+        raise RestoreError(f"--batch-size must be a whole number >= 1, got {value!r}")
+    return n
+
+
 def _to_uint8(t) -> np.ndarray:
-    return (t.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    # .cpu(): the method's outputs are on its device (--device cuda); numpy needs host memory
+    return (t.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255).round() \
+        .astype(np.uint8)
 
 
 def _to_tensor(crops: list[np.ndarray]):
@@ -104,12 +141,38 @@ def _prior(method, lq_crops: list[np.ndarray]):
     return render
 
 
-def _run(method, lq_crops: list[np.ndarray], batch: int = 8) -> list[np.ndarray]:
-    """Run ``method`` on uint8 crops, in batches."""
-    outputs = []
-    for i in range(0, len(lq_crops), batch):
-        chunk = lq_crops[i:i + batch]
-        outputs += [_to_uint8(o) for o in method(_to_tensor(chunk), _prior(method, chunk))]
+def _run(method, lq_crops: list[np.ndarray], batch: int = DEFAULT_BATCH_SIZE
+         ) -> list[np.ndarray]:
+    """Run ``method`` on uint8 crops, up to ``batch`` crops of one size per call (a batch is
+    one tensor); the outputs come back in the crops' order."""
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for i, crop in enumerate(lq_crops):
+        by_shape.setdefault(crop.shape, []).append(i)
+    outputs: list[np.ndarray | None] = [None] * len(lq_crops)
+    for idx in by_shape.values():
+        for j in range(0, len(idx), batch):
+            part = idx[j:j + batch]
+            chunk = [lq_crops[i] for i in part]
+            out = method(_to_tensor(chunk), _prior(method, chunk)).cpu()  # one copy per batch
+            for i, o in zip(part, out, strict=True):
+                outputs[i] = _to_uint8(o)
+    return outputs  # type: ignore[return-value]  # every slot filled above
+
+
+def _run_each(method, lq_crops: list[np.ndarray], batch: int) -> list[np.ndarray | ValueError]:
+    """:func:`_run`, but a crop the method rejects fails alone: when a batch raises, its
+    crops are run one by one and the culprit gets its error in place of an output."""
+    try:
+        return list(_run(method, lq_crops, batch))
+    except ValueError as err:  # MethodError, a prior or resize error: one line per image
+        if len(lq_crops) == 1:
+            return [err]
+    outputs: list[np.ndarray | ValueError] = []
+    for crop in lq_crops:
+        try:
+            outputs += _run(method, [crop], 1)
+        except ValueError as err:
+            outputs.append(err)
     return outputs
 
 
@@ -160,38 +223,133 @@ def _load(method: str, device: str | None, dtype: str | None = None):
         raise RestoreError(str(err)) from None
 
 
-def restore(image, method: str = "bicubic-x4", *, aligned: bool = False, detector="auto",
-            background: str = "bicubic", upscale: float | None = None, max_faces: int = 50,
-            device: str | None = None, dtype: str | None = None, force_size: bool = False,
-            bg_tile: int = BG_TILE,
-            max_output_pixels: int = MAX_OUTPUT_PIXELS, check: bool = True) -> RestoreResult:
-    """Restore ``image`` (a path, or a uint8 RGB array) with ``method``.
-
-    ``aligned=True``: the image is one FFHQ-aligned face crop; it is resized to the method's
-    input size when it differs (the benchmark's protocol). Otherwise faces are detected in the
-    photo (none -> RestoreError) and handled at their native size (see the module docstring).
-    ``device`` / ``dtype``: where and in which number type the method runs (default
-    ``$FSR_DEVICE`` / ``$FSR_DTYPE``, else cpu / float32; see :mod:`fsr.device`).
-    """
+def _read(image) -> np.ndarray:
     from fsr.imageio import read_image
 
     img = read_image(image) if isinstance(image, (str, os.PathLike, bytes)) else np.asarray(image)
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         raise RestoreError(f"expected an HxWx3 uint8 RGB image, got {img.dtype} {img.shape}")
+    return img
+
+
+def restore(image, method: str = "bicubic-x4", *, aligned: bool = False, detector="auto",
+            background: str = "bicubic", upscale: float | None = None, max_faces: int = 50,
+            device: str | None = None, dtype: str | None = None, force_size: bool = False,
+            bg_tile: int = BG_TILE, max_output_pixels: int = MAX_OUTPUT_PIXELS,
+            check: bool = True, batch_size: int = DEFAULT_BATCH_SIZE) -> RestoreResult:
+    """Restore ``image`` (a path, or a uint8 RGB array) with ``method``.
+
+    ``aligned=True``: the image is one FFHQ-aligned face crop; it is resized to the method's
+    input size when it differs (the benchmark's protocol). Otherwise faces are detected in the
+    photo (none -> RestoreError) and handled at their native size (see the module docstring),
+    ``batch_size`` faces per method call.
+    ``device`` / ``dtype``: where and in which number type the method runs (default
+    ``$FSR_DEVICE`` / ``$FSR_DTYPE``, else cpu / float32; see :mod:`fsr.device`).
+    """
+    ((_, result),) = restore_many([image], method, aligned=aligned, detector=detector,
+                                  background=background, upscale=upscale, max_faces=max_faces,
+                                  device=device, dtype=dtype, force_size=force_size,
+                                  bg_tile=bg_tile, max_output_pixels=max_output_pixels,
+                                  check=check, batch_size=batch_size)
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def restore_many(images: Iterable, method: str, *, aligned: bool = False,
+                 batch_size: int = DEFAULT_BATCH_SIZE, detector="auto",
+                 background: str = "bicubic", upscale: float | None = None,
+                 max_faces: int = 50, device: str | None = None, dtype: str | None = None,
+                 force_size: bool = False, bg_tile: int = BG_TILE,
+                 max_output_pixels: int = MAX_OUTPUT_PIXELS, check: bool = True
+                 ) -> Iterator[tuple[int, RestoreResult | ValueError]]:
+    """:func:`restore` on each of ``images`` (paths or uint8 RGB arrays, read lazily) with one
+    loaded ``method``, up to ``batch_size`` face crops per method call.
+
+    Yields ``(index into images, result)`` in the images' order as each batch finishes, so a
+    caller writes results as they come (an interrupted run keeps what was yielded). An image
+    that fails alone (unreadable, no face, a crop the method rejects) yields its error (a
+    ``ValueError``: RestoreError, ImageReadError, ...) instead and the others go on. The
+    method, ``batch_size`` and the device are checked now, before the first image: a bad one
+    raises RestoreError here, once.
+    """
+    n = check_batch_size(batch_size)
     m = _load(method, device, dtype)
     if aligned:
-        in_side, _ = _face_sizes(m)
-        crop = img if img.shape[:2] == (in_side, in_side) else _resize_uint8(img, (in_side, in_side))
-        (out,) = _run(m, [crop])
-        face = RestoredFace(np.array([0, 0, img.shape[1], img.shape[0]], float), 1.0,
-                            np.zeros((5, 2)), crop, out, *_angles(img), native_px=img.shape[0],
-                            note=f"aligned crop {img.shape[0]} px -> {in_side} px input")
-        return RestoreResult(out, m.label, [face], upscale=out.shape[0] / img.shape[0])
-    from fsr.restore_photo import restore_photo
+        return _aligned_stream(m, images, n)
+    photo_args = {"detector": detector, "background": background, "upscale": upscale,
+                  "max_faces": max_faces, "force_size": force_size, "bg_tile": bg_tile,
+                  "max_output_pixels": max_output_pixels, "check": check}
+    return _photo_stream(m, images, n, photo_args)
 
-    return restore_photo(img, m, detector=detector, background=background, upscale=upscale,
-                         max_faces=max_faces, force_size=force_size, bg_tile=bg_tile,
-                         max_output_pixels=max_output_pixels, check=check)
+
+def _aligned_stream(m: Method, images: Iterable, n: int
+                    ) -> Iterator[tuple[int, RestoreResult | ValueError]]:
+    """Aligned crops, ``n`` images per method call (each resized to the method's input)."""
+    in_side, _ = _face_sizes(m)
+    pending: list[tuple[int, np.ndarray, np.ndarray]] = []  # (index, image, method input)
+
+    def flush() -> Iterator[tuple[int, RestoreResult | ValueError]]:
+        outs = _run_each(m, [crop for _, _, crop in pending], n)
+        for (i, img, crop), out in zip(pending, outs, strict=True):
+            if isinstance(out, ValueError):
+                yield i, out
+                continue
+            face = RestoredFace(np.array([0, 0, img.shape[1], img.shape[0]], float), 1.0,
+                                np.zeros((5, 2)), crop, out, *_angles(img),
+                                native_px=img.shape[0],
+                                note=f"aligned crop {img.shape[0]} px -> {in_side} px input")
+            yield i, RestoreResult(out, m.label, [face], upscale=out.shape[0] / img.shape[0])
+        pending.clear()
+
+    for i, image in enumerate(images):
+        try:
+            img = _read(image)
+        except ValueError as err:  # ImageReadError, RestoreError: this image only
+            yield i, err
+            continue
+        same = img.shape[:2] == (in_side, in_side)
+        pending.append((i, img, img if same else _resize_uint8(img, (in_side, in_side))))
+        if len(pending) == n:
+            yield from flush()
+    yield from flush()
+
+
+def _photo_stream(m: Method, images: Iterable, n: int, photo_args: dict
+                  ) -> Iterator[tuple[int, RestoreResult | ValueError]]:
+    """Whole photos: the face crops of consecutive photos share method calls (up to ``n``)."""
+    from fsr.restore_photo import finish_photo, plan_photo
+
+    pending: list = []  # (index, PhotoPlan) whose crops have not been run yet
+
+    def flush() -> Iterator[tuple[int, RestoreResult | ValueError]]:
+        crops = [c for _, plan in pending for c in plan.crops]
+        outs = _run_each(m, crops, n)
+        start = 0
+        for i, plan in pending:
+            mine, start = outs[start:start + len(plan.work)], start + len(plan.work)
+            result = next((o for o in mine if isinstance(o, ValueError)), None)
+            if result is None:
+                try:
+                    result = finish_photo(plan, mine)
+                except ValueError as err:  # a paste or check failing: this photo only
+                    result = err
+            yield i, result
+        pending.clear()
+
+    for i, image in enumerate(images):
+        try:
+            plan = plan_photo(_read(image), m, **photo_args)
+        except ValueError as err:  # unreadable, no face, bad --upscale: this photo only
+            yield i, err
+            continue
+        pending.append((i, plan))
+        # a photo with no face for the method (whole-photo method, all faces kept) is
+        # finished at once; the others wait until n crops are there. Either way results keep
+        # the images' order and at most n photos' crops are held.
+        if not plan.work or sum(len(p.work) for _, p in pending) >= n:
+            yield from flush()
+    yield from flush()
 
 
 def background_upsampler(kind: str, tile: int = BG_TILE):

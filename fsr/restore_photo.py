@@ -12,11 +12,15 @@ See :mod:`fsr.restore` for the rules; this module only carries them out.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fsr.restore import (
     ALIGN_SIDE,
+    DEFAULT_BATCH_SIZE,
     RESTORE_UPSCALE,
     RestoredFace,
     RestoreError,
@@ -29,6 +33,10 @@ from fsr.restore import (
     method_upsampler,
     native_side,
 )
+
+if TYPE_CHECKING:
+    from fsr.face.pipeline import FacePipeline
+    from fsr.methods import Method
 
 
 def output_scale(shape: tuple[int, ...], wanted: float, max_pixels: int) -> tuple[float, str]:
@@ -101,12 +109,36 @@ def check_faces(img: np.ndarray, out: np.ndarray, faces: list[RestoredFace], aff
         notes.append(f"identity check not computed for every face: {problem}")
 
 
-def restore_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubic",
-                  upscale: float | None = None, max_faces: int = 50, force_size: bool = False,
-                  bg_tile: int = 400, max_output_pixels: int = 48_000_000,
-                  check: bool = True) -> RestoreResult:
-    """Detect, size, restore or keep, paste: see :mod:`fsr.restore`."""
-    from fsr.face.paste import paste_faces, upsample_background
+@dataclass
+class PhotoPlan:
+    """A photo detected and cut up, waiting for its faces' network outputs (``crops``):
+    :func:`fsr.restore.restore_many` runs the crops of several photos in one batch, then
+    :func:`finish_photo` pastes each photo's own outputs back."""
+
+    img: np.ndarray
+    method: Method
+    scale: float
+    pipe: FacePipeline  # its paste mask and dropped-face count
+    faces: list  # the pipeline's detected faces (their affines)
+    restored: list[RestoredFace]
+    work: list[tuple[int, np.ndarray, np.ndarray]]  # (index in restored, input crop, affine)
+    kept_idx: list[int]
+    notes: list[str]
+    upsampler: Callable[[np.ndarray], np.ndarray] | None  # background (None: bicubic)
+    canvas: np.ndarray | None  # whole-photo methods: their output, made while planning
+    check: bool
+
+    @property
+    def crops(self) -> list[np.ndarray]:
+        return [lq for _, lq, _ in self.work]
+
+
+def plan_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubic",
+               upscale: float | None = None, max_faces: int = 50, force_size: bool = False,
+               bg_tile: int = 400, max_output_pixels: int = 48_000_000,
+               check: bool = True) -> PhotoPlan:
+    """Detect, size and cut out the faces that go through ``m`` (see :mod:`fsr.restore`)."""
+    from fsr.face.paste import upsample_background
     from fsr.face.pipeline import FacePipeline
 
     notes: list[str] = []
@@ -121,14 +153,15 @@ def restore_photo(img: np.ndarray, m, *, detector="auto", background: str = "bic
         raise RestoreError("no face found in the image (try --aligned for a face crop, or another "
                            "--detector)")
     side = face_input_side(m)
+    canvas, upsampler = None, None
     if side is None:  # any size: the method is the photo's upsampler; faces are not cut out
         # the method's own result, resized to the photo's exact output size when scales differ
         canvas = upsample_background(img, scale, method_upsampler(m, bg_tile))
         notes.append(f"{m.label} takes any size: it ran on the whole photo"
                      + (f" in {bg_tile} px tiles" if bg_tile > 0 and max(img.shape[:2]) > bg_tile
                         else ""))
-    else:
-        canvas = upsample_background(img, scale, background_upsampler(background, bg_tile))
+    else:  # built now (a missing upsampler fails before any work), run in finish_photo
+        upsampler = background_upsampler(background, bg_tile)
         if background != "bicubic":
             notes.append(f"background: Real-ESRGAN x4plus in {bg_tile} px tiles")
     restored, work, kept_idx = [], [], []
@@ -160,20 +193,47 @@ def restore_photo(img: np.ndarray, m, *, detector="auto", background: str = "bic
             kept_idx.append(len(restored))
         rf.yaw, rf.pitch, rf.roll = _angles(native)
         restored.append(rf)
+    return PhotoPlan(img, m, scale, pipe, faces, restored, work, kept_idx, notes, upsampler,
+                     canvas, check)
+
+
+def finish_photo(plan: PhotoPlan, outs: list[np.ndarray]) -> RestoreResult:
+    """Paste ``outs`` (the method's outputs for ``plan.crops``, in order) into the upsampled
+    photo, and check every face against the input."""
+    from fsr.face.paste import paste_faces, upsample_background
+
+    if len(outs) != len(plan.work):
+        raise RestoreError(f"{len(outs)} restored face(s) for {len(plan.work)} input crop(s)")
+    img, scale, restored, notes = plan.img, plan.scale, plan.restored, plan.notes
+    canvas = plan.canvas
+    if canvas is None:  # fixed-input method: the background upsampler makes the canvas
+        canvas = upsample_background(img, scale, plan.upsampler)
     photo = canvas
-    if work:
+    if plan.work:
         from fsr.face.align import rescale_affine
 
-        outs = _run(m, [lq for _, lq, _ in work])
         affines = [rescale_affine(a, dst_scale=o.shape[0] / ALIGN_SIDE)
-                   for (_, _, a), o in zip(work, outs, strict=True)]
-        photo = paste_faces(canvas, outs, affines, upscale=scale, mask=pipe.mask)
-        for (k, _, _), o in zip(work, outs, strict=True):
+                   for (_, _, a), o in zip(plan.work, outs, strict=True)]
+        photo = paste_faces(canvas, outs, affines, upscale=scale, mask=plan.pipe.mask)
+        for (k, _, _), o in zip(plan.work, outs, strict=True):
             restored[k].output_crop = o
-    for k in kept_idx:  # what the output holds there: the background's face
+    for k in plan.kept_idx:  # what the output holds there: the background's face
         f = restored[k]
-        f.output_crop = _crop(photo, faces[k].affine, max(int(round(f.native_px * scale)), 8),
-                              scale)[0]
-    if check:
-        check_faces(img, photo, restored, [f.affine for f in faces], notes)
-    return RestoreResult(photo, m.label, restored, pipe.dropped, upscale=scale, notes=notes)
+        f.output_crop = _crop(photo, plan.faces[k].affine,
+                              max(int(round(f.native_px * scale)), 8), scale)[0]
+    if plan.check:
+        check_faces(img, photo, restored, [f.affine for f in plan.faces], notes)
+    return RestoreResult(photo, plan.method.label, restored, plan.pipe.dropped, upscale=scale,
+                         notes=notes)
+
+
+def restore_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubic",
+                  upscale: float | None = None, max_faces: int = 50, force_size: bool = False,
+                  bg_tile: int = 400, max_output_pixels: int = 48_000_000,
+                  check: bool = True, batch_size: int = DEFAULT_BATCH_SIZE) -> RestoreResult:
+    """Detect, size, restore or keep, paste: see :mod:`fsr.restore`. The photo's faces go
+    through the method ``batch_size`` at a time."""
+    plan = plan_photo(img, m, detector=detector, background=background, upscale=upscale,
+                      max_faces=max_faces, force_size=force_size, bg_tile=bg_tile,
+                      max_output_pixels=max_output_pixels, check=check)
+    return finish_photo(plan, _run(m, plan.crops, batch_size))
