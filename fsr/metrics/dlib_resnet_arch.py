@@ -214,7 +214,7 @@ def read_dlib_resnet(path: str | os.PathLike) -> tuple[dict[str, Tensor], Tensor
     names = [k for k in model.state_dict() if k != "mean_rgb"]
     values: list[np.ndarray] = []
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-    for conv, (_, layer) in zip(convs, [x for x in layers if x[0].startswith("con_")]):
+    for conv, (_, layer) in zip(convs, [x for x in layers if x[0].startswith("con_")], strict=True):
         if (layer["stride"], layer["padding"]) != (conv.stride[0], conv.padding[0]):
             raise MetricError(f"{path}: a convolution has stride {layer['stride']} and "
                               f"padding {layer['padding']}, expected {conv.stride[0]} and "
