@@ -5,8 +5,9 @@ development machine); this port batches on every core and on a GPU. The network 
 ``anet_type`` from ``dnn_face_recognition_ex.cpp``: a 7x7/2 convolution, 3x3/2 max pool, 3 + 4
 + 3 + 3 + 1 residual blocks of 32/64/128/256/256 channels (each down block's shortcut is a 2x2
 average pool, zero-padded to the wider channel count, as dlib's ``add_prev`` adds tensors of
-different depth and size), a global average and a 128-d linear layer. Convolutions of stride 2 have no
-padding (dlib's default), so sizes run 150 -> 72 -> 35 -> 17 -> 8 -> 3 -> 1.
+different depth and size), a global average and a 128-d linear layer. Convolutions of stride
+2 have no padding (dlib's default), so sizes run 150 -> 72 -> 35 -> 17 -> 8 -> 4 -> 2 (where
+a down block's convolution gives fewer rows than its pooled shortcut, dlib pads it with zeros).
 
 :func:`read_dlib_resnet` reads the weights straight from dlib's serialised ``.dat`` (no dlib
 needed): each layer's details start with its name (``con_4``, ``affine_``, ``fc_2`` ...), and
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 
 import numpy as np
 import torch
@@ -202,7 +202,7 @@ def read_dlib_resnet(path: str | os.PathLike) -> tuple[dict[str, Tensor], Tensor
         with open(path, "rb") as f:
             data = f.read()
         layers = _layers(data)
-    except (OSError, ValueError, IndexError, UnicodeDecodeError, struct.error) as exc:
+    except (OSError, ValueError, IndexError, UnicodeDecodeError) as exc:
         raise MetricError(f"{path}: not dlib's 150 px face-recognition ResNet ({exc})") from None
     kinds = "".join(name[0] for name, _ in layers)  # i, c(onv), a(ffine), f(c)
     n_blocks = sum(count for _, count, _ in LEVELS)
@@ -211,7 +211,7 @@ def read_dlib_resnet(path: str | os.PathLike) -> tuple[dict[str, Tensor], Tensor
         raise MetricError(f"{path}: not dlib's 150 px face-recognition ResNet (its layers "
                           f"read {kinds[:12] or 'nothing'}...)")
     model = DlibFaceResNet()
-    names = [k for k in model.state_dict() if k != "mean_rgb"]
+    shapes = {k: v.shape for k, v in model.state_dict().items() if k != "mean_rgb"}
     values: list[np.ndarray] = []
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     for conv, (_, layer) in zip(convs, [x for x in layers if x[0].startswith("con_")], strict=True):
@@ -222,8 +222,7 @@ def read_dlib_resnet(path: str | os.PathLike) -> tuple[dict[str, Tensor], Tensor
     for _, layer in layers[1:]:
         values += [layer[k] for k in ("weight", "bias", "gamma", "beta") if k in layer]
     state = {}
-    for key, value in zip(names, values, strict=True):
-        expected = model.state_dict()[key].shape
+    for (key, expected), value in zip(shapes.items(), values, strict=True):
         tensor = torch.from_numpy(np.array(value, dtype=np.float32))
         if tensor.numel() != expected.numel():
             raise MetricError(f"{path}: {key} has {tensor.numel()} values, expected "

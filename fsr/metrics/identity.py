@@ -44,6 +44,7 @@ from torch import Tensor, nn
 
 from fsr.metrics.arcface_arch import ResNetArcFace
 from fsr.metrics.common import MetricError, check_images, check_pair, to_uint8_rgb
+from fsr.metrics.dlib_resnet_arch import CHIP_PADDING, CHIP_SIZE, DESCRIPTOR_DIM, DlibFaceResNet
 
 ARCFACE_SIZE = 128
 # GFPGAN's gray_resize_for_identity weights (ITU-R 601 luma)
@@ -79,7 +80,7 @@ def _digest(img: np.ndarray) -> str:
     return hashlib.sha1(img.tobytes() + repr(img.shape).encode()).hexdigest()
 
 
-_SHARED_DLIB: dict = {}  # (resnet, sp5) -> one embedder shared by every identity metric
+_SHARED_DLIB: dict = {}  # (resnet, sp5, cnn_fallback) -> one embedder shared by every metric
 
 
 def _shared_dlib(resnet, sp5, cnn_fallback: bool) -> _DlibEmbedder:
@@ -99,7 +100,6 @@ class _DlibEmbedder:
         import dlib
 
         from fsr.assets import resolve
-        from fsr.metrics.dlib_resnet_arch import DlibFaceResNet
 
         self.dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
@@ -120,8 +120,6 @@ class _DlibEmbedder:
         return max(found, key=lambda r: r.area()) if len(found) else None
 
     def _chip(self, img: np.ndarray, box) -> np.ndarray:
-        from fsr.metrics.dlib_resnet_arch import CHIP_PADDING, CHIP_SIZE
-
         if box is None:
             box = self.dlib.rectangle(0, 0, img.shape[1] - 1, img.shape[0] - 1)
         return self.dlib.get_face_chip(img, self.shape_predictor(img, box), size=CHIP_SIZE,
@@ -133,7 +131,7 @@ class _DlibEmbedder:
         out = [self.net(torch.from_numpy(np.stack(chips[i:i + 32])).to(device)
                         .permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last))
                for i in range(0, len(chips), 32)]
-        return torch.cat(out) if out else torch.zeros(0, 128, device=device)
+        return torch.cat(out) if out else torch.zeros(0, DESCRIPTOR_DIM, device=device)
 
     def embed_faces(self, imgs: list[np.ndarray], device: torch.device | str = "cpu") -> Tensor:
         """Faces on their own: each one's HOG box, else the whole image."""
@@ -170,7 +168,8 @@ class _DlibEmbedder:
             boxes += pair_boxes
         desc = self.describe(chips, device).cpu()
         for ref_key, slot in new_refs.items():
-            self._ref_cache[ref_key] = (self._ref_cache[ref_key][0], desc[slot])
+            if ref_key in self._ref_cache:  # not evicted by this call's own gts
+                self._ref_cache[ref_key] = (self._ref_cache[ref_key][0], desc[slot])
         out_p, out_g = [], []
         for key, emb_a, emb_b, pair_boxes in rows:
             emb_a = desc[emb_a] if isinstance(emb_a, int) else emb_a
