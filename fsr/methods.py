@@ -124,7 +124,9 @@ class Method:
         _check_batch("lq", lq)
         n, _, h, w = lq.shape
         out_hw = (h * self.scale, w * self.scale)
-        x = lq.to(self.device, torch.float32)
+        # one memory layout whatever the caller's (a permuted HWC batch is channels_last):
+        # oneDNN picks kernels by layout, and the last bit of an output must not depend on it
+        x = lq.to(self.device, torch.float32).contiguous()
         if self.in_size is not None and (h, w) != (self.in_size, self.in_size):
             x = _resize(x, (self.in_size, self.in_size))
         lo, hi = self.input_range
@@ -178,7 +180,7 @@ class Method:
         _check_batch("prior render", render)
         if render.shape[0] != n:
             raise MethodError(f"prior render batch {render.shape[0]} != input batch {n}")
-        render = render.to(self.device, torch.float32)
+        render = render.to(self.device, torch.float32).contiguous()  # as lq: one layout
         if tuple(render.shape[-2:]) != tuple(size):
             render = _resize(render, tuple(size)).clamp(0, 1)
         if not self.needs_coeffs:
@@ -187,7 +189,7 @@ class Method:
         if coeffs is None:
             raise MethodError(f"method {self.name} needs the prior's coefficients: pass "
                               "{'render': ..., 'coeffs': ...}")
-        return [render, coeffs.to(self.device, torch.float32)]
+        return [render, coeffs.to(self.device, torch.float32).contiguous()]
 
 
 def _rng_state(device: torch.device) -> Tensor:
