@@ -49,7 +49,8 @@ for i in $(seq 1 "$REPEATS"); do
     rm -rf "$out"
     echo "run $i $side: bench/run.py --suite $WORK/suite.yml --out $out --quiet $args (load $(cut -d' ' -f1 /proc/loadavg))"
     # shellcheck disable=SC2086
-    (cd "$tree" && /usr/bin/time -f "  %e s wall, %U s user, %S s sys" \
+    # each tree its own bundled weights: the installed package's fsr.weights is this checkout's
+    (cd "$tree" && FSR_BUNDLED_DIR="$tree/weights" /usr/bin/time -f "  %e s wall, %U s user, %S s sys" \
       "$PY" bench/run.py --suite "$WORK/suite.yml" --out "$out" --quiet $args > "$out.log" 2>&1) \
       || { echo "  failed, see $out.log"; tail -5 "$out.log"; exit 1; }
     tail -1 "$out.log"

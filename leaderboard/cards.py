@@ -59,12 +59,15 @@ def _verdict(row: dict) -> str:
     return f"{row['method']} is {'better' if better else 'worse'}"
 
 
-def _pairs(run_dir: Path, manifest: dict, method: str | None = None) -> list[dict]:
-    """paired.csv's all-poses rows on real faces (a synthetic-pose sweep has its own tables)."""
+def _pairs(run_dir: Path, manifest: dict, method: str | None = None,
+           task: str | None = None) -> list[dict]:
+    """paired.csv's all-poses rows on real faces (a synthetic-pose sweep has its own tables),
+    of one method and one task if given (a method can run in several tasks)."""
     sweeps = {n for n, d in (manifest.get("datasets") or {}).items() if d.get("type") == "sweep"}
     rows = [r for r in _read_csv(run_dir / "paired.csv") if r["bucket"] == "all"
             and r["dataset"] not in sweeps]
-    return [r for r in rows if method is None or r["method"] == method]
+    return [r for r in rows if (method is None or r["method"] == method)
+            and (task is None or r["task"] == task)]
 
 
 def _method_of(manifest: dict, card: Path, text: str) -> tuple[str, str]:
@@ -98,7 +101,7 @@ def card_block(run_dir: Path, card: Path, text: str | None = None) -> str:
              "inputs, metrics and bootstrap as the leaderboard (its protocol defines them"
              f"{'; models: ' + models if models else ''}).", ""]
     lines += task_overview(manifest, summary, sets, task)
-    pairs = _pairs(run_dir, manifest, label)
+    pairs = _pairs(run_dir, manifest, label, task)
     if pairs:
         lines += ["", f"Paired per-image differences `{label}` - other method on the same "
                   "inputs: mean [95% bootstrap interval resampling identities]:", "",

@@ -73,3 +73,23 @@ def test_cards_render_the_runs_numbers_and_refuse_unknown_weights(tmp_path):
     with pytest.raises(cards.LeaderboardError, match="no method of the run"):
         cards.update_cards(RUN, folder)
     shutil.rmtree(folder)
+
+
+def test_a_cards_paired_rows_are_its_own_task():
+    """MMRB runs in `restore` and `restore-severe`; its card (task restore) must show the
+    restore pairs from paired.csv, not the severe task's (they once overwrote them)."""
+    import csv
+
+    cards = _load("cards")
+    card = REPO / "weights" / "mmrb_sg2_128_samples.md"
+    block = cards.card_block(RUN, card)
+    with open(RUN / "paired.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["method"] == "mmrb-sg2-128-samples"
+                and r["versus"] == "input" and r["metric"] == "psnr" and r["bucket"] == "all"
+                and r["dataset"] == "samples"]
+    by_task = {r["task"]: float(r["delta"]) for r in rows}
+    assert {"restore", "restore-severe"} <= set(by_task)
+    line = next(x for x in block.splitlines() if x.startswith("| input | vs baseline |"))
+    psnr = float(line.split("|")[3].split()[0])
+    assert psnr == pytest.approx(by_task["restore"], abs=1e-4)
+    assert psnr != pytest.approx(by_task["restore-severe"], abs=1e-3)
