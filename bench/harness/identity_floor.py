@@ -34,6 +34,7 @@ def identity_floor(info, df):
     if not specs or df.empty:
         return pd.DataFrame(rows, columns=COLUMNS)
     boot = suite.bootstrap
+    metrics = {}  # one per statistic for the whole table: a dlib embedder loads in ~2 s
     for cfg in suite.datasets:
         scored = df[df["dataset"] == cfg["name"]]
         labels = scored.drop_duplicates("image_id").set_index("image_id")
@@ -45,7 +46,9 @@ def identity_floor(info, df):
         embedded: dict = {}  # (model, size) -> embeddings, shared by the statistics of a model
         for task in suite.tasks_for(cfg["name"]):
             for spec in specs:
-                metric = create_metric(spec.name)
+                if spec.name not in metrics:
+                    metrics[spec.name] = create_metric(spec.name)
+                metric = metrics[spec.name]
                 key = (metric.model_name, task.size)
                 if key not in embedded:
                     batch = torch.cat([to_tensor(ds.load_gt(it, task.size)) for it in items])

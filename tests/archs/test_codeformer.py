@@ -169,5 +169,6 @@ def test_method_with_a_small_standin_checkpoint(tmp_path, monkeypatch):
         assert outs[name].shape == (1, 3, 64, 64) and 0 <= outs[name].min() <= outs[name].max() <= 1
     with torch.no_grad():
         want = ((src(lq * 2 - 1, w=0.7)[0] + 1) / 2).clamp(0, 1)
-    assert torch.allclose(outs["codeformer-w0.7"], want, atol=1e-6)
+    # 2e-5: the method runs channels_last (other conv kernels, float32 rounding: 6.6e-6 seen)
+    assert torch.allclose(outs["codeformer-w0.7"], want, atol=2e-5)
     assert not torch.allclose(outs["codeformer-w0.0"], outs["codeformer-w0.7"])
