@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
                    "--faces", str(args.faces), "--methods", *args.methods,
                    "--batch-sizes", *map(str, args.batch_sizes)]
             cmd += [] if args.aligned else ["--whole-photo"]
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tree)
+            # each tree its own bundled weights (the installed fsr.weights is one checkout's)
+            env = {**os.environ, "FSR_BUNDLED_DIR": str(tree / "weights")}
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tree, env=env)
             if proc.returncode != 0:
                 raise SystemExit(f"restore_speed: the {label} run failed:\n{proc.stdout[-2000:]}"
                                  f"{proc.stderr[-2000:]}")

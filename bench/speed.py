@@ -23,7 +23,8 @@ values), in eval mode under ``torch.inference_mode()``:
 CPU timings on a shared machine move with its load; the table header prints the load average.
 
 ``--dtype bfloat16`` (or float16) adds, per row, float32 and that dtype timed interleaved in one
-process (fp32, dtype, dtype + channels_last, fp32, ... so a load change hits all alike), at
+process (fp32, dtype, then both channels_last, the layout fsr.methods runs in; fp32, ...
+so a load change hits all alike), at
 ``--batch`` images, and the minimum over the repeats (the least disturbed run) per face. The
 dtype runs under ``torch.autocast`` as ``fsr.methods`` does (oneDNN bf16/AMX kernels on a CPU
 that has them). Then the accuracy cost, per method with its real weights
@@ -156,12 +157,14 @@ def run_child(row: Row, threads: int, warmup: int, repeats: int) -> dict:
 
 def run_dtype_child(row: Row, threads: int, dtype_name: str, batch: int, warmup: int,
                     repeats: int) -> dict:
-    """float32 vs ``dtype`` (autocast; and with channels_last) interleaved; min ms per face."""
+    """float32 vs ``dtype`` (autocast), each contiguous and channels_last (the layout
+    fsr.methods runs in), interleaved; min ms per face."""
+    import copy
     import time
 
     import torch
 
-    from fsr.device import autocast, parse_dtype
+    from fsr.device import autocast, parse_dtype, to_channels_last
 
     torch.set_num_threads(threads)
     from basicsr.utils.registry import ARCH_REGISTRY
@@ -175,23 +178,14 @@ def run_dtype_child(row: Row, threads: int, dtype_name: str, batch: int, warmup:
     x = [torch.rand(batch, 3, row.in_size, row.in_size) * (hi - lo) + lo
          for _ in range(row.n_inputs)]
     x_cl = [t.contiguous(memory_format=torch.channels_last) for t in x]
-    net_cl = None
+    net_cl = to_channels_last(copy.deepcopy(net))
 
     def run(mode: str):
-        nonlocal net_cl
-        if mode == "float32":
-            return net(*x, **row.call_kwargs)
-        if mode == dtype_name:
-            with autocast("cpu", dtype):
-                return net(*x, **row.call_kwargs)
-        if net_cl is None:
-            import copy
+        number, _, layout = mode.partition("+")
+        with autocast("cpu", torch.float32 if number == "float32" else dtype):
+            return net_cl(*x_cl, **row.call_kwargs) if layout else net(*x, **row.call_kwargs)
 
-            net_cl = copy.deepcopy(net).to(memory_format=torch.channels_last)
-        with autocast("cpu", dtype):
-            return net_cl(*x_cl, **row.call_kwargs)
-
-    modes = ["float32", dtype_name, f"{dtype_name}+channels_last"]
+    modes = ["float32", dtype_name, "float32+channels_last", f"{dtype_name}+channels_last"]
     times: dict = {m: [] for m in modes}
     with torch.inference_mode():
         for i in range(warmup + repeats):
@@ -388,8 +382,11 @@ def dtype_main(args, rows: dict, warmup: int, repeats: int) -> int:
     lines = [f"CPU, torch threads={args.threads}, batch {args.batch}, warm-up {warmup}, min of "
              f"{repeats} interleaved repeats; load average at start {os.getloadavg()[0]:.1f} "
              f"on {os.cpu_count()} CPUs", "",
-             f"| model | float32 ms/face | {d} ms/face | {d}/fp32 | {d}+channels_last ms/face "
-             f"| ratio |", "|---|---|---|---|---|---|"]
+             "channels_last: the layout fsr.methods runs in; the last column is what a method's "
+             f"--dtype {d} buys there", "",
+             f"| model | float32 ms/face | {d} ms/face | {d}/fp32 | float32+channels_last ms/face "
+             f"| {d}+channels_last ms/face | {d}/fp32, both channels_last |",
+             "|---|---|---|---|---|---|---|"]
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     for name in wanted:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--child-dtype",
@@ -398,12 +395,13 @@ def dtype_main(args, rows: dict, warmup: int, repeats: int) -> int:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            lines.append(f"| {name} | failed: {last} | | | | |")
+            lines.append(f"| {name} | failed: {last} | | | | | |")
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        f32, lo, cl = r["float32"], r[d], r[f"{d}+channels_last"]
-        lines.append(f"| {rows[name].name} | {f32:.1f} | {lo:.1f} | {lo / f32:.2f} | {cl:.1f} "
-                     f"| {cl / f32:.2f} |")
+        f32, lo = r["float32"], r[d]
+        f32_cl, lo_cl = r["float32+channels_last"], r[f"{d}+channels_last"]
+        lines.append(f"| {rows[name].name} | {f32:.1f} | {lo:.1f} | {lo / f32:.2f} | "
+                     f"{f32_cl:.1f} | {lo_cl:.1f} | {lo_cl / f32_cl:.2f} |")
         print(f"done {name}", file=sys.stderr, flush=True)
     lines += ["", f"Accuracy of {d} inference (real weights; PSNR against the float32 output):",
               ""] + accuracy_rows(d, args.threads)

@@ -38,7 +38,6 @@ class MethodError(ValueError):
 
 
 CALL_SEED = 0  # the RNG state each network call starts from (outside RNG state untouched)
-CHANNELS_LAST_DEVICES = ("cpu", "cuda")  # not mps: its channels_last kernels have had bugs
 
 # Methods that are not networks: the restoration table's floor (the degraded input as is).
 BUILTIN = {
@@ -118,7 +117,9 @@ class Method:
                 net = pretrained.create_model(self.name, device=self.device)
             except AssetError as err:
                 raise MethodError(f"method {self.name}: {err}") from None
-            self._net = _channels_last(net.eval())
+            from fsr.device import to_channels_last
+
+            self._net = to_channels_last(net.eval())
         return self._net
 
     def __call__(self, lq: Tensor, prior: Tensor | Mapping | None = None) -> Tensor:
@@ -165,6 +166,8 @@ class Method:
         with torch.no_grad(), torch.random.fork_rng(devices=devices):
             torch.manual_seed(CALL_SEED)
             state = _rng_state(dev)
+            from fsr.device import CHANNELS_LAST_DEVICES
+
             if dev.type in CHANNELS_LAST_DEVICES:  # the layout the weights are in
                 args = [a.contiguous(memory_format=torch.channels_last) if a.dim() == 4 else a
                         for a in args]
@@ -194,19 +197,6 @@ class Method:
             raise MethodError(f"method {self.name} needs the prior's coefficients: pass "
                               "{'render': ..., 'coeffs': ...}")
         return [render, coeffs.to(self.device, torch.float32).contiguous()]
-
-
-def _channels_last(net: torch.nn.Module) -> torch.nn.Module:
-    """``net`` with its 4-D weights channels_last (NHWC) on a CPU or CUDA device: oneDNN's
-    and cuDNN's faster convolution layout (Real-ESRGAN -12 %, SAM3D -18 % CPU time per face
-    at batch 8, outputs within 3e-6). ``Module.to(memory_format=...)`` refuses the 5-D
-    modulated-conv weights of StyleGAN2, hence one tensor at a time."""
-    tensors = [*net.parameters(), *net.buffers()]
-    if tensors and tensors[0].device.type in CHANNELS_LAST_DEVICES:
-        for t in tensors:
-            if t.dim() == 4:
-                t.data = t.data.contiguous(memory_format=torch.channels_last)
-    return net
 
 
 def _rng_state(device: torch.device) -> Tensor:
