@@ -6,8 +6,8 @@ from BasicSR's ``ARCH_REGISTRY`` and loads its weights through ``fsr.assets.reso
 
     >>> from fsr.archs.pretrained import create_model, list_records
     >>> sorted(list_records(task='restore'))  # doctest: +NORMALIZE_WHITESPACE
-    ['codeformer-w0.5', 'codeformer-w0.7', 'gfpgan-v1.3', 'gfpgan-v1.4', 'mmrb-sg2-128-plain-samples',
-     'mmrb-sg2-128-samples']
+    ['codeformer-w0.5', 'codeformer-w0.7', 'gfpgan-v1.3', 'gfpgan-v1.4',
+     'mmrb-sg2-128-noselfsup-samples', 'mmrb-sg2-128-plain-samples', 'mmrb-sg2-128-samples']
     >>> net = create_model('bicubic-x4')                    # weight-free
     >>> type(net).__name__, net.scale
     ('Bicubic', 4)
@@ -130,8 +130,11 @@ _MMRB_SAMPLES = MappingProxyType(dict(
 ))
 
 
-def _mmrb_samples(use_mmrb: bool) -> PretrainedRecord:
-    name = "mmrb-sg2-128-samples" if use_mmrb else "mmrb-sg2-128-plain-samples"
+def _mmrb_samples(use_mmrb: bool, selfsup: bool = True) -> PretrainedRecord:
+    tag = ("" if use_mmrb else "-plain") + ("" if selfsup else "-noselfsup")
+    name = f"mmrb-sg2-128{tag}-samples"
+    ablation = ("" if use_mmrb else "; the plain-residual-block ablation (use_mmrb=False)") + \
+        ("" if selfsup else "; the ablation without the self-supervised re-degradation term")
     return PretrainedRecord(
         name=name, arch="MMRBStyleGAN2",
         arch_kwargs={**_MMRB_SAMPLES, **({} if use_mmrb else {"use_mmrb": False})},
@@ -139,9 +142,9 @@ def _mmrb_samples(use_mmrb: bool) -> PretrainedRecord:
         input_range=(-1.0, 1.0), checkpoint_key="params_ema",
         licence="Apache-2.0 (fsr-trained on samples/)",
         description="MMRB + StyleGAN2 prior (small, 128 px, input skip) trained by fsr on the "
-        "sample set's train split with the self-supervised loss; forward returns (image, rgbs) "
-        "(card: weights/" + name.replace("-", "_") + ".md)"
-        + ("" if use_mmrb else "; the plain-residual-block ablation (use_mmrb=False)"),
+        f"sample set's train split{' with the self-supervised loss' if selfsup else ''}; "
+        "forward returns (image, rgbs) (card: weights/" + name.replace("-", "_") + ".md)"
+        + ablation,
     )
 
 
@@ -183,6 +186,7 @@ _RECORDS = [
     _sam3d_samples(8, prior=False),
     _mmrb_samples(use_mmrb=True),
     _mmrb_samples(use_mmrb=False),
+    _mmrb_samples(use_mmrb=True, selfsup=False),
 ]
 _RECORDS_BY_NAME: dict[str, PretrainedRecord] = {r.name: r for r in _RECORDS}
 PRETRAINED: Mapping[str, PretrainedRecord] = MappingProxyType(_RECORDS_BY_NAME)  # read-only view

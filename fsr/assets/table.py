@@ -299,11 +299,14 @@ _ROWS = [
              "ef1853a3ce7525ab2c6e51e8a547ffbd7891fb25332f2a860ae63c610a022391", 7352143,
              "SAM3D x8 no-prior ablation, same budget, trained by fsr on samples/ train"),
     _bundled("mmrb-sg2-128-samples",
-             "8defe8412bb7b722fe2f8e412cc5f4352c7b587b5dd2bc14f04522bd46ee1a6f", 10596355,
+             "d84ddbf80a4d21a5eb20ae28b6b54c04cf39c2222a14b65053bcddda3022ee60", 10596355,
              "MMRB + StyleGAN2 prior (128 px, small, input skip) trained by fsr on samples/ train"),
     _bundled("mmrb-sg2-128-plain-samples",
-             "4eaad19a6c1a7561dcf9cd318b1f240fccc814f5cb37f490bedfa574d2f8657c", 10599075,
+             "26944bbb0a38df795a73cbfa4c432d29e6bb160640db09299b7e888a2e26328f", 10599075,
              "MMRB ablation: plain residual blocks (use_mmrb=False), same data and budget"),
+    _bundled("mmrb-sg2-128-noselfsup-samples",
+             "6fce2cb823f7daa6f5fc214553a8de9680b00618ef61351e47c55f12f32f4eb5", 10596355,
+             "MMRB ablation: no self-supervised re-degradation term, same data and budget"),
 ]
 
 ASSETS: dict[str, Asset] = {row.name: row for row in _ROWS}
