@@ -299,13 +299,13 @@ _ROWS = [
              "ef1853a3ce7525ab2c6e51e8a547ffbd7891fb25332f2a860ae63c610a022391", 7352143,
              "SAM3D x8 no-prior ablation, same budget, trained by fsr on samples/ train"),
     _bundled("mmrb-sg2-128-samples",
-             "d84ddbf80a4d21a5eb20ae28b6b54c04cf39c2222a14b65053bcddda3022ee60", 10596355,
+             "8212eb005a8545b092e73ae90bc093753e90551b3a247c6ba98b127a9a1de7ac", 10596355,
              "MMRB + StyleGAN2 prior (128 px, small, input skip) trained by fsr on samples/ train"),
     _bundled("mmrb-sg2-128-plain-samples",
-             "26944bbb0a38df795a73cbfa4c432d29e6bb160640db09299b7e888a2e26328f", 10599075,
+             "1da3e14babbe6602d3a43ba3887a66dc7d401d85aaa6de5bd5327bffb58b40d4", 10599075,
              "MMRB ablation: plain residual blocks (use_mmrb=False), same data and budget"),
     _bundled("mmrb-sg2-128-noselfsup-samples",
-             "6fce2cb823f7daa6f5fc214553a8de9680b00618ef61351e47c55f12f32f4eb5", 10596355,
+             "99ecc00655232de43246a25c1f4672af669177eba9ee135490c37dfe2960e142", 10596355,
              "MMRB ablation: no self-supervised re-degradation term, same data and budget"),
 ]
 
