@@ -32,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("logs", nargs="+", type=Path)
     parser.add_argument("--baseline", action="append", default=[],
-                        help="FAMILY=NAME=PSNR reference line, e.g. 'SR x4=bicubic=27.91'")
+                        help="FAMILY=NAME=PSNR reference line, e.g. 'SR x4=bicubic (test)=27.91'")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "training_curves.png")
     args = parser.parse_args()
     groups: dict[str, list[Path]] = {}
@@ -52,7 +52,7 @@ def main() -> None:
         for spec in args.baseline:
             fam, label, value = spec.split("=")
             if fam == family:
-                ax_val.axhline(float(value), ls="--", color="grey", label=f"{label} (test)")
+                ax_val.axhline(float(value), ls="--", color="grey", label=label)  # name its split
         ax_loss.set_yscale("log")
         ax_loss.set_title(f"{family}: training losses")
         ax_val.set_title(f"{family}: {'/'.join(sorted(splits))}-split PSNR (EMA weights)")
