@@ -33,6 +33,12 @@ def _cell(r: dict | None) -> str:
     return text
 
 
+def _target(bucket: str) -> str:
+    """A sweep's bucket as its target yaw: the suite's edges are the targets, so each target
+    is the lower edge of its own bucket ('45-60' -> '45', '60+' -> '60'; 'all' stays)."""
+    return bucket if bucket == "all" else bucket.split("-")[0].rstrip("+")
+
+
 def ablation_section(run_dir: Path, sweeps: set[str]) -> list[str]:
     """Markdown lines (empty when paired.csv has no ablation rows)."""
     rows = [r for r in _rows(Path(run_dir) / "paired.csv") if r["comparison"] != "vs baseline"]
@@ -49,13 +55,15 @@ def ablation_section(run_dir: Path, sweeps: set[str]) -> list[str]:
                                    r["versus"]) == (ds, task, kind, method, versus)]
         metrics = [m for m in METRICS if any(r["metric"] == m for r in sel)]
         synthetic = " (SYNTHETIC POSE: buckets are target yaws)" if ds in sweeps else ""
+        first_col = "target abs(yaw), °" if synthetic else "abs(yaw) bucket, °"
         out += [f"### {ds} / {task}: {kind}, `{method}` - `{versus}`{synthetic}", "",
-                "| abs(yaw) bucket, ° | " + " | ".join(metrics) + " | images / identities |",
+                f"| {first_col} | " + " | ".join(metrics) + " | images / identities |",
                 "|---|" + "---:|" * (len(metrics) + 1)]
         for b in dict.fromkeys(r["bucket"] for r in sel):
             by = {r["metric"]: r for r in sel if r["bucket"] == b}
             first = next(iter(by.values()))
-            out.append(f"| {b} | " + " | ".join(_cell(by.get(m)) for m in metrics)
+            out.append(f"| {_target(b) if synthetic else b} | "
+                       + " | ".join(_cell(by.get(m)) for m in metrics)
                        + f" | {first['n']} / {first['clusters']} |")
         out.append("")
     return out

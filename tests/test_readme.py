@@ -93,3 +93,13 @@ def test_a_cards_paired_rows_are_its_own_task():
     psnr = float(line.split("|")[3].split()[0])
     assert psnr == pytest.approx(by_task["restore"], abs=1e-4)
     assert psnr != pytest.approx(by_task["restore-severe"], abs=1e-3)
+
+
+def test_sweep_ablation_rows_are_labelled_by_target_yaw():
+    """A sweep's bucket holds one target yaw, its lower edge: the ablation table says 45, not
+    '45-60' (which read as a range of measured poses)."""
+    text = (REPO / "leaderboard" / "LEADERBOARD.md").read_text()
+    section = text.split("### sweep-synthetic / restore: MMRB vs plain blocks", 1)[1].split("###", 1)[0]
+    assert "| target abs(yaw), ° |" in section
+    rows = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")]
+    assert rows[1:] == ["all", "0", "15", "30", "45", "60"]
