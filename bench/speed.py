@@ -22,15 +22,14 @@ values), in eval mode under ``torch.inference_mode()``:
   Batch 8 runs after batch 1, so its number is the peak of either.
 CPU timings on a shared machine move with its load; the table header prints the load average.
 
-``--dtype bfloat16`` (or float16) adds, per row, float32 and that dtype timed interleaved in one
-process (fp32, dtype, then both channels_last, the layout fsr.methods runs in; fp32, ...
-so a load change hits all alike), at
-``--batch`` images, and the minimum over the repeats (the least disturbed run) per face. The
-dtype runs under ``torch.autocast`` as ``fsr.methods`` does (oneDNN bf16/AMX kernels on a CPU
-that has them). Then the accuracy cost, per method with its real weights
-(``fsr.methods.load_method(name, dtype=...)``): PSNR of the dtype output against the float32
-output on the committed real face crops of ``tests/pose/data``, degraded as the benchmark does
-(bicubic for SR, the GFPGAN blind preset for restoration).
+``--dtype bfloat16`` (or float16) adds, per row, float32 and that dtype, each contiguous and
+channels_last (the layout fsr.methods runs in), timed interleaved in one process (so a load
+change hits all alike), at ``--batch`` images, and the minimum over the repeats (the least
+disturbed run) per face. The dtype runs under ``torch.autocast`` as ``fsr.methods`` does
+(oneDNN bf16/AMX kernels on a CPU that has them). Then the accuracy cost, per method with its
+real weights (``fsr.methods.load_method(name, dtype=...)``): PSNR of the dtype output against
+the float32 output on the committed real face crops of ``tests/pose/data``, degraded as the
+benchmark does (bicubic for SR, the GFPGAN blind preset for restoration).
 
 ``--metrics``: what the benchmark harness spends on each metric per image, one image at a
 time (the old loop) against batches of ``--batch`` (``--batch-size``), interleaved, min of the

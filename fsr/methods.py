@@ -161,16 +161,14 @@ class Method:
         net = self.net  # built (and its init drawn from the RNG) before seeding
         dev = args[0].device
         devices = [dev] if dev.type == "cuda" else []
-        from fsr.device import autocast
+        from fsr.device import CHANNELS_LAST_DEVICES, autocast
 
+        if dev.type in CHANNELS_LAST_DEVICES:  # the layout to_channels_last put the weights in
+            args = [a.contiguous(memory_format=torch.channels_last) if a.dim() == 4 else a
+                    for a in args]
         with torch.no_grad(), torch.random.fork_rng(devices=devices):
             torch.manual_seed(CALL_SEED)
             state = _rng_state(dev)
-            from fsr.device import CHANNELS_LAST_DEVICES
-
-            if dev.type in CHANNELS_LAST_DEVICES:  # the layout the weights are in
-                args = [a.contiguous(memory_format=torch.channels_last) if a.dim() == 4 else a
-                        for a in args]
             with autocast(dev, self.dtype):
                 out = net(*args)
             if self._draws_noise is None:
