@@ -28,7 +28,8 @@ PAIRED_COLUMNS = ["dataset", "task", "comparison", "method", "versus", "metric",
 # method against its ablations, found by label: the same label with the tag in it
 PAIRED_BASELINE = {"sr": "bicubic-x{scale}", "restore": "input"}
 ABLATION_TAGS = {"-noprior": "prior vs no prior", "-plain": "MMRB vs plain blocks",
-                 "-noselfsup": "self-supervised term vs none"}
+                 "-noselfsup": "self-supervised term vs none",
+                 "-pw0.25": "prior weight 1 vs 0.25"}
 SET_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "value", "n", "ref_n",
                "reference", "lower_better", "warning"]
 PIPELINE_COLUMNS = ["dataset", "task", "detector", "bucket", "n", "found", "missed", "miss_rate"]

@@ -167,6 +167,11 @@ class MMRBStyleGAN2(nn.Module):
             at 0. A fresh network returns its input, as SAM3D's ``residual=True`` returns
             bicubic, so training can only move away from the input where the loss gains: the
             "keep the original facial features" the paper asks of MMRB, enforced by the start.
+        prior_weight: how much of the prior's change to the input is kept at inference, like
+            GFPGAN's ``weight`` and CodeFormer's fidelity ``w``: the output is
+            ``x + prior_weight * (restored - x)`` (with ``input_skip``, the prior's image term
+            scaled). 1 is the network as trained, 0 returns the (upsampled) input. Not a
+            parameter: the same checkpoint serves every weight.
     """
 
     def __init__(self, out_size: int = 512, in_size: int | None = None, num_style_feat: int = 512,
@@ -175,8 +180,11 @@ class MMRBStyleGAN2(nn.Module):
                  use_mmrb: bool = True, latent_channels: int = 64,
                  dilations: Sequence[int] = (1, 2, 3), branch_ratio: float = 0.5,
                  sft_half: bool = True, prior_resample: str = "fir", fix_prior: bool = False,
-                 input_skip: bool = False):
+                 input_skip: bool = False, prior_weight: float = 1.0):
         super().__init__()
+        if not (isinstance(prior_weight, (int, float)) and 0.0 <= prior_weight <= 1.0):
+            raise ArchConfigError(f"prior_weight must be a number in [0, 1], got {prior_weight!r}")
+        self.prior_weight = float(prior_weight)
         self.log_size = check_out_size(out_size, (16, 32, 64, 128, 256, 512, 1024))
         self.out_size, self.in_size = out_size, in_size or out_size
         if not isinstance(self.in_size, int) or not 4 <= self.in_size <= out_size:
@@ -266,7 +274,9 @@ class MMRBStyleGAN2(nn.Module):
         image, _ = self.prior([codes], conditions, input_is_latent=True,
                               randomize_noise=randomize_noise)
         if self.input_skip:
-            image = x + self.prior_gain * image
+            image = x + (self.prior_weight * self.prior_gain) * image
+        elif self.prior_weight != 1.0:
+            image = x + self.prior_weight * (image - x)
         rgbs = [to_rgb(f) for to_rgb, f in zip(self.to_rgbs, dec_feats, strict=True)] if return_rgb else []
         return image, rgbs
 

@@ -7,7 +7,8 @@ from BasicSR's ``ARCH_REGISTRY`` and loads its weights through ``fsr.assets.reso
     >>> from fsr.archs.pretrained import create_model, list_records
     >>> sorted(list_records(task='restore'))  # doctest: +NORMALIZE_WHITESPACE
     ['codeformer-w0.5', 'codeformer-w0.7', 'gfpgan-v1.3', 'gfpgan-v1.4',
-     'mmrb-sg2-128-noselfsup-samples', 'mmrb-sg2-128-plain-samples', 'mmrb-sg2-128-samples']
+     'mmrb-sg2-128-noselfsup-samples', 'mmrb-sg2-128-plain-samples', 'mmrb-sg2-128-samples',
+     'mmrb-sg2-128-samples-pw0.25']
     >>> net = create_model('bicubic-x4')                    # weight-free
     >>> type(net).__name__, net.scale
     ('Bicubic', 4)
@@ -20,6 +21,7 @@ Records are plain frozen dataclasses; nothing is built or fetched until ``create
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 from collections.abc import Mapping
@@ -148,6 +150,16 @@ def _mmrb_samples(use_mmrb: bool, selfsup: bool = True) -> PretrainedRecord:
     )
 
 
+def _mmrb_prior_weight(w: float) -> PretrainedRecord:
+    """The bundled MMRB model with its prior's change to the input scaled by ``w`` (the
+    ``prior_weight`` lever, docs/mmrb.md; 1 = as trained, 0 = the input)."""
+    base = _mmrb_samples(use_mmrb=True)
+    return dataclasses.replace(
+        base, name=f"{base.name}-pw{w}", arch_kwargs={**base.arch_kwargs, "prior_weight": w},
+        description=base.description + f"; prior_weight={w} (the prior's change to the input "
+        "scaled at inference, same weights)")
+
+
 def _sam3d_samples(scale: int, prior: bool) -> PretrainedRecord:
     lr, tag = 128 // scale, "" if prior else "-noprior"
     name = f"sam3d-x{scale}{tag}-samples"
@@ -187,28 +199,39 @@ _RECORDS = [
     _mmrb_samples(use_mmrb=True),
     _mmrb_samples(use_mmrb=False),
     _mmrb_samples(use_mmrb=True, selfsup=False),
+    _mmrb_prior_weight(0.25),  # the prior-weight ablation, the weight chosen on val (docs/mmrb.md)
 ]
 _RECORDS_BY_NAME: dict[str, PretrainedRecord] = {r.name: r for r in _RECORDS}
 PRETRAINED: Mapping[str, PretrainedRecord] = MappingProxyType(_RECORDS_BY_NAME)  # read-only view
 
 
+# Families of records named by a parameter: (name prefix, builder of the record at a weight);
+# the builders are looked up when called, so a test can swap one for a small stand-in.
+_PARAMETRIC = (("codeformer-w", lambda w: _codeformer(w)),
+               ("mmrb-sg2-128-samples-pw", lambda w: _mmrb_prior_weight(w)))
+
+
 def parametric_record(name: str) -> PretrainedRecord | None:
     """The record of a parametrised name outside the table, or None.
 
-    ``codeformer-w<w>`` with ``w`` in [0, 1] written as Python prints the float (``0.63``,
-    ``1.0``): CodeFormer at that fidelity weight (the demo's slider).
+    A name is a family's prefix and a weight in [0, 1] written as Python prints the float
+    (``0.63``, ``1.0``): ``codeformer-w<w>``, CodeFormer at that fidelity weight (the demo's
+    slider), and ``mmrb-sg2-128-samples-pw<w>``, the bundled MMRB at that prior weight.
 
     >>> parametric_record('codeformer-w0.63').arch_kwargs['w'], parametric_record('codeformer-w2.0')
     (0.63, None)
+    >>> parametric_record('mmrb-sg2-128-samples-pw0.5').arch_kwargs['prior_weight']
+    0.5
     """
-    prefix = "codeformer-w"
-    if not name.startswith(prefix):
-        return None
-    try:
-        w = float(name[len(prefix):])
-    except ValueError:
-        return None
-    return _codeformer(w) if 0.0 <= w <= 1.0 and name == f"{prefix}{w}" else None
+    for prefix, build in _PARAMETRIC:
+        if not name.startswith(prefix):
+            continue
+        try:
+            w = float(name[len(prefix):])
+        except ValueError:
+            return None
+        return build(w) if 0.0 <= w <= 1.0 and name == f"{prefix}{w}" else None
+    return None
 
 
 def get_record(name: str) -> PretrainedRecord:

@@ -152,3 +152,29 @@ def test_input_skip_starts_as_the_input_and_learns_the_prior_gain(in_size):
     assert (moved - up).abs().mean() > 1e-4
     # the default keeps the paper's layout: no gain parameter, the prior renders the image
     assert not hasattr(MMRBStyleGAN2(out_size=64, **TINY), "prior_gain")
+
+
+@pytest.mark.parametrize("input_skip", [True, False])
+def test_prior_weight_scales_the_change_to_the_input(input_skip):
+    """One checkpoint at every weight: 0 returns the input, 1 the trained output, and the output
+    moves linearly in between (the GFPGAN/CodeFormer fidelity knob, here on the prior)."""
+    torch.manual_seed(0)
+    net = MMRBStyleGAN2(out_size=64, input_skip=input_skip, **TINY).eval()
+    if input_skip:
+        with torch.no_grad():
+            net.prior_gain.fill_(0.7)
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    outs = {}
+    for w in (0.0, 0.25, 1.0):
+        other = MMRBStyleGAN2(out_size=64, input_skip=input_skip, prior_weight=w, **TINY).eval()
+        other.load_state_dict(net.state_dict())  # strict: the weight is no parameter
+        with torch.no_grad():
+            outs[w] = other(x, randomize_noise=False)[0]
+    with torch.no_grad():
+        assert torch.equal(outs[1.0], net(x, randomize_noise=False)[0])
+    torch.testing.assert_close(outs[0.0], x, rtol=0, atol=1e-6)
+    torch.testing.assert_close(outs[0.25], x + 0.25 * (outs[1.0] - x), rtol=0, atol=1e-5)
+    assert (outs[1.0] - x).abs().mean() > 1e-3  # the test is not vacuous
+    for bad in (-0.1, 1.5, "half", float("nan")):
+        with pytest.raises(ArchConfigError, match="prior_weight"):
+            MMRBStyleGAN2(out_size=64, prior_weight=bad, **TINY)
