@@ -75,7 +75,8 @@ class MMRB(nn.Module):
     """
 
     def __init__(self, channels: int, dilations: Sequence[int] = (1, 2, 3), branch_ratio: float = 0.5,
-                 reduction: int = 4, res_scale: float = 0.1, spatial_attention: bool = True):
+                 reduction: int = 4, res_scale: float = 0.1, spatial_attention: bool = True,
+                 path_attention: bool = True):
         super().__init__()
         if channels < 1 or not dilations or min(dilations) < 1:
             raise ArchConfigError(f"MMRB needs channels >= 1 and dilations >= 1, got {channels}, "
@@ -85,8 +86,9 @@ class MMRB(nn.Module):
         self.preserve = nn.Conv2d(channels, cb, 1)
         self.paths = nn.ModuleList(nn.Conv2d(channels, cb, 3, padding=d, dilation=d) for d in dilations)
         hidden = max(4, cb // reduction)
-        self.attn_squeeze = nn.Linear(cb, hidden)
-        self.attn_expand = nn.Linear(hidden, self.num_paths * cb)
+        # path_attention=False (ablation): the paths are averaged with equal weights
+        self.attn_squeeze = nn.Linear(cb, hidden) if path_attention else None
+        self.attn_expand = nn.Linear(hidden, self.num_paths * cb) if path_attention else None
         self.fuse = nn.Conv2d(self.num_paths * cb, channels, 1)
         self.spatial = nn.Conv2d(2, 1, 7, padding=3) if spatial_attention else None
         self.scale = nn.Parameter(torch.full((1, channels, 1, 1), float(res_scale)))
@@ -100,9 +102,12 @@ class MMRB(nn.Module):
             feats.append(prev)
         stack = torch.stack(feats, 1)  # (b, paths, cb, h, w)
         b, n, cb = stack.shape[:3]
-        desc = stack.sum(1).mean((2, 3))  # (b, cb)
-        logits = self.attn_expand(F.leaky_relu(self.attn_squeeze(desc), 0.2)).view(b, n, cb)
-        stack = stack * logits.softmax(1)[..., None, None]
+        if self.attn_squeeze is None:
+            stack = stack / n
+        else:
+            desc = stack.sum(1).mean((2, 3))  # (b, cb)
+            logits = self.attn_expand(F.leaky_relu(self.attn_squeeze(desc), 0.2)).view(b, n, cb)
+            stack = stack * logits.softmax(1)[..., None, None]
         out = self.fuse(stack.flatten(1, 2))
         if self.spatial is not None:
             pooled = torch.cat([out.mean(1, keepdim=True), out.amax(1, keepdim=True)], 1)
@@ -160,6 +165,8 @@ class MMRBStyleGAN2(nn.Module):
         use_mmrb: False swaps every MMRB for a :class:`PlainResBlock` (ablation).
         latent_channels: the 4x4 feature is reduced to this many channels before the w+ linear.
         dilations, branch_ratio: MMRB settings. sft_half: modulate half of the prior channels.
+        path_attention: False averages each MMRB's paths with equal weights instead of its
+            per-channel softmax over them (the path-weight ablation).
         prior_resample: ``'fir'`` (default; what the public BasicSR-trained prior uses) or
             ``'bilinear'``. fix_prior: freeze the prior.
         input_skip: fsr's addition, in neither paper: return the (upsampled) input plus
@@ -180,7 +187,8 @@ class MMRBStyleGAN2(nn.Module):
                  use_mmrb: bool = True, latent_channels: int = 64,
                  dilations: Sequence[int] = (1, 2, 3), branch_ratio: float = 0.5,
                  sft_half: bool = True, prior_resample: str = "fir", fix_prior: bool = False,
-                 input_skip: bool = False, prior_weight: float = 1.0):
+                 input_skip: bool = False, prior_weight: float = 1.0,
+                 path_attention: bool = True):
         super().__init__()
         if not (isinstance(prior_weight, (int, float)) and 0.0 <= prior_weight <= 1.0):
             raise ArchConfigError(f"prior_weight must be a number in [0, 1], got {prior_weight!r}")
@@ -205,7 +213,8 @@ class MMRBStyleGAN2(nn.Module):
             raise ArchConfigError(f"narrow={narrow} leaves the codec with no channels: {ch}")
 
         def block(c: int) -> nn.Module:
-            return MMRB(c, dilations, branch_ratio) if use_mmrb else PlainResBlock(c)
+            return MMRB(c, dilations, branch_ratio, path_attention=path_attention) if use_mmrb \
+                else PlainResBlock(c)
 
         # deep encoder: MMRBs at every scale, then a down-sampling residual block
         self.conv_first = nn.Conv2d(3, ch[out_size], 3, 1, 1)

@@ -178,3 +178,22 @@ def test_prior_weight_scales_the_change_to_the_input(input_skip):
     for bad in (-0.1, 1.5, "half", float("nan")):
         with pytest.raises(ArchConfigError, match="prior_weight"):
             MMRBStyleGAN2(out_size=64, prior_weight=bad, **TINY)
+
+
+def test_path_attention_off_weights_every_path_equally():
+    torch.manual_seed(0)
+    on, off = MMRB(8), MMRB(8, path_attention=False)
+    assert off.attn_squeeze is None and off.attn_expand is None
+    state = {k: v for k, v in on.state_dict().items() if not k.startswith("attn_")}
+    off.load_state_dict(state)  # strict: the ablation has every other weight of the block
+    x = torch.randn(2, 8, 6, 6)
+    # with the attention's last layer zeroed its softmax is uniform: the two must agree
+    with torch.no_grad():
+        on.attn_expand.weight.zero_()
+        on.attn_expand.bias.zero_()
+        torch.testing.assert_close(on(x), off(x))
+        on.attn_expand.bias.normal_()
+        assert not torch.allclose(on(x), off(x))
+    net = MMRBStyleGAN2(out_size=64, path_attention=False, **TINY)
+    assert not any("attn_" in k for k in net.state_dict())
+    assert net(torch.rand(1, 3, 64, 64) * 2 - 1)[0].shape == (1, 3, 64, 64)
