@@ -89,13 +89,13 @@ def main() -> int:
     print("| geometric turn | n | MediaPipe found | 2D landmark error (inter-ocular) | "
           "yaw read / turn: matrix | landmarks | landmarks, true depth |")
     print("|---|---|---|---|---|---|---|")
+    def med(values, fmt=".2f"):
+        return format(float(np.median(values)), fmt) if values else "-"
+
     for t in turns:
         r = rows[t]
-
-        def med(k, fmt=".2f"):
-            return format(float(np.median(r[k])), fmt) if r[k] else "-"
-        print(f"| {t:g} | {r['n']} | {r['found']} | {med('err', '.3f')} | {med('matrix')} | "
-              f"{med('lms')} | {med('true_z')} |")
+        print(f"| {t:g} | {r['n']} | {r['found']} | {med(r['err'], '.3f')} | {med(r['matrix'])} | "
+              f"{med(r['lms'])} | {med(r['true_z'])} |")
     return 0
 
 
