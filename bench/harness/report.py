@@ -29,6 +29,7 @@ PAIRED_COLUMNS = ["dataset", "task", "comparison", "method", "versus", "metric",
 PAIRED_BASELINE = {"sr": "bicubic-x{scale}", "restore": "input"}
 ABLATION_TAGS = {"-noprior": "prior vs no prior", "-plain": "MMRB vs plain blocks",
                  "-noselfsup": "self-supervised term vs none",
+                 "-noattn": "path attention vs equal path weights",
                  "-pw0.25": "prior weight 1 vs 0.25"}
 SET_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "value", "n", "ref_n",
                "reference", "lower_better", "warning"]

@@ -7,7 +7,7 @@ from BasicSR's ``ARCH_REGISTRY`` and loads its weights through ``fsr.assets.reso
     >>> from fsr.archs.pretrained import create_model, list_records
     >>> sorted(list_records(task='restore'))  # doctest: +NORMALIZE_WHITESPACE
     ['codeformer-w0.5', 'codeformer-w0.7', 'gfpgan-v1.3', 'gfpgan-v1.4',
-     'mmrb-sg2-128-noselfsup-samples', 'mmrb-sg2-128-plain-samples', 'mmrb-sg2-128-samples',
+     'mmrb-sg2-128-noattn-samples', 'mmrb-sg2-128-noselfsup-samples', 'mmrb-sg2-128-plain-samples', 'mmrb-sg2-128-samples',
      'mmrb-sg2-128-samples-pw0.25']
     >>> net = create_model('bicubic-x4')                    # weight-free
     >>> type(net).__name__, net.scale
@@ -132,14 +132,17 @@ _MMRB_SAMPLES = MappingProxyType(dict(
 ))
 
 
-def _mmrb_samples(use_mmrb: bool, selfsup: bool = True) -> PretrainedRecord:
-    tag = ("" if use_mmrb else "-plain") + ("" if selfsup else "-noselfsup")
+def _mmrb_samples(use_mmrb: bool, selfsup: bool = True, attention: bool = True) -> PretrainedRecord:
+    tag = ("" if use_mmrb else "-plain") + ("" if selfsup else "-noselfsup") + \
+        ("" if attention else "-noattn")
     name = f"mmrb-sg2-128{tag}-samples"
     ablation = ("" if use_mmrb else "; the plain-residual-block ablation (use_mmrb=False)") + \
-        ("" if selfsup else "; the ablation without the self-supervised re-degradation term")
+        ("" if selfsup else "; the ablation without the self-supervised re-degradation term") + \
+        ("" if attention else "; the ablation without MMRB path attention (paths averaged)")
     return PretrainedRecord(
         name=name, arch="MMRBStyleGAN2",
-        arch_kwargs={**_MMRB_SAMPLES, **({} if use_mmrb else {"use_mmrb": False})},
+        arch_kwargs={**_MMRB_SAMPLES, **({} if use_mmrb else {"use_mmrb": False}),
+                     **({} if attention else {"path_attention": False})},
         asset=name, task="restore", scale=1, in_size=128, out_size=128,
         input_range=(-1.0, 1.0), checkpoint_key="params_ema",
         licence="Apache-2.0 (fsr-trained on samples/)",
@@ -199,6 +202,7 @@ _RECORDS = [
     _mmrb_samples(use_mmrb=True),
     _mmrb_samples(use_mmrb=False),
     _mmrb_samples(use_mmrb=True, selfsup=False),
+    _mmrb_samples(use_mmrb=True, attention=False),
     _mmrb_prior_weight(0.25),  # the prior-weight ablation, the weight chosen on val (docs/mmrb.md)
 ]
 _RECORDS_BY_NAME: dict[str, PretrainedRecord] = {r.name: r for r in _RECORDS}

@@ -307,6 +307,9 @@ _ROWS = [
     _bundled("mmrb-sg2-128-noselfsup-samples",
              "99ecc00655232de43246a25c1f4672af669177eba9ee135490c37dfe2960e142", 10596355,
              "MMRB ablation: no self-supervised re-degradation term, same data and budget"),
+    _bundled("mmrb-sg2-128-noattn-samples",
+             "d810ad37b38c63a26eef26099e13eeb4864ab5bed60c22ad96a848283831708c", 10548771,
+             "MMRB ablation: no path attention (paths averaged), same data and budget"),
 ]
 
 ASSETS: dict[str, Asset] = {row.name: row for row in _ROWS}
