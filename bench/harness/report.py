@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fsr.archs.pretrained import PRIOR_WEIGHT_ABLATION
 from fsr.metrics.stats import fid_low_rank, finite_mean_ci, kid_from_features, paired_bootstrap
 from harness import BenchError
 from harness.store import Store, decode_feat, detect_key
@@ -30,7 +31,7 @@ PAIRED_BASELINE = {"sr": "bicubic-x{scale}", "restore": "input"}
 ABLATION_TAGS = {"-noprior": "prior vs no prior", "-plain": "MMRB vs plain blocks",
                  "-noselfsup": "self-supervised term vs none",
                  "-noattn": "path attention vs equal path weights",
-                 "-pw0.25": "prior weight 1 vs 0.25"}
+                 f"-pw{PRIOR_WEIGHT_ABLATION}": f"prior weight 1 vs {PRIOR_WEIGHT_ABLATION}"}
 SET_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "value", "n", "ref_n",
                "reference", "lower_better", "warning"]
 PIPELINE_COLUMNS = ["dataset", "task", "detector", "bucket", "n", "found", "missed", "miss_rate"]

@@ -89,6 +89,7 @@ def main() -> int:
     print("| geometric turn | n | MediaPipe found | 2D landmark error (inter-ocular) | "
           "yaw read / turn: matrix | landmarks | landmarks, true depth |")
     print("|---|---|---|---|---|---|---|")
+
     def med(values, fmt=".2f"):
         return format(float(np.median(values)), fmt) if values else "-"
 

@@ -7,8 +7,8 @@ from BasicSR's ``ARCH_REGISTRY`` and loads its weights through ``fsr.assets.reso
     >>> from fsr.archs.pretrained import create_model, list_records
     >>> sorted(list_records(task='restore'))  # doctest: +NORMALIZE_WHITESPACE
     ['codeformer-w0.5', 'codeformer-w0.7', 'gfpgan-v1.3', 'gfpgan-v1.4',
-     'mmrb-sg2-128-noattn-samples', 'mmrb-sg2-128-noselfsup-samples', 'mmrb-sg2-128-plain-samples', 'mmrb-sg2-128-samples',
-     'mmrb-sg2-128-samples-pw0.25']
+     'mmrb-sg2-128-noattn-samples', 'mmrb-sg2-128-noselfsup-samples',
+     'mmrb-sg2-128-plain-samples', 'mmrb-sg2-128-samples', 'mmrb-sg2-128-samples-pw0.25']
     >>> net = create_model('bicubic-x4')                    # weight-free
     >>> type(net).__name__, net.scale
     ('Bicubic', 4)
@@ -153,6 +153,10 @@ def _mmrb_samples(use_mmrb: bool, selfsup: bool = True, attention: bool = True) 
     )
 
 
+# the prior weight the default run carries as an ablation row, chosen on val (docs/mmrb.md)
+PRIOR_WEIGHT_ABLATION = 0.25
+
+
 def _mmrb_prior_weight(w: float) -> PretrainedRecord:
     """The bundled MMRB model with its prior's change to the input scaled by ``w`` (the
     ``prior_weight`` lever, docs/mmrb.md; 1 = as trained, 0 = the input)."""
@@ -203,7 +207,7 @@ _RECORDS = [
     _mmrb_samples(use_mmrb=False),
     _mmrb_samples(use_mmrb=True, selfsup=False),
     _mmrb_samples(use_mmrb=True, attention=False),
-    _mmrb_prior_weight(0.25),  # the prior-weight ablation, the weight chosen on val (docs/mmrb.md)
+    _mmrb_prior_weight(PRIOR_WEIGHT_ABLATION),
 ]
 _RECORDS_BY_NAME: dict[str, PretrainedRecord] = {r.name: r for r in _RECORDS}
 PRETRAINED: Mapping[str, PretrainedRecord] = MappingProxyType(_RECORDS_BY_NAME)  # read-only view
