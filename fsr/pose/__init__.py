@@ -1,7 +1,7 @@
 """Head pose (yaw, pitch, roll in degrees) from two independent estimators, and yaw buckets.
 
     from fsr.pose import estimate_pose, pose_bucket
-    pose = estimate_pose(img_rgb)                 # MediaPipe facial transformation matrix
+    pose = estimate_pose(img_rgb)                 # MediaPipe landmarks, weak perspective
     pose2 = estimate_pose(img_rgb, method="pnp")  # dlib 68 points + solvePnP
     pose.ok, pose_bucket(pose.yaw)                # (True, '15-30')
 
@@ -24,7 +24,7 @@ from fsr.pose.common import (
     ypr_to_rotation,
 )
 
-METHODS = ("mediapipe", "pnp")
+METHODS = ("mediapipe", "mediapipe-matrix", "pnp")
 MIN_SIDE = 128  # smaller inputs are upsampled (bicubic) so the detectors see a usable face
 UPSAMPLE_SIDE = 256
 
@@ -47,16 +47,18 @@ def prepare_for_estimator(img_rgb: np.ndarray, min_side: int = MIN_SIDE,
 def estimate_pose(img_rgb: np.ndarray, method: str = "mediapipe", box=None) -> Pose:
     """Head pose of the (largest) face in an RGB uint8 image.
 
-    ``method``: 'mediapipe' (primary) or 'pnp' (dlib 68 + solvePnP; ``box`` (x0, y0, x1, y1)
-    skips dlib's detector). No face -> ``Pose(ok=False)``; a bad array -> ValueError.
+    ``method``: 'mediapipe' (primary: MediaPipe's landmarks, weak perspective),
+    'mediapipe-matrix' (MediaPipe's own transformation matrix, a 63-degree camera; reads
+    about 0.9x the primary's yaw on crops) or 'pnp' (dlib 68 + solvePnP; ``box`` (x0, y0, x1,
+    y1) skips dlib's detector). No face -> ``Pose(ok=False)``; a bad array -> ValueError.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     img, s = prepare_for_estimator(img_rgb)
-    if method == "mediapipe":
+    if method in ("mediapipe", "mediapipe-matrix"):
         from fsr.pose.mediapipe_pose import mediapipe_pose
 
-        return mediapipe_pose(img)
+        return mediapipe_pose(img, matrix=method == "mediapipe-matrix")
     from fsr.pose.pnp import pnp_pose
 
     if box is not None:

@@ -43,8 +43,20 @@ class FaceMeshFit:
     padded: bool
 
     def pose(self) -> Pose:
+        """fsr's head pose: the canonical face fitted to the 468 mesh landmarks (x, y) under
+        weak perspective (:mod:`fsr.pose.weak_perspective` says why not the matrix)."""
+        from fsr.pose.canonical import canonical_mesh
+        from fsr.pose.weak_perspective import fit_weak_perspective
+
+        n = N_LANDMARKS - 10  # the 468 mesh vertices; the 10 iris points are not on the mesh
+        fit = fit_weak_perspective(self.landmarks[:n, :2], canonical_mesh().vertices[:n])
+        return Pose(*fit.ypr, True, "mediapipe")
+
+    def matrix_pose(self) -> Pose:
+        """MediaPipe's own reading: its facial transformation matrix, which assumes a
+        63-degree camera across the image (on a crop: a close camera, so less yaw)."""
         yaw, pitch, roll = rotation_to_ypr(self.matrix[:3, :3])
-        return Pose(yaw, pitch, roll, True, "mediapipe")
+        return Pose(yaw, pitch, roll, True, "mediapipe-matrix")
 
 
 @contextlib.contextmanager
@@ -173,7 +185,10 @@ def _close_singleton() -> None:
         _SINGLETON = None
 
 
-def mediapipe_pose(img_rgb: np.ndarray) -> Pose:
-    """Head pose from MediaPipe's facial transformation matrix; ``ok=False`` if no face."""
+def mediapipe_pose(img_rgb: np.ndarray, matrix: bool = False) -> Pose:
+    """Head pose from MediaPipe's landmarks (weak perspective), or with ``matrix`` from its
+    facial transformation matrix; ``ok=False`` if no face."""
     fit = get_face_mesh().detect(img_rgb)
-    return fit.pose() if fit is not None else Pose(ok=False, method="mediapipe")
+    if fit is None:
+        return Pose(ok=False, method="mediapipe-matrix" if matrix else "mediapipe")
+    return fit.matrix_pose() if matrix else fit.pose()

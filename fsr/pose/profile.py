@@ -53,14 +53,15 @@ GRID = 14  # background/head anchors per side
 RINGS = (1.1, 1.25)  # anchor rings around the face oval, as multiples of its size
 BACKGROUND_FOLLOW = 0.35  # background this far outside the head (in head radii) stops turning
 REAL_MAX_STRETCH = 2.5  # magnification above which texture counts as filled, not real
-# (geometric turn, median change of MediaPipe yaw it produces) on train-split identities,
+# (geometric turn, median change of fsr.pose's yaw it produces) on train-split identities,
 # measured by bench/studies/profile_calibration.py (see docs/profiling.md)
 # (7 train identities, |source yaw| < 12, both signs pooled; n = 14 at 10-20, 12-13 at
-# 30-50, 9 at 60; MediaPipe finds the face on 2 of 14 renders at 70 and none at 80, so the
-# table stops at 60 and larger yaws use its last slope). MediaPipe reads ~3/4 of the 3D
-# turn, and so does the independent dlib-68 + solvePnP estimator up to 30 degrees.
+# 30-55, 9 at 60, 8 at 65; MediaPipe finds the face on 1 of 14 renders at 70 and none at 80,
+# so the table stops at 65 and larger yaws use its last slope). The weak-perspective yaw reads
+# ~0.9 of the 3D turn: MediaPipe's landmarks on a render lag its geometry a little.
 YAW_CALIBRATION: tuple[tuple[float, float], ...] = (
-    (10.0, 7.1), (20.0, 14.1), (30.0, 21.3), (40.0, 28.9), (50.0, 35.7), (60.0, 44.9),
+    (10.0, 9.1), (20.0, 18.2), (30.0, 27.2), (40.0, 35.8), (50.0, 44.8), (55.0, 49.9),
+    (60.0, 53.2), (65.0, 58.1),
 )
 
 

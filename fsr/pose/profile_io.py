@@ -24,8 +24,9 @@ import numpy as np
 
 MANIFEST_COLUMNS = ("file", "mask", "source", "yaw_target", "yaw_source", "yaw_measured",
                     "turn", "real_fraction", "synthetic")
-# bump when fsr.pose.profile changes what it renders: cached renders are keyed by it
-PROFILE_VERSION = "prof1"
+# bump when fsr.pose.profile changes what it renders or fsr.pose how it measures yaw (the
+# cache keeps yaw_source and yaw_measured): cached renders are keyed by it
+PROFILE_VERSION = "prof2"  # prof2: weak-perspective yaw
 
 
 def parse_yaws(text: str, both_signs: bool = False) -> list[float]:

@@ -184,7 +184,7 @@ def compute_prior(img_rgb: np.ndarray, size=None, upsample_to: int = 256,
     if fit is not None:
         verts = fit.landmarks * np.array([rw / w, rh / h, rw / w])
         maps = render_mesh(verts, rh, rw, sh=fixed, image=work)
-        pose = fit.pose()
+        pose = fit.matrix_pose()  # the pose the bundled SAM3D models were trained with
         expr = np.zeros(N_EXPRESSION)
         expr[: min(N_EXPRESSION, fit.blendshapes.size)] = fit.blendshapes[:N_EXPRESSION]
         coeffs = pack_coeffs(
