@@ -9,10 +9,11 @@ each geometric turn this measures, over one near-frontal crop per test identity 
   mesh's projection, in inter-ocular distances (a render that looked less turned than its
   geometry would move the landmarks away from it);
 * ``matrix``: the median change of MediaPipe's own yaw (its facial transformation matrix,
-  what fsr.pose reports and the benchmark buckets by), as a fraction of the turn;
+  a 63-degree camera across the crop), as a fraction of the turn;
+* ``weak perspective``: the same for fsr.pose's yaw (the canonical face fitted to MediaPipe's
+  2D landmarks under weak perspective, what the benchmark buckets by);
 * ``landmarks``: the same from a similarity fit of MediaPipe's canonical face to MediaPipe's
-  landmarks on its weighted Procrustes points (orthographic, predicted depth);
-* ``landmarks, true depth``: the same with the landmarks' depth replaced by the mesh's.
+  3D landmarks on its weighted Procrustes points (orthographic, MediaPipe's predicted depth).
 
     uv run python bench/studies/profile_geometry.py [--turns 15,30,45,60,70]
 """
@@ -59,13 +60,14 @@ def main() -> int:
         if s.is_photo and s.pose_ok and abs(s.yaw) < args.max_abs_yaw and s.identity not in seen:
             seen.add(s.identity)
             sources.append(s)
-    rows = {t: {"n": 0, "found": 0, "err": [], "matrix": [], "lms": [], "true_z": []} for t in turns}
+    rows = {t: {"n": 0, "found": 0, "err": [], "matrix": [], "wp": [], "lms": []} for t in turns}
     for s in sources:
         img = read_image(s.path)
         mesh = build_image_mesh(img)
         face = mesh.points[:N_MESH_VERTICES]
         iod = float(np.linalg.norm(np.subtract(*five_points(face)[:2])))
         base_lms = procrustes_yaw(face)
+        base_matrix = get_face_mesh().detect(img).matrix_pose().yaw
         for t in turns:
             for sign in (1.0, -1.0):
                 r = rows[t]
@@ -78,16 +80,14 @@ def main() -> int:
                 lms = fit.landmarks[:N_MESH_VERTICES]
                 r["found"] += 1
                 r["err"].append(np.median(np.linalg.norm(lms[:, :2] - truth[:, :2], axis=1)) / iod)
-                r["matrix"].append(sign * (fit.pose().yaw - mesh.source_yaw) / t)
+                r["matrix"].append(sign * (fit.matrix_pose().yaw - base_matrix) / t)
+                r["wp"].append(sign * (fit.pose().yaw - mesh.source_yaw) / t)
                 r["lms"].append(sign * (procrustes_yaw(lms) - base_lms) / t)
-                hybrid = lms.copy()
-                hybrid[:, 2] = truth[:, 2] - truth[:, 2].mean() + lms[:, 2].mean()
-                r["true_z"].append(sign * (procrustes_yaw(hybrid) - base_lms) / t)
         print(f"{s.id}: done", file=sys.stderr)
     print(f"Held-out test identities: {len(sources)} near-frontal crops (|source yaw| < "
           f"{args.max_abs_yaw:g}), both signs. Medians over the renders MediaPipe finds.\n")
     print("| geometric turn | n | MediaPipe found | 2D landmark error (inter-ocular) | "
-          "yaw read / turn: matrix | landmarks | landmarks, true depth |")
+          "yaw read / turn: matrix | weak perspective | landmarks |")
     print("|---|---|---|---|---|---|---|")
 
     def med(values, fmt=".2f"):
@@ -96,7 +96,7 @@ def main() -> int:
     for t in turns:
         r = rows[t]
         print(f"| {t:g} | {r['n']} | {r['found']} | {med(r['err'], '.3f')} | {med(r['matrix'])} | "
-              f"{med(r['lms'])} | {med(r['true_z'])} |")
+              f"{med(r['wp'])} | {med(r['lms'])} |")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Second head-pose estimator: dlib 68 landmarks + ``cv2.solvePnP`` on a generic 3D face.
+"""Second head-pose estimator: dlib 68 landmarks fitted to a generic 3D face (weak perspective,
+like the primary; ``cv2.solvePnP`` with a pinhole camera on request).
 
 The 3D model is MediaPipe's canonical face mesh (a freely licensed mean face, Apache-2.0)
 sampled at :data:`LM68_TO_MESH`: for each iBUG-68 point, the mesh vertex nearest to it.
@@ -77,18 +78,28 @@ def detect_68(img_rgb: np.ndarray, box=None, upsample: int = 1,
 
 def solve_pose_68(points_2d: np.ndarray, image_size: tuple[int, int],
                   focal: float | None = None, subset=PNP_POINTS) -> Pose:
-    """PnP of 68 image points (x, y) against the generic face; ``image_size`` is (H, W).
+    """Pose of 68 image points (x, y) against the generic face; ``image_size`` is (H, W).
 
-    The camera is a pinhole with focal ``max(H, W)`` pixels (about 53 degrees across) and its
-    principal point at the image centre. ``ok=False`` when the solution faces away.
+    By default the camera is weak perspective, as for fsr's primary estimator
+    (:mod:`fsr.pose.weak_perspective` says why). With ``focal`` (pixels) it is a pinhole with
+    its principal point at the image centre, solved by ``cv2.solvePnP``. ``ok=False`` when the
+    solution faces away.
     """
+    obj = model_points_68()[list(subset)].astype(np.float64)
+    img_pts = np.asarray(points_2d, dtype=np.float64)[list(subset)]
+    if focal is None:
+        from fsr.pose.weak_perspective import fit_weak_perspective
+
+        try:
+            yaw, pitch, roll = fit_weak_perspective(img_pts, obj).ypr
+        except ValueError:  # nothing facing the camera fits
+            return Pose(ok=False, method="pnp")
+        return Pose(yaw, pitch, roll, True, "pnp")
     import cv2
 
     h, w = image_size
-    f = float(focal or max(h, w))
+    f = float(focal)
     cam = np.array([[f, 0, w / 2.0], [0, f, h / 2.0], [0, 0, 1]], dtype=np.float64)
-    obj = model_points_68()[list(subset)].astype(np.float64)
-    img_pts = np.asarray(points_2d, dtype=np.float64)[list(subset)]
     ok, rvec, tvec = cv2.solvePnP(obj, img_pts, cam, None, flags=cv2.SOLVEPNP_SQPNP)
     if not ok:
         return Pose(ok=False, method="pnp")

@@ -81,6 +81,10 @@ def test_pnp_recovers_synthetic_pose(ypr):
     pts3 = model_points_68() @ ypr_to_rotation(*ypr).T + np.array([0.0, 0.0, -40.0])  # GL camera
     x = f * pts3[:, 0] / -pts3[:, 2] + w / 2
     y = -f * pts3[:, 1] / -pts3[:, 2] + h / 2  # image y points down
-    pose = solve_pose_68(np.stack([x, y], 1), (h, w))
+    pose = solve_pose_68(np.stack([x, y], 1), (h, w), focal=f)
     assert pose.ok
     assert np.allclose([pose.yaw, pose.pitch, pose.roll], ypr, atol=0.5)
+    # the default, weak perspective, on an orthographic projection of the same face
+    xy = 6.0 * (model_points_68() @ ypr_to_rotation(*ypr).T)[:, :2] * np.array([1.0, -1.0]) + 128
+    wp = solve_pose_68(xy, (h, w))
+    assert wp.ok and np.allclose([wp.yaw, wp.pitch, wp.roll], ypr, atol=1e-3)
