@@ -103,3 +103,22 @@ def test_sweep_ablation_rows_are_labelled_by_target_yaw():
     assert "| target abs(yaw), ° |" in section
     rows = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")]
     assert rows[1:] == ["all", "0", "15", "30", "45", "60"]
+
+
+def test_readme_bucket_counts_are_the_sample_manifests():
+    """The prose's test-split pose counts (not a rendered block) match samples/manifest.csv."""
+    import csv
+    import re
+
+    from fsr.pose import pose_bucket
+
+    rows = list(csv.DictReader((REPO / "samples" / "manifest.csv").open()))
+    counts = {}
+    for r in rows:
+        if r["split"] == "test" and r["pose_ok"] == "1":
+            b = pose_bucket(float(r["yaw"]))
+            counts[b] = counts.get(b, 0) + 1
+    text = " ".join((REPO / "README.md").read_text().split())
+    m = re.search(r"test \|yaw\| 0-15: (\d+), 15-30: (\d+), 30-45: (\d+), 45\+: (\d+)", text)
+    assert m, "the README's bucket-count sentence is missing"
+    assert [int(v) for v in m.groups()] == [counts.get(b, 0) for b in ("0-15", "15-30", "30-45", "45+")]

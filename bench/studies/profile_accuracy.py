@@ -3,8 +3,9 @@
 For one near-frontal crop per test identity (|yaw| < 12; the calibration used train
 identities only), render each yaw of ``--yaws`` (both signs) and measure:
 
-* MediaPipe's yaw on the render against the target: |measured - target| (the strict reading)
-  and |measured - source - target| (the change the render was asked for);
+* fsr.pose's yaw (MediaPipe's landmarks, weak perspective) on the render against the target:
+  |measured - target| (the strict reading) and |measured - source - target| (the change the
+  render was asked for);
 * yaw 0: PSNR of the render against the source in the central face (the middle half of the
   landmarks' box);
 * identity: dlib ResNet distance render vs source (same person below 0.6), at |yaw| <= 45,

@@ -1,12 +1,11 @@
-"""Calibrate face profiling's turn to MediaPipe's yaw scale, on TRAIN-split identities (never test).
+"""Calibrate face profiling's turn to fsr.pose's yaw scale, on TRAIN-split identities (never test).
 
-fsr.pose.profile turns the fitted 3D head by an angle; MediaPipe (the estimator that buckets
-every real photo in the benchmark) reads about two thirds of that turn on the renders, and
-so does the independent dlib-68 + solvePnP estimator. So that a sweep image labelled "yaw 30"
-sits where MediaPipe would put a real photo at 30, the library maps a requested yaw to the
-geometric turn through a table measured here: for near-frontal train crops (|yaw| < 12, one per identity), the
-median MediaPipe change of yaw (render minus source) at each geometric turn, both signs
-pooled. The held-out check (test identities) is ``bench/studies/profile_accuracy.py``.
+fsr.pose.profile turns the fitted 3D head by an angle; fsr.pose (MediaPipe's landmarks under
+weak perspective, the estimator that buckets every real photo in the benchmark) reads about
+0.9 of that turn on the renders. So that a sweep image labelled "yaw 30" sits where fsr.pose
+would put a real photo at 30, the library maps a requested yaw to the geometric turn through
+a table measured here: for near-frontal train crops (|yaw| < 12, one per identity), the
+median change of yaw (render minus source) at each geometric turn, both signs pooled. The held-out check (test identities) is ``bench/studies/profile_accuracy.py``.
 
     uv run python bench/studies/profile_calibration.py            # prints the table
 """
