@@ -40,7 +40,8 @@ def test_whole_photo_upscales_and_finds_both_faces(tmp_path):
     for f in result.faces:  # any-size method: the whole photo went through it, nothing cut
         assert f.status == "whole-photo" and f.input_crop.shape[0] == f.native_px > 100
         assert abs(f.output_crop.shape[0] - 4 * f.native_px) <= 2
-    assert all(f.yaw is not None and abs(f.yaw) < 30 for f in result.faces)
+    # lenna-0 is turned about 31 degrees (samples/manifest.csv), biden-0 is near frontal
+    assert all(f.yaw is not None and abs(f.yaw) < 40 for f in result.faces)
 
 
 def test_no_face_is_a_clear_error():

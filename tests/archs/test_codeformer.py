@@ -64,9 +64,10 @@ def test_matches_official_implementation_numerically(run):
     assert torch.equal(logits.argmax(2), want["top_idx"])
     assert torch.allclose(lq_feat.mean((2, 3)), golden["lq_feat_mean"], atol=1e-5)
     s = want["stride"]
-    # float32 through ~50 layers at 512 px: equal to 1e-5 of the value (outputs reach ~11)
+    # float32 through ~50 layers at 512 px: equal to 1e-5 of the value (outputs reach ~11), and
+    # within 5e-5 near zero, where CPUs' kernels differ (1.6e-5 seen on one AVX-512 machine)
     got = image[..., ::s, ::s]
-    assert torch.allclose(got, want["image"], atol=1e-5, rtol=1e-5), (got - want["image"]).abs().max()
+    assert torch.allclose(got, want["image"], atol=5e-5, rtol=1e-5), (got - want["image"]).abs().max()
     assert torch.allclose(image.mean((2, 3)), want["image_mean"], atol=1e-5)
 
 

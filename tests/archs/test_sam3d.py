@@ -127,8 +127,9 @@ def test_shapes_dtype_batch_and_list_form(net8: SAM3D) -> None:
         out = net8(lr, render)
         out_list = net8([lr[1:], render[1:]])  # the authors' call, on the second image alone
     assert out.shape == (2, 3, 128, 128) and out.dtype == torch.float32
-    # list form == positional form, and batch items are independent (attention is per image)
-    torch.testing.assert_close(out_list, out[1:], atol=1e-5, rtol=0)
+    # list form == positional form, and batch items are independent (attention is per image);
+    # a batch of 1 and of 2 take different CPU kernels: 1.1e-5 apart seen on one machine
+    torch.testing.assert_close(out_list, out[1:], atol=5e-5, rtol=0)
 
 
 def test_gradients_reach_lr_render_and_condnet() -> None:

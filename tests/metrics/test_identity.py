@@ -141,7 +141,7 @@ def test_dlib_reference_cache_changes_nothing(faces):
 
 
 def test_dlib_cnn_fallback_finds_a_turned_face():
-    """A crop turned 45 degrees by face profiling: HOG (frontal) misses it and borrows the
+    """A crop turned to yaw 50 by face profiling: HOG (frontal) misses it and borrows the
     source's box; with ``cnn_fallback`` dlib's MMOD detector finds the turned face."""
     from fsr.data.samples import load_samples
     from fsr.imageio import read_image
@@ -149,7 +149,7 @@ def test_dlib_cnn_fallback_finds_a_turned_face():
 
     source = next(s for s in load_samples("test") if s.id == "audrey-0")
     img = read_image(source.path)
-    turned = profile_image(img, [45])[0].image
+    turned = profile_image(img, [50])[0].image
 
     def t(a):
         return torch.from_numpy(np.array(a)).permute(2, 0, 1)[None].float() / 255
@@ -159,5 +159,5 @@ def test_dlib_cnn_fallback_finds_a_turned_face():
     d_hog, d_cnn = hog(t(turned), t(img)).item(), cnn(t(turned), t(img)).item()
     assert hog.last_boxes == ["partner", "detected"]
     assert cnn.last_boxes == ["detected", "detected"]
-    # measured: 0.664 in the source's box, 0.502 in its own (same person below 0.6)
+    # measured: 0.685 in the source's box, 0.427 in its own (same person below 0.6)
     assert d_cnn < 0.6 < d_hog
