@@ -50,7 +50,8 @@ def estimate_pose(img_rgb: np.ndarray, method: str = "mediapipe", box=None) -> P
     ``method``: 'mediapipe' (primary: MediaPipe's landmarks, weak perspective),
     'mediapipe-matrix' (MediaPipe's own transformation matrix, a 63-degree camera; reads
     about 0.9x the primary's yaw on crops) or 'pnp' (dlib 68 points, weak perspective;
-    ``box`` (x0, y0, x1, y1) skips dlib's detector). No face -> ``Pose(ok=False)``; a bad array -> ValueError.
+    ``box`` (x0, y0, x1, y1) skips dlib's detector). No face -> ``Pose(ok=False)``; a bad
+    array -> ValueError.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")

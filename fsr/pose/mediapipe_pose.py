@@ -49,7 +49,10 @@ class FaceMeshFit:
         from fsr.pose.weak_perspective import fit_weak_perspective
 
         n = N_LANDMARKS - 10  # the 468 mesh vertices; the 10 iris points are not on the mesh
-        fit = fit_weak_perspective(self.landmarks[:n, :2], canonical_mesh().vertices[:n])
+        try:
+            fit = fit_weak_perspective(self.landmarks[:n, :2], canonical_mesh().vertices[:n])
+        except ValueError:  # no pose facing the camera fits these landmarks: no usable face
+            return Pose(ok=False, method="mediapipe")
         return Pose(*fit.ypr, True, "mediapipe")
 
     def matrix_pose(self) -> Pose:
