@@ -1,13 +1,14 @@
 """Head pose from 2D landmarks under weak (scaled orthographic) perspective.
 
-MediaPipe's own facial transformation matrix assumes a pinhole camera with a 63-degree
-field of view across whatever image it is given. On an aligned face crop that puts the camera
-about 27 cm from a face that fills half the frame, so the nose, 7.5 cm nearer than the cheeks,
-is magnified ~1.4x and a turn is explained with less rotation: on the test crops its yaw is
-0.91x a weak-perspective fit's, and on face-profiling renders it reads 0.65 of the geometric
-turn where this fit reads 0.85-0.9 (docs/profiling.md). A crop is a small window of a photo
-taken from portrait distance, which is the weak-perspective case; it is also the camera the
-field's pose labels are defined with (3DDFA's fits behind 300W-LP and AFLW2000-3D).
+MediaPipe's own facial transformation matrix assumes a pinhole camera with a 63-degree field
+of view across whatever image it is given. On an aligned face crop that puts the camera about
+25 cm from the face (15 cm of face across half of a 63-degree view), so the nose, 7.5 cm nearer
+than the cheeks, is magnified ~1.4x and a turn is explained with less rotation: on the sample
+crops its yaw is 0.89x this fit's, and on face-profiling renders it reads 0.65 of the geometric
+turn where this fit reads 0.83-0.86 (docs/profiling.md, ``bench/studies/pose_camera.py``). A
+crop is a small window of a photo taken from portrait distance, the weak-perspective case; it
+is also the camera the field's pose labels are defined with (3DDFA's fits behind 300W-LP and
+AFLW2000-3D).
 
 The fit: image points ``x_i ~ s * P R X_i + t`` with ``P`` the orthographic projection and
 ``X_i`` MediaPipe's canonical face; an affine fit gives the start, the nearest rotation
