@@ -74,3 +74,13 @@ def test_reads_more_yaw_than_mediapipes_matrix(turned):
     assert wp.yaw < matrix.yaw < -20
     assert 1.02 < wp.yaw / matrix.yaw < 1.4
     assert abs(wp.pitch - matrix.pitch) < 10 and abs(wp.roll - matrix.roll) < 5
+
+
+def test_a_fit_no_pose_explains_is_no_face():
+    """MediaPipe landmarks the fit cannot use give Pose(ok=False), not an exception."""
+    from fsr.pose.mediapipe_pose import FaceMeshFit
+
+    fit = FaceMeshFit(np.full((478, 3), np.nan), np.zeros(52), ("",) * 52, np.eye(4), False)
+    pose = fit.pose()
+    assert not pose.ok and pose.method == "mediapipe" and np.isnan(pose.yaw)
+    assert fit.matrix_pose().ok  # the matrix reading is MediaPipe's own, untouched
