@@ -5,7 +5,8 @@ weak perspective, the estimator that buckets every real photo in the benchmark) 
 0.9 of that turn on the renders. So that a sweep image labelled "yaw 30" sits where fsr.pose
 would put a real photo at 30, the library maps a requested yaw to the geometric turn through
 a table measured here: for near-frontal train crops (|yaw| < 12, one per identity), the
-median change of yaw (render minus source) at each geometric turn, both signs pooled. The held-out check (test identities) is ``bench/studies/profile_accuracy.py``.
+median change of yaw (render minus source) at each geometric turn, both signs pooled. The
+held-out check (test identities) is ``bench/studies/profile_accuracy.py``.
 
     uv run python bench/studies/profile_calibration.py            # prints the table
 """

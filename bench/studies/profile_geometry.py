@@ -52,7 +52,7 @@ def main() -> int:
     from fsr.imageio import read_image
     from fsr.pose.mediapipe_pose import get_face_mesh
     from fsr.pose.profile import build_image_mesh, rotate_geometric, rotate_points
-    from fsr.priors.mesh import N_MESH_VERTICES, five_points
+    from fsr.priors.mesh import N_MESH_VERTICES, fit_mesh, five_points
 
     turns = [float(t) for t in args.turns.split(",")]
     seen, sources = set(), []
@@ -63,11 +63,12 @@ def main() -> int:
     rows = {t: {"n": 0, "found": 0, "err": [], "matrix": [], "wp": [], "lms": []} for t in turns}
     for s in sources:
         img = read_image(s.path)
-        mesh = build_image_mesh(img)
+        source_fit = fit_mesh(img)  # one fit: the mesh and the source's matrix yaw
+        mesh = build_image_mesh(img, source_fit)
         face = mesh.points[:N_MESH_VERTICES]
         iod = float(np.linalg.norm(np.subtract(*five_points(face)[:2])))
         base_lms = procrustes_yaw(face)
-        base_matrix = get_face_mesh().detect(img).matrix_pose().yaw
+        base_matrix = source_fit.matrix_pose().yaw
         for t in turns:
             for sign in (1.0, -1.0):
                 r = rows[t]

@@ -46,14 +46,11 @@ class FaceMeshFit:
         """fsr's head pose: the canonical face fitted to the 468 mesh landmarks (x, y) under
         weak perspective (:mod:`fsr.pose.weak_perspective` says why not the matrix)."""
         from fsr.pose.canonical import canonical_mesh
-        from fsr.pose.weak_perspective import fit_weak_perspective
+        from fsr.pose.weak_perspective import weak_perspective_pose
 
         n = N_LANDMARKS - 10  # the 468 mesh vertices; the 10 iris points are not on the mesh
-        try:
-            fit = fit_weak_perspective(self.landmarks[:n, :2], canonical_mesh().vertices[:n])
-        except ValueError:  # no pose facing the camera fits these landmarks: no usable face
-            return Pose(ok=False, method="mediapipe")
-        return Pose(*fit.ypr, True, "mediapipe")
+        return weak_perspective_pose(self.landmarks[:n, :2], canonical_mesh().vertices[:n],
+                                     "mediapipe")
 
     def matrix_pose(self) -> Pose:
         """MediaPipe's own reading: its facial transformation matrix, which assumes a

@@ -88,13 +88,9 @@ def solve_pose_68(points_2d: np.ndarray, image_size: tuple[int, int],
     obj = model_points_68()[list(subset)].astype(np.float64)
     img_pts = np.asarray(points_2d, dtype=np.float64)[list(subset)]
     if focal is None:
-        from fsr.pose.weak_perspective import fit_weak_perspective
+        from fsr.pose.weak_perspective import weak_perspective_pose
 
-        try:
-            yaw, pitch, roll = fit_weak_perspective(img_pts, obj).ypr
-        except ValueError:  # nothing facing the camera fits
-            return Pose(ok=False, method="pnp")
-        return Pose(yaw, pitch, roll, True, "pnp")
+        return weak_perspective_pose(img_pts, obj, "pnp")
     import cv2
 
     h, w = image_size

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fsr.pose.common import rotation_to_ypr
+from fsr.pose.common import Pose, rotation_to_ypr
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,9 @@ def fit_weak_perspective(points_2d: np.ndarray, model: np.ndarray,
     up = pts * np.array([1.0, -1.0])  # y up, as the model's GL axes
     mu_p, mu_m = w @ up, w @ mdl
     a, b = mdl - mu_m, up - mu_p
-    affine = np.linalg.lstsq(a * np.sqrt(w)[:, None], b * np.sqrt(w)[:, None], rcond=None)[0].T
-    rot0, s0 = _nearest_rotation(affine)
     sw = np.sqrt(w)[:, None]
+    affine = np.linalg.lstsq(a * sw, b * sw, rcond=None)[0].T
+    rot0, s0 = _nearest_rotation(affine)
 
     def residual(p):
         r = Rotation.from_rotvec(p[:3]).as_matrix()
@@ -111,4 +111,14 @@ def fit_weak_perspective(points_2d: np.ndarray, model: np.ndarray,
     return WeakPerspectiveFit(rot, s, t * np.array([1.0, -1.0]), float(np.sqrt(2.0 * cost)))
 
 
-__all__ = ["WeakPerspectiveFit", "fit_weak_perspective", "project"]
+def weak_perspective_pose(points_2d: np.ndarray, model: np.ndarray, method: str) -> Pose:
+    """:func:`fit_weak_perspective` as a :class:`~fsr.pose.common.Pose` named ``method``;
+    ``ok=False`` where no pose facing the camera fits (too few finite points included)."""
+    try:
+        fit = fit_weak_perspective(points_2d, model)
+    except ValueError:
+        return Pose(ok=False, method=method)
+    return Pose(*fit.ypr, True, method)
+
+
+__all__ = ["WeakPerspectiveFit", "fit_weak_perspective", "project", "weak_perspective_pose"]

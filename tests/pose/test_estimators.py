@@ -85,6 +85,7 @@ def test_pnp_recovers_synthetic_pose(ypr):
     assert pose.ok
     assert np.allclose([pose.yaw, pose.pitch, pose.roll], ypr, atol=0.5)
     # the default, weak perspective, on an orthographic projection of the same face
-    xy = 6.0 * (model_points_68() @ ypr_to_rotation(*ypr).T)[:, :2] * np.array([1.0, -1.0]) + 128
-    wp = solve_pose_68(xy, (h, w))
+    from fsr.pose.weak_perspective import project
+
+    wp = solve_pose_68(project(model_points_68(), ypr_to_rotation(*ypr), 6.0, (128, 128)), (h, w))
     assert wp.ok and np.allclose([wp.yaw, wp.pitch, wp.roll], ypr, atol=1e-3)
