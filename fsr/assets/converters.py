@@ -53,4 +53,7 @@ def lpips_flax_to_torchvision(inputs: dict[str, Path], out: Path) -> None:
         state[f"features.{index}.bias"] = torch.from_numpy(conv["bias"].copy())
     if len(convs) != len(_TORCHVISION_CONV_INDEX[net]):
         raise ValueError(f"{source.name}: expected {len(_TORCHVISION_CONV_INDEX[net])} convs, found {len(convs)}")
-    torch.save(state, out)
+    # Through a handle, not the (random temp) path: torch names the zip's folder after the path,
+    # so saving by path gives different bytes, and a different recorded sha256, on every machine.
+    with open(out, "wb") as fh:
+        torch.save(state, fh)

@@ -244,6 +244,10 @@ def test_lpips_flax_converter_on_a_small_tree(tmp_path):
     y = torch.nn.functional.conv2d(x, state["features.3.weight"])
     by_hand = np.einsum("chw,hwco->o", x[0].numpy(), kernel)
     assert np.allclose(y[0, :, 0, 0].numpy(), by_hand, atol=1e-4)
+    # Deterministic bytes whatever the output's name (the run manifest records their sha256).
+    other = tmp_path / ".alex.pth.123.tmp"
+    lpips_flax_to_torchvision({"x": src}, other)
+    assert other.read_bytes() == out.read_bytes()
 
 
 def test_weights_unpickler_refuses_code(tmp_path):
