@@ -20,10 +20,19 @@ import tempfile
 import time
 import warnings
 import zipfile
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
+
+from demo.photo import (  # noqa: F401 - pose_text, get_detector: the app's names
+    DemoError,
+    DetectOnce,
+    annotate,
+    get_detector,
+    pose_text,
+    read_photo,
+)
 
 MAX_PIXELS = int(os.environ.get("FSR_DEMO_MAX_PIXELS", 16_000_000))  # input photo
 MAX_OUTPUT_PIXELS = 24_000_000  # the whole restored photo; faces keep the method's full scale
@@ -43,10 +52,6 @@ CSV_COLUMNS = ["mode", "method", "face", "x1", "y1", "x2", "y2", "score", "yaw",
                "seconds", "note"]
 OUT_ROOT = Path(tempfile.gettempdir()) / "fsr-demo"
 KEEP_OUTPUTS_S = 3600  # request folders older than this are deleted by later requests
-
-
-class DemoError(ValueError):
-    """Something the user can fix (no face, bad file, no method...): one line for the page."""
 
 
 @cache
@@ -70,98 +75,6 @@ def method_choices(task: str | None = None, scale: int | None = None) -> list[st
         if scale is None or m_task != "sr" or m_scale == int(scale):
             names.append(name)
     return names
-
-
-def _deg(v: float) -> str:
-    return f"{int(round(v)):+d}"  # never '-0'
-
-
-def pose_text(yaw, pitch, roll) -> str:
-    if yaw is None:
-        return "pose unknown"
-    return f"yaw {_deg(yaw)}°, pitch {_deg(pitch)}°, roll {_deg(roll)}°"
-
-
-def annotate(img: np.ndarray, faces: list[dict]) -> np.ndarray:
-    """The photo with each face's box, and its number and yaw/pitch/roll under the box."""
-    import cv2
-
-    out = np.ascontiguousarray(img.copy())
-    thick = max(1, round(max(img.shape[:2]) / 500))
-    for f in faces:
-        x1, y1, x2, y2 = (int(round(v)) for v in f["box"])
-        cv2.rectangle(out, (x1, y1), (x2, y2), (0, 255, 0), thick + 1)
-        text = f"#{f['index']}" + (f" {f['native_px']}px" if f.get("native_px") else "") + \
-            (f" {f['tag']}" if f.get("tag") else "") + ("" if f["yaw"] is None else
-                                   f" y{_deg(f['yaw'])} p{_deg(f['pitch'])} r{_deg(f['roll'])}")
-        # font sized so the label is about as wide as the box (readable, not overlapping)
-        (w1, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, thick)
-        font = min(max((x2 - x1) * 1.1 / w1, 0.35), 3.0)
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font, thick)
-        ty = y2 + th + base + 2
-        if ty + base > out.shape[0]:  # no room under the box: write above it
-            ty = max(y1 - base - 2, th)
-        cv2.rectangle(out, (x1, ty - th - 2), (x1 + tw + 2, ty + base), (0, 0, 0), -1)
-        cv2.putText(out, text, (x1 + 1, ty), cv2.FONT_HERSHEY_SIMPLEX, font, (0, 255, 0), thick,
-                    cv2.LINE_AA)
-    return out
-
-
-class _DetectOnce:
-    """A detector that remembers its last answer, so one photo is detected once for all the
-    methods of a request (FacePipeline, which restore() builds, accepts a detector object)."""
-
-    def __init__(self, detector) -> None:
-        self.detector, self.name = detector, getattr(detector, "name", "detector")
-        self._key, self._dets, self.calls = None, None, 0
-
-    def detect_faces(self, img_bgr: np.ndarray, conf_threshold: float | None = None, **_):
-        import hashlib
-
-        key = (img_bgr.shape, hashlib.sha1(np.ascontiguousarray(img_bgr)).digest(), conf_threshold)
-        if key != self._key:
-            self._dets = self.detector.detect_faces(img_bgr, conf_threshold)
-            self._key = key
-            self.calls += 1
-        return self._dets.copy()
-
-
-@lru_cache(maxsize=4)
-def get_detector(name: str):
-    """The named detector, built once per process (its weights load once)."""
-    from fsr.face.detectors import DetectorUnavailable, create_detector
-
-    try:
-        return create_detector(name)
-    except (DetectorUnavailable, ValueError) as err:  # no weights / unknown name
-        raise DemoError(str(err).splitlines()[0]) from None
-
-
-def _read(image, what: str, max_pixels: int) -> np.ndarray:
-    from fsr.imageio import ImageReadError, read_image
-
-    if image is None:
-        raise DemoError(f"no {what}: upload an image or pick an example")
-    if isinstance(image, np.ndarray):
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise DemoError(f"{what}: expected an HxWx3 uint8 RGB array, got {image.dtype} "
-                            f"{image.shape}")
-        if image.shape[0] * image.shape[1] > max_pixels:
-            h, w = image.shape[:2]
-            raise DemoError(f"{what}: {w}x{h} = {w * h / 1e6:.1f} MP exceeds the limit of "
-                            f"{max_pixels / 1e6:.1f} MP")
-        return image
-    try:
-        return read_image(image, max_pixels=max_pixels)
-    except ImageReadError as err:
-        # the upload's temporary path means nothing to the user: keep the file name only
-        raise DemoError(f"{what}: {str(err).replace(str(image), Path(str(image)).name)}") from None
-
-
-def _resize_uint8(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    from fsr.data.degradations import resize
-
-    return (resize(img.astype(np.float32) / 255, size) * 255).round().astype(np.uint8)
 
 
 def face_metrics(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, list[str]]:
@@ -227,8 +140,8 @@ def compare(image, methods, aligned: bool = False, gt=None, *, mode: str = "auto
     methods = list(dict.fromkeys(methods or []))
     if not methods:
         raise DemoError("choose at least one method")
-    img = _read(image, "image", max_pixels)
-    gt_img = _read(gt, "ground truth", max_pixels) if gt is not None else None
+    img = read_photo(image, "image", max_pixels)
+    gt_img = read_photo(gt, "ground truth", max_pixels) if gt is not None else None
     messages: list[str] = []
     if gt_img is not None and not aligned:
         messages.append("ground truth is compared only with an aligned face crop; it was ignored")
@@ -251,7 +164,7 @@ def compare(image, methods, aligned: bool = False, gt=None, *, mode: str = "auto
     if not usable:
         raise DemoError("; ".join(messages))
 
-    det = None if aligned else _DetectOnce(get_detector(detector))
+    det = None if aligned else DetectOnce(get_detector(detector))
     out = Path(out_dir) if out_dir is not None else _out_dir()
     out.mkdir(parents=True, exist_ok=True)
     if mode == "auto":
