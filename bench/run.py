@@ -99,7 +99,7 @@ def metric_definitions(suite, built: dict | None = None) -> tuple[dict, dict]:
 
 
 def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None = None,
-           built: dict | None = None, plan=None) -> int:
+           built: dict | None = None, sheet_picks: dict | None = None) -> int:
     from harness.manifest import cached_compute, write_manifest
     from harness.plots import plot_metrics, print_pipeline, print_summary
     from harness.report import write_tables
@@ -110,10 +110,13 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
     with timer("report"):
         tables = write_tables(info, store, out)
         plots = plot_metrics(tables["results"], info.suite, out, lower)
-        if plan is not None:  # the methods' contact sheets (one run's tiles; not for --merge)
-            from harness.sheet import write_sheets
+        if sheet_picks:  # the methods' contact sheets, from the tiles the run (or shards) wrote
+            from harness.sheet import tile_sheets
 
-            plots += write_sheets(out, plan)
+            plots += tile_sheets(out, [d["name"] for d in info.suite.datasets],
+                                 [t.name for t in info.suite.tasks],
+                                 {t: [e["label"] for e in es] for t, es in info.methods.items()},
+                                 sheet_picks)
     cached = cached_compute(store, info)
     timings = timer.as_dict()
     write_manifest(out, suite=info.suite, info=info, datasets=datasets, metric_defs=defs,
@@ -169,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
                  "computed_images": runner.computed_images,
                  "inference": _inference_info(device, dtype, args.batch_size)}
         return finish(info, store, out, timer, datasets=datasets, extra=extra,
-                      built=runner.metrics.built, plan=plan)
+                      built=runner.metrics.built, sheet_picks=runner.sheet.picks)
     finally:
         store.close()
 
@@ -202,13 +205,16 @@ def _inference_info(device: str, dtype: str, batch_size: int) -> dict:
 
 def merge(args: argparse.Namespace) -> int:
     from harness.merge import merge_dirs
+    from harness.sheet import merge_tiles
 
     if args.out is None:
         print("bench: error: --merge needs --out DIR", file=sys.stderr)
         return 2
     info, store, timer, datasets, extra = merge_dirs(args.merge, args.out)
     try:
-        return finish(info, store, args.out, timer, datasets=datasets, extra=extra)
+        picks = merge_tiles(args.merge, args.out)
+        return finish(info, store, args.out, timer, datasets=datasets, extra=extra,
+                      sheet_picks=picks)
     finally:
         store.close()
 

@@ -6,11 +6,14 @@ While the run computes a method's outputs, the picked images' tiles are written 
 ``<out>/sheet/<dataset>/<task>/<method>/<image>.png`` (with ``_gt`` and ``_input``); a resumed
 run finds them there. At the end :func:`write_sheets` tiles them into
 ``plots/sheet_<dataset>_<task>.png``. The picks are fixed by the dataset (sorted ids), so two
-runs of one suite show the same faces.
+runs of one suite show the same faces; they are written beside the tiles (``sheet/picks.json``),
+so ``--merge`` tiles the shards' tiles without the datasets (:func:`merge_tiles`).
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,31 @@ import numpy as np
 SWEEP_SOURCES = 2  # sources shown at every target yaw of a sweep
 PER_BUCKET = 1  # images shown per |yaw| bucket of a real-pose dataset
 TILE = 128
+PICKS = "picks.json"  # {dataset: {image id: |yaw|}} of the tiles in the folder
+
+
+def _nested(picks: dict[tuple[str, str], float]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for (ds, image_id), yaw in picks.items():
+        out.setdefault(ds, {})[image_id] = yaw
+    return out
+
+
+def merge_tiles(dirs: list[Path], out_dir: Path) -> dict[tuple[str, str], float]:
+    """Copy the shard runs' tiles into ``out_dir/sheet``; the union of their picks."""
+    picks: dict[tuple[str, str], float] = {}
+    for d in dirs:
+        src = Path(d) / "sheet"
+        if not (src / PICKS).is_file():
+            continue
+        if src.resolve() != (Path(out_dir) / "sheet").resolve():
+            shutil.copytree(src, Path(out_dir) / "sheet", dirs_exist_ok=True)
+        for ds, ids in json.loads((src / PICKS).read_text()).items():
+            picks.update({(ds, i): float(y) for i, y in ids.items()})
+    if picks:
+        (Path(out_dir) / "sheet" / PICKS).write_text(json.dumps(_nested(picks), indent=1,
+                                                                 sort_keys=True))
+    return picks
 
 
 def _bucket(yaw: float, edges: list[float]) -> int:
@@ -50,6 +78,9 @@ class SheetTiles:
     def __init__(self, plan, out_dir: Path) -> None:
         self.root = Path(out_dir) / "sheet"
         self.picks = pick(plan)
+        if self.picks:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / PICKS).write_text(json.dumps(_nested(self.picks), indent=1, sort_keys=True))
 
     def _write(self, path: Path, img: np.ndarray) -> None:
         from fsr.imageio import write_image
@@ -76,17 +107,25 @@ class SheetTiles:
 
 
 def write_sheets(out_dir: Path, plan) -> list[str]:
-    """Tile every (dataset, task) that has tiles; returns the written paths, relative."""
+    """Tile every (dataset, task) of ``plan`` that has tiles; returns the written paths, relative."""
+    return tile_sheets(out_dir, [d.name for d in plan.datasets],
+                       [t.name for t in plan.suite.tasks],
+                       {t: [m.label for m in ms] for t, ms in plan.methods.items()}, pick(plan))
+
+
+def tile_sheets(out_dir: Path, datasets: list[str], tasks: list[str],
+                methods: dict[str, list[str]], picks: dict[tuple[str, str], float]) -> list[str]:
+    """Tile ``out_dir/sheet``'s tiles: a sheet per dataset and task, rows = ``picks`` by |yaw|,
+    columns = ground truth, input, ``methods[task]`` (those with tiles)."""
     from PIL import Image, ImageDraw
 
     root = Path(out_dir) / "sheet"
-    picks = pick(plan)
     written = []
-    for ds in plan.datasets:
-        rows = sorted((i for d, i in picks if d == ds.name), key=lambda i: (picks[ds.name, i], i))
-        for task in plan.suite.tasks:
-            folder = root / ds.name / task.name
-            cols = ["_gt", "_input"] + [m.label for m in plan.methods.get(task.name, [])]
+    for ds_name in datasets:
+        rows = sorted((i for d, i in picks if d == ds_name), key=lambda i: (picks[ds_name, i], i))
+        for task_name in tasks:
+            folder = root / ds_name / task_name
+            cols = ["_gt", "_input"] + list(methods.get(task_name, []))
             cols = [c for c in cols if (folder / c).is_dir()]
             if "input" in cols:  # restoration's 'input' method is the input column already
                 cols.remove("_input")
@@ -103,13 +142,13 @@ def write_sheets(out_dir: Path, plan) -> list[str]:
             for r, image_id in enumerate(shown):
                 y = head + r * TILE
                 draw.text((2, y + 4), image_id[:24], fill="black")
-                draw.text((2, y + 18), f"|yaw| {picks[ds.name, image_id]:.0f}", fill="black")
+                draw.text((2, y + 18), f"|yaw| {picks[ds_name, image_id]:.0f}", fill="black")
                 for c, col in enumerate(cols):
                     p = folder / col / f"{image_id}.png"
                     if p.is_file():
                         tile = Image.open(p).convert("RGB").resize((TILE, TILE))
                         sheet.paste(tile, (side + c * TILE, y))
-            rel = f"plots/sheet_{ds.name}_{task.name}.png"
+            rel = f"plots/sheet_{ds_name}_{task_name}.png"
             (Path(out_dir) / "plots").mkdir(parents=True, exist_ok=True)
             sheet.save(Path(out_dir) / rel, optimize=True)
             written.append(rel)

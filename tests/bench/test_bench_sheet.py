@@ -70,3 +70,32 @@ def test_tiles_then_sheet_rows_by_yaw_columns_gt_input_methods(tmp_path):
     got = np.asarray(sheet)[28 + 2 * 128:28 + 3 * 128, 150:150 + 128]  # row 3 = a@yaw+30
     want = np.asarray(Image.open(tile).convert("RGB").resize((128, 128)))
     assert np.array_equal(got, want)
+
+
+def test_merge_tiles_of_two_shards_gives_the_single_runs_sheet(tmp_path):
+    """--merge: each shard wrote the tiles of its own images; tiled together they are the
+    single run's sheet, without the datasets (the picks travel in sheet/picks.json)."""
+    from harness.sheet import merge_tiles, tile_sheets
+
+    plan, task = _plan()
+    rng = np.random.default_rng(1)
+    results = []
+    for ds in plan.datasets:
+        for it in ds.items:
+            gt = rng.random((16, 16, 3)).astype(np.float32)
+            for label in ("bicubic-x4", "net"):
+                results.append((_Job(it, gt), {"method": label}, torch.rand(1, 3, 16, 16)))
+    SheetTiles(plan, tmp_path / "single").add(task, results)
+    single = write_sheets(tmp_path / "single", plan)
+    shards = [tmp_path / "shard1", tmp_path / "shard2"]
+    for k, shard in enumerate(shards):  # alternate images, as --shard k/2 splits them
+        items = [it for ds in plan.datasets for it in ds.items][k::2]
+        SheetTiles(plan, shard).add(task, [r for r in results if r[0].item in items])
+    picks = merge_tiles(shards, tmp_path / "merged")
+    assert picks == pick(plan)
+    merged = tile_sheets(tmp_path / "merged", ["real", "sweep"], ["sr-x4"],
+                         {"sr-x4": ["bicubic-x4", "net"]}, picks)
+    assert merged == single
+    for rel in single:
+        assert (tmp_path / "merged" / rel).read_bytes() == (tmp_path / "single" / rel).read_bytes()
+    assert merge_tiles([tmp_path / "nowhere"], tmp_path / "empty") == {}
