@@ -134,8 +134,21 @@ class _DlibEmbedder:
         return torch.cat(out) if out else torch.zeros(0, DESCRIPTOR_DIM, device=device)
 
     def embed_faces(self, imgs: list[np.ndarray], device: torch.device | str = "cpu") -> Tensor:
-        """Faces on their own: each one's HOG box, else the whole image."""
-        return self.describe([self._chip(img, self._reference(img)[0]) for img in imgs], device)
+        """Faces on their own: each one's HOG box, else the whole image. A face already
+        described in its own box (a ground truth :meth:`embed_pairs` scored) is not redone."""
+        keys = [_digest(img) for img in imgs]
+        refs = [self._reference(img, key) for img, key in zip(imgs, keys, strict=True)]
+        todo = [i for i, (_, emb) in enumerate(refs) if emb is None]
+        desc = self.describe([self._chip(imgs[i], refs[i][0]) for i in todo], "cpu")
+        out = [emb for _, emb in refs]
+        for j, i in enumerate(todo):
+            out[i] = desc[j]
+            box = refs[i][0]
+            if box is not None and keys[i] in self._ref_cache:  # the chip embed_pairs would use
+                self._ref_cache[keys[i]] = (box, desc[j])
+        if not out:
+            return torch.zeros(0, DESCRIPTOR_DIM, device=device)
+        return torch.stack(out).to(device)
 
     def embed_pairs(self, pred: list[np.ndarray], gt: list[np.ndarray],
                     device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:

@@ -140,6 +140,25 @@ def test_dlib_reference_cache_changes_nothing(faces):
     np.testing.assert_allclose(first, fresh, atol=1e-6)
 
 
+def test_dlib_embed_reuses_the_ground_truth_descriptors(faces):
+    """embed() after the pairs were scored: the cached ground-truth descriptors, equal to a
+    fresh embedder's; a face without its own box (noise) is described on the whole image."""
+    obama, obama2 = faces["obama.jpg"], faces["obama2.jpg"]
+    noise = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(2))
+    cached = IdentitySimilarity(backend="dlib")
+    cached(torch.cat([obama2, obama]), torch.cat([obama, obama2]))
+    described = []
+    embedder = cached._dlib[0]
+    real_describe = embedder.describe
+    embedder.describe = lambda chips, device="cpu": (described.append(len(chips)),
+                                                     real_describe(chips, device))[1]
+    got = cached.embed(torch.cat([obama, noise, obama2]))
+    assert described == [1]  # only the noise image; both faces came from the cache
+    want = IdentitySimilarity(backend="dlib").embed(torch.cat([obama, noise, obama2]))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5)
+    assert got.shape == (3, 128)
+
+
 def test_dlib_cnn_fallback_finds_a_turned_face():
     """A crop turned to yaw 50 by face profiling: HOG (frontal) misses it and borrows the
     source's box; with ``cnn_fallback`` dlib's MMOD detector finds the turned face."""
