@@ -17,6 +17,10 @@ gets the input resized (bicubic) to it and its output resized back (antialiased 
 tensor ``(N,3,H,W)`` in [0,1] at any size (resized to the network's LR size here) or a mapping
 ``{'render': ..., 'coeffs': (N, 239)}``. The network is built on the first call, so listing
 methods and reading their metadata loads no weights.
+
+``NAME@PATH`` is record NAME with your own checkpoint at PATH (a training run's
+``models/net_g_best.pth``, say): same architecture and calling convention, reported as
+``NAME@<first 8 of its sha256>`` so it never mixes with the record's own weights.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -77,13 +82,16 @@ class Method:
     oracle: bool = False  # prior from the ground truth: a labelled ablation, never the default
     device: str = "cpu"
     dtype: torch.dtype = torch.float32  # inference number type (autocast); outputs are float32
+    weights_path: str | None = None  # NAME@PATH: the user's checkpoint instead of the asset
     _net: torch.nn.Module | None = field(default=None, repr=False)
     _draws_noise: bool | None = field(default=None, repr=False)  # learnt on the first call
 
     @property
     def label(self) -> str:
-        """The name results are reported under (``+oracle`` marks a ground-truth prior)."""
-        return f"{self.name}+oracle" if self.oracle and self.needs_prior else self.name
+        """The name results are reported under (``+oracle`` marks a ground-truth prior,
+        ``@<sha256[:8]>`` a user's checkpoint)."""
+        name = f"{self.name}@{self.weights_sha256[:8]}" if self.weights_path else self.name
+        return f"{name}+oracle" if self.oracle and self.needs_prior else name
 
     @property
     def signature(self) -> str:
@@ -103,7 +111,8 @@ class Method:
                 if self.needs_prior else None,
                 "input_range": list(self.input_range), "asset": self.asset,
                 "weights_sha256": self.weights_sha256, "description": self.description,
-                "licence": self.licence, "dtype": str(self.dtype).removeprefix("torch.")}
+                "licence": self.licence, "dtype": str(self.dtype).removeprefix("torch."),
+                **({"weights_path": self.weights_path} if self.weights_path else {})}
 
     @property
     def net(self) -> torch.nn.Module:
@@ -111,12 +120,14 @@ class Method:
             self._net = torch.nn.Identity()
         if self._net is None:
             from fsr.archs import pretrained
+            from fsr.archs.checkpoint import CheckpointError
             from fsr.assets import AssetError
 
             try:
-                net = pretrained.create_model(self.name, device=self.device)
-            except AssetError as err:
-                raise MethodError(f"method {self.name}: {err}") from None
+                net = pretrained.create_model(self.name, weights=self.weights_path,
+                                              device=self.device)
+            except (AssetError, CheckpointError) as err:
+                raise MethodError(f"method {self.label}: {str(err).splitlines()[0]}") from None
             from fsr.device import to_channels_last
 
             self._net = to_channels_last(net.eval())
@@ -224,6 +235,18 @@ def _get(record, key: str, default=None):
     return getattr(record, key, default)
 
 
+def _user_weights_sha256(spec: str, asset: str | None, path: str) -> str:
+    """sha256 of the checkpoint of a ``NAME@PATH`` method; MethodError if there is none."""
+    from fsr.assets.resolver import file_sha256
+
+    if asset is None:
+        raise MethodError(f"method {spec}: {spec.partition('@')[0]} has no weights to replace")
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise MethodError(f"method {spec}: {file} is not a file")
+    return file_sha256(file)
+
+
 def _weights_sha256(asset: str | None) -> str | None:
     """sha256 of the weights (fetched now if needed); None if weight-free."""
     if asset is None:
@@ -255,15 +278,20 @@ def load_method(name: str, oracle: bool = False, device: str | torch.device | No
 
     from fsr.archs.pretrained import parametric_record
 
+    spec, (name, _, user_path) = name, name.partition("@")
     records = _records()
     rec = records.get(name) or parametric_record(name)  # e.g. codeformer-w0.63
     if rec is None:
         raise MethodError(f"unknown method {name!r}; known: {', '.join(sorted(records))}")
     asset = _get(rec, "asset")
-    try:
-        sha = _weights_sha256(asset)
-    except AssetError as err:
-        raise MethodError(f"method {name}: {err}") from None
+    if user_path:
+        sha = _user_weights_sha256(spec, asset, user_path)
+        user_path = str(Path(user_path).expanduser())
+    else:
+        try:
+            sha = _weights_sha256(asset)
+        except AssetError as err:
+            raise MethodError(f"method {name}: {err}") from None
     rng = _get(rec, "input_range", (0.0, 1.0))
     return Method(
         name=name, task=_get(rec, "task", "sr"), scale=int(_get(rec, "scale", 1)),
@@ -273,7 +301,7 @@ def load_method(name: str, oracle: bool = False, device: str | torch.device | No
         needs_coeffs=bool(_get(rec, "needs_coeffs", False)), asset=asset,
         description=str(_get(rec, "description", "") or ""),
         licence=str(_get(rec, "licence", "") or ""), oracle=oracle, device=str(dev),
-        dtype=dtype)
+        dtype=dtype, weights_path=user_path or None)
 
 
 def available_methods(task: str | None = None, fetchable: bool = False) -> list[str]:

@@ -156,3 +156,38 @@ def test_output_does_not_depend_on_the_input_memory_layout(name):
     assert not strided.is_contiguous()
     prior = _prior(m, [(hwc[0].numpy() * 255).astype("uint8")])
     assert torch.equal(m(plain, prior), m(strided, prior))
+
+
+def test_name_at_path_runs_the_records_network_with_your_checkpoint(tmp_path):
+    """``NAME@PATH``: record NAME's architecture and convention with a checkpoint of your own,
+    labelled by its sha256 so it never mixes with the record's weights."""
+    from fsr.assets import resolve
+    from fsr.assets.resolver import file_sha256
+
+    bundled = load_method("sam3d-x8-noprior-samples")
+    state = torch.load(resolve("sam3d-x8-noprior-samples"), weights_only=True)
+    same, changed = tmp_path / "same.pth", tmp_path / "changed.pth"
+    torch.save(state, same)
+    torch.save({"params_ema": {k: v * 1.01 if v.is_floating_point() else v
+                               for k, v in state["params_ema"].items()}}, changed)
+    mine = load_method(f"sam3d-x8-noprior-samples@{same}")
+    assert mine.label == f"sam3d-x8-noprior-samples@{file_sha256(same)[:8]}"
+    assert mine.signature != bundled.signature and mine.describe()["weights_path"] == str(same)
+    lq = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    render = torch.rand(1, 3, 16, 16)
+    assert torch.equal(mine(lq, render), bundled(lq, render))
+    other = load_method(f"sam3d-x8-noprior-samples@{changed}")
+    assert not torch.allclose(other(lq, render), bundled(lq, render), atol=1e-4)
+
+
+def test_name_at_path_errors_are_one_line(tmp_path):
+    with pytest.raises(MethodError, match="is not a file"):
+        load_method(f"sam3d-x8-samples@{tmp_path / 'nope.pth'}")
+    with pytest.raises(MethodError, match="bicubic-x4 has no weights to replace"):
+        load_method(f"bicubic-x4@{tmp_path}")
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"params_ema": {"conv.weight": torch.zeros(1)}}, wrong)
+    m = load_method(f"sam3d-x8-samples@{wrong}")
+    with pytest.raises(MethodError) as err:
+        m(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16))
+    assert str(err.value).startswith(f"method {m.label}: ") and "\n" not in str(err.value)
