@@ -287,10 +287,10 @@ _ROWS = [
     ),
     # --- fsr-trained on the embedded sample set (weights/, cards beside them) ---------------
     _bundled("sam3d-x4-samples",
-             "955fef4534e9da5abc5cf30b35efd79f3e5ac3e8c4543d42e03d8e99730a9d64", 7352143,
+             "d040086a797988f0449bf0feb1c7ede00314f1f70a92d3e04d42286b2b4a51a2", 7352143,
              "SAM3D x4 (reduced, residual on bicubic) trained by fsr on samples/ train"),
     _bundled("sam3d-x4-noprior-samples",
-             "65796de976fecb7d0a57baa870a8cb08341ab650fafb1ebfa2e7f3c3f30daf90", 7352143,
+             "95479ea7215591a88a77653588bac80d8e48e0b2bbc1a706d11569e8734bc6b9", 7352143,
              "SAM3D x4 no-prior ablation, same budget, trained by fsr on samples/ train"),
     _bundled("sam3d-x8-samples",
              "0caa36fda68a14863e272d5bd96b238dd6e4fae56a72c8cf1c4019cfba21e535", 7352143,
