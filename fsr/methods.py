@@ -235,8 +235,8 @@ def _get(record, key: str, default=None):
     return getattr(record, key, default)
 
 
-def _user_weights_sha256(spec: str, asset: str | None, path: str) -> str:
-    """sha256 of the checkpoint of a ``NAME@PATH`` method; MethodError if there is none."""
+def _user_weights(spec: str, asset: str | None, path: str) -> tuple[str, str]:
+    """(path, sha256) of the checkpoint of a ``NAME@PATH`` method; MethodError if none."""
     from fsr.assets.resolver import file_sha256
 
     if asset is None:
@@ -244,7 +244,7 @@ def _user_weights_sha256(spec: str, asset: str | None, path: str) -> str:
     file = Path(path).expanduser()
     if not file.is_file():
         raise MethodError(f"method {spec}: {file} is not a file")
-    return file_sha256(file)
+    return str(file), file_sha256(file)
 
 
 def _weights_sha256(asset: str | None) -> str | None:
@@ -285,8 +285,7 @@ def load_method(name: str, oracle: bool = False, device: str | torch.device | No
         raise MethodError(f"unknown method {name!r}; known: {', '.join(sorted(records))}")
     asset = _get(rec, "asset")
     if user_path:
-        sha = _user_weights_sha256(spec, asset, user_path)
-        user_path = str(Path(user_path).expanduser())
+        user_path, sha = _user_weights(spec, asset, user_path)
     else:
         try:
             sha = _weights_sha256(asset)

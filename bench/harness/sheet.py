@@ -24,11 +24,13 @@ TILE = 128
 PICKS = "picks.json"  # {dataset: {image id: |yaw|}} of the tiles in the folder
 
 
-def _nested(picks: dict[tuple[str, str], float]) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
+def _write_picks(root: Path, picks: dict[tuple[str, str], float]) -> None:
+    """``root/picks.json``: ``{dataset: {image id: |yaw|}}``."""
+    nested: dict[str, dict[str, float]] = {}
     for (ds, image_id), yaw in picks.items():
-        out.setdefault(ds, {})[image_id] = yaw
-    return out
+        nested.setdefault(ds, {})[image_id] = yaw
+    root.mkdir(parents=True, exist_ok=True)
+    (root / PICKS).write_text(json.dumps(nested, indent=1, sort_keys=True))
 
 
 def merge_tiles(dirs: list[Path], out_dir: Path) -> dict[tuple[str, str], float]:
@@ -43,8 +45,7 @@ def merge_tiles(dirs: list[Path], out_dir: Path) -> dict[tuple[str, str], float]
         for ds, ids in json.loads((src / PICKS).read_text()).items():
             picks.update({(ds, i): float(y) for i, y in ids.items()})
     if picks:
-        (Path(out_dir) / "sheet" / PICKS).write_text(json.dumps(_nested(picks), indent=1,
-                                                                 sort_keys=True))
+        _write_picks(Path(out_dir) / "sheet", picks)
     return picks
 
 
@@ -79,8 +80,7 @@ class SheetTiles:
         self.root = Path(out_dir) / "sheet"
         self.picks = pick(plan)
         if self.picks:
-            self.root.mkdir(parents=True, exist_ok=True)
-            (self.root / PICKS).write_text(json.dumps(_nested(self.picks), indent=1, sort_keys=True))
+            _write_picks(self.root, self.picks)
 
     def _write(self, path: Path, img: np.ndarray) -> None:
         from fsr.imageio import write_image

@@ -41,6 +41,18 @@ def _plan():
     return SimpleNamespace(suite=suite, datasets=[real, sweep], methods=methods), task
 
 
+def _results(plan, seed: int) -> list[tuple]:
+    """(job, record, output) of both methods on every image, random pixels."""
+    rng = np.random.default_rng(seed)
+    results = []
+    for ds in plan.datasets:
+        for it in ds.items:
+            gt = rng.random((16, 16, 3)).astype(np.float32)
+            for label in ("bicubic-x4", "net"):
+                results.append((_Job(it, gt), {"method": label}, torch.rand(1, 3, 16, 16)))
+    return results
+
+
 def test_pick_one_per_bucket_and_two_sweep_sources_at_every_yaw():
     plan, _ = _plan()
     picks = pick(plan)
@@ -52,13 +64,7 @@ def test_pick_one_per_bucket_and_two_sweep_sources_at_every_yaw():
 def test_tiles_then_sheet_rows_by_yaw_columns_gt_input_methods(tmp_path):
     plan, task = _plan()
     tiles = SheetTiles(plan, tmp_path)
-    rng = np.random.default_rng(0)
-    results = []
-    for ds in plan.datasets:
-        for it in ds.items:
-            gt = rng.random((16, 16, 3)).astype(np.float32)
-            for label in ("bicubic-x4", "net"):
-                results.append((_Job(it, gt), {"method": label}, torch.rand(1, 3, 16, 16)))
+    results = _results(plan, seed=0)
     tiles.add(task, results)
     assert not (tmp_path / "sheet" / "sweep" / "sr-x4" / "net" / "c@yaw+00.png").exists()
     written = write_sheets(tmp_path, plan)
@@ -78,13 +84,7 @@ def test_merge_tiles_of_two_shards_gives_the_single_runs_sheet(tmp_path):
     from harness.sheet import merge_tiles, tile_sheets
 
     plan, task = _plan()
-    rng = np.random.default_rng(1)
-    results = []
-    for ds in plan.datasets:
-        for it in ds.items:
-            gt = rng.random((16, 16, 3)).astype(np.float32)
-            for label in ("bicubic-x4", "net"):
-                results.append((_Job(it, gt), {"method": label}, torch.rand(1, 3, 16, 16)))
+    results = _results(plan, seed=1)
     SheetTiles(plan, tmp_path / "single").add(task, results)
     single = write_sheets(tmp_path / "single", plan)
     shards = [tmp_path / "shard1", tmp_path / "shard2"]
