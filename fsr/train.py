@@ -68,6 +68,21 @@ def load_resume_state(opt: dict) -> dict | None:
     return state
 
 
+def copy_resolved_options(opt_file: str, experiments_root: str) -> None:
+    """``experiments/<name>/<file name>``: the options as trained, ``base:`` chain resolved, so
+    the experiment (and ``tools/release_weights.py``) stands alone. BasicSR copies the file."""
+    from basicsr.utils.dist_util import get_dist_info
+
+    from fsr.options import dump_options, load_options
+
+    if get_dist_info()[0] != 0:
+        return
+    header = (f"# GENERATE TIME: {time.asctime()}\n# CMD:\n# {' '.join(sys.argv)}\n"
+              f"# resolved from {opt_file}\n\n")
+    dest = Path(experiments_root) / Path(opt_file).name
+    dest.write_text(header + dump_options(load_options(opt_file)))
+
+
 def train_pipeline(root_path: str) -> None:
     import torch
     from basicsr.data.prefetch_dataloader import CPUPrefetcher, CUDAPrefetcher
@@ -82,11 +97,18 @@ def train_pipeline(root_path: str) -> None:
         make_exp_dirs,
         mkdir_and_rename,
     )
-    from basicsr.utils.options import copy_opt_file, dict2str, parse_options
+    from basicsr.utils import options as basicsr_options
+    from basicsr.utils.options import dict2str, parse_options
 
     import fsr.models  # noqa: F401  (registers fsr's archs, losses, datasets, models)
+    from fsr.options import OptionsError, load_options
 
-    opt, args = parse_options(root_path, is_train=True)
+    # parse_options reads the file through its module's yaml_load; fsr's resolves `base:`.
+    basicsr_options.yaml_load = load_options
+    try:
+        opt, args = parse_options(root_path, is_train=True)
+    except OptionsError as err:
+        sys.exit(f"fsr.train: {err}")
     opt["root_path"] = root_path
     if opt.get("num_threads"):
         torch.set_num_threads(int(opt["num_threads"]))
@@ -97,7 +119,7 @@ def train_pipeline(root_path: str) -> None:
         make_exp_dirs(opt)
         if opt["logger"].get("use_tb_logger") and "debug" not in opt["name"] and opt["rank"] == 0:
             mkdir_and_rename(os.path.join(root_path, "tb_logger", opt["name"]))
-    copy_opt_file(args.opt, opt["path"]["experiments_root"])
+    copy_resolved_options(args.opt, opt["path"]["experiments_root"])
 
     log_file = os.path.join(opt["path"]["log"], f"train_{opt['name']}_{get_time_str()}.log")
     logger = get_root_logger(logger_name="basicsr", log_level=logging.INFO, log_file=log_file)

@@ -15,11 +15,11 @@ def test_run_stops_after_patience_and_release_takes_the_best(tmp_path):
     data = write_tiny_faces(tmp_path)
     # lr 0: the val PSNR never improves after the first validation (iteration 3), so with
     # patience 2 the 100000-iteration run must end at iteration 9
-    opt = CONFIG.format(data=data).replace("lr: !!float 1e-3", "lr: 0.0").replace(
-        "  metrics: {psnr: {type: psnr}}", "  metrics: {psnr: {type: psnr}}\n"
-        "  early_stop: {metric: psnr, patience: 2}")
-    assert "early_stop" in opt
-    (tmp_path / "opt.yml").write_text(opt)
+    base = CONFIG.format(data=data).replace("lr: !!float 1e-3", "lr: 0.0")
+    (tmp_path / "base.yml").write_text(base)
+    # the run's file names a base and adds only early stopping (fsr.options)
+    (tmp_path / "opt.yml").write_text(
+        "base: base.yml\nval: {early_stop: {metric: psnr, patience: 2}}\n")
     proc = _run(["-opt", "opt.yml"], tmp_path)
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out[-2000:]
@@ -29,9 +29,10 @@ def test_run_stops_after_patience_and_release_takes_the_best(tmp_path):
     assert "Early stop at iter 9" in out
     assert not (exp / "training_states" / "12.state").exists()
 
-    # the released file holds the best checkpoint's weights
-    import yaml
-    (exp / "resume_test.yml").write_text(yaml.safe_dump(yaml.safe_load(opt)))
+    # the experiment keeps the options as trained, base resolved: the release reads them alone
+    copied = (exp / "opt.yml").read_text()
+    assert "base:" not in copied and "early_stop" in copied and "val_freq: 3" in copied
+    (exp / "resume_test.yml").write_text(copied)
     rel = subprocess.run([sys.executable, str(REPO / "tools" / "release_weights.py"), str(exp),
                           "--out", str(tmp_path / "w"), "--logs", str(tmp_path / "logs")], capture_output=True, text=True,
                          cwd=tmp_path, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin",
