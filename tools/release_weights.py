@@ -60,12 +60,17 @@ def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sess
     deg = (f"bicubic x{scale} (antialiased) of the 128x128 ground truth" if task == "sr" else
            f"GFPGAN-style blind degradation at 128 ({tr.get('degradation', {})}), a new draw per "
            "training sample; test inputs fixed by `seed_for(id, 'restore')`")
-    ran = f"{int(float(last.get('iter', train['total_iter'])))} of {train['total_iter']}"
+    ended = int(float(last.get("iter", train["total_iter"])))
+    ran = (f"{ended} iterations" if ended == train["total_iter"] else
+           f"{ended} of {train['total_iter']} iterations")
+    selection = "the last iteration's weights (no early stopping)"
     if best:
-        ran += (f" (val-split early stopping; released: the iteration {best['iter']} "
-                f"weights, best val {best['metric']} {best['value']:.4g}; a run that ended "
-                "before its budget stopped on patience or was stopped by hand, see "
-                "docs/training.md)")
+        stop = opt.get("val", {}).get("early_stop", {})
+        selection = (f"early stopping on the val split ({stop.get('metric', best['metric'])}, "
+                     f"patience {stop.get('patience', '?')} validations): the iteration "
+                     f"{best['iter']} weights, best val {best['metric']} {best['value']:.4g}")
+        if ended < train["total_iter"]:
+            selection += "; the run ended early, on patience or by hand (docs/training.md)"
     aug = tr.get("profile_aug")
     aug_text = (f"; augmented with profiled faces (`fsr.pose.profile`, p={aug.get('p')}, "
                 f"|yaw| in {aug.get('yaws')}, both signs), flips and colour" if aug else "")
@@ -88,9 +93,10 @@ def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sess
         f"resized to 128; validated on the val split ({_split('val')}); benchmarked on the test "
         f"split ({_split('test')}); splits by identity{aug_text} |",
         f"| degradation | {deg} |",
-        f"| budget | {ran} iterations x batch {tr['batch_size_per_gpu']}, "
+        f"| budget | {ran} x batch {tr['batch_size_per_gpu']}, "
         f"Adam lr {train['optim_g']['lr']}, EMA {train.get('ema_decay', 0)}; "
         f"{minutes:.0f} min wall on 1 thread of a shared 2-core CPU{resumed} |",
+        f"| released | {selection} |",
         f"| command | `python -m fsr.train -opt options/{name}.yml` then "
         f"`python tools/release_weights.py experiments/{name}` |", "",
         CARD_BEGIN, bench_block + CARD_END,
@@ -110,6 +116,16 @@ def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sess
     return "\n".join(lines)
 
 
+def own_sections(old: str, new: str) -> str:
+    """The ``## `` sections of an old card that the generated one lacks (hand-written notes,
+    e.g. the MMRB card's prior-weight section), so that a re-release keeps them."""
+    tail = old.split(CARD_END, 1)[1] if CARD_END in old else old
+    generated = {line for line in new.splitlines() if line.startswith("## ")}
+    sections = ["## " + part for part in tail.split("\n## ")[1:]]
+    kept = [sec.rstrip("\n") for sec in sections if sec.splitlines()[0] not in generated]
+    return "".join(f"\n{sec}\n" for sec in kept)
+
+
 def released_checkpoint(exp: Path) -> tuple[Path, dict | None]:
     """``models/net_g_best.pth`` when the run early-stopped on val (with its ``best.json``),
     else ``models/net_g_latest.pth``."""
@@ -122,12 +138,12 @@ def released_checkpoint(exp: Path) -> tuple[Path, dict | None]:
 
 def release(exp: Path, out: Path, logs: Path = REPO / "docs" / "training_logs") -> None:
     from basicsr.archs import build_network
-    from basicsr.utils.options import yaml_load
 
     from fsr.archs.checkpoint import load_checkpoint, read_state_dict, save_checkpoint
+    from fsr.options import load_options
 
     name = exp.name
-    opt = yaml_load(str(exp / f"{name}.yml"))
+    opt = load_options(exp / f"{name}.yml")
     chosen, best = released_checkpoint(exp)
     params, _, _ = read_state_dict(chosen, key="params")
     ema, _, _ = read_state_dict(chosen, key="params_ema")
@@ -150,8 +166,10 @@ def release(exp: Path, out: Path, logs: Path = REPO / "docs" / "training_logs") 
         if CARD_BEGIN in old and CARD_END in old:
             block = old.split(CARD_BEGIN, 1)[1].split(CARD_END, 1)[0].lstrip("\n")
     sessions = len(list(exp.glob(f"train_{name}_*.log")))
-    card_path.write_text(card(name, opt, path, digest, rows, sessions, n_params, block,
-                              best))
+    text = card(name, opt, path, digest, rows, sessions, n_params, block, best)
+    if card_path.is_file():
+        text += own_sections(card_path.read_text(), text)
+    card_path.write_text(text)
     print(f"  -> {path} ({path.stat().st_size / 1e6:.1f} MB), {card_path}")
 
 

@@ -33,6 +33,8 @@ def test_run_stops_after_patience_and_release_takes_the_best(tmp_path):
     copied = (exp / "opt.yml").read_text()
     assert "base:" not in copied and "early_stop" in copied and "val_freq: 3" in copied
     (exp / "resume_test.yml").write_text(copied)
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "resume_test.md").write_text("# old card\n\n## Notes\n\nkept by hand\n")
     rel = subprocess.run([sys.executable, str(REPO / "tools" / "release_weights.py"), str(exp),
                           "--out", str(tmp_path / "w"), "--logs", str(tmp_path / "logs")], capture_output=True, text=True,
                          cwd=tmp_path, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin",
@@ -44,4 +46,21 @@ def test_run_stops_after_patience_and_release_takes_the_best(tmp_path):
                       weights_only=True)["params_ema"]
     assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in got)
     card = (tmp_path / "w" / "resume_test.md").read_text()
-    assert "val-split early stopping" in card and "iteration 3 weights" in card
+    assert "early stopping on the val split (psnr, patience 2" in card
+    assert "iteration 3 weights" in card and "the run ended early" in card
+    assert card.endswith("## Notes\n\nkept by hand\n")   # hand-written sections survive
+
+
+@pytest.mark.parametrize("text, message", [
+    ("base: nowhere.yml\nname: x\n", "base 'nowhere.yml' not found"),
+    (None, "cannot read option file"),
+])
+def test_a_bad_option_file_is_one_line_and_a_non_zero_exit(tmp_path, text, message):
+    if text is not None:
+        (tmp_path / "opt.yml").write_text(text)
+    proc = _run(["-opt", "opt.yml"], tmp_path)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode != 0
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert lines[-1].startswith("fsr.train: ") and message in lines[-1], out[-2000:]
+    assert "Traceback" not in out and not (tmp_path / "experiments").exists()
