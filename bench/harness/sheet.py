@@ -4,7 +4,7 @@ at every target yaw), per dataset and task.
 
 While the run computes a method's outputs, the picked images' tiles are written to
 ``<out>/sheet/<dataset>/<task>/<method>/<image>.png`` (with ``_gt`` and ``_input``); a resumed
-run finds them there. At the end :func:`write_sheets` tiles them into
+run finds them there. At the end :func:`tile_sheets` tiles them into
 ``plots/sheet_<dataset>_<task>.png``. The picks are fixed by the dataset (sorted ids), so two
 runs of one suite show the same faces; they are written beside the tiles (``sheet/picks.json``),
 so ``--merge`` tiles the shards' tiles without the datasets (:func:`merge_tiles`).
@@ -104,13 +104,6 @@ class SheetTiles:
             self._write(folder / "_input" / name, resize_image(job.lq_of(task), task.size))
             if item.kind != "real":
                 self._write(folder / "_gt" / name, job.gt_at(task.size))
-
-
-def write_sheets(out_dir: Path, plan) -> list[str]:
-    """Tile every (dataset, task) of ``plan`` that has tiles; returns the written paths, relative."""
-    return tile_sheets(out_dir, [d.name for d in plan.datasets],
-                       [t.name for t in plan.suite.tasks],
-                       {t: [m.label for m in ms] for t, ms in plan.methods.items()}, pick(plan))
 
 
 def tile_sheets(out_dir: Path, datasets: list[str], tasks: list[str],

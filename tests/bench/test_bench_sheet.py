@@ -11,7 +11,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from harness.datasets import Item  # noqa: E402
-from harness.sheet import SheetTiles, pick, write_sheets  # noqa: E402
+from harness.sheet import SheetTiles, pick, tile_sheets  # noqa: E402
 
 
 @dataclass
@@ -53,6 +53,13 @@ def _results(plan, seed: int) -> list[tuple]:
     return results
 
 
+def write_sheets(out_dir, plan):
+    """What bench/run.py's finish tiles for one plan: every dataset and task."""
+    return tile_sheets(out_dir, [d.name for d in plan.datasets],
+                       [t.name for t in plan.suite.tasks],
+                       {t: [m.label for m in ms] for t, ms in plan.methods.items()}, pick(plan))
+
+
 def test_pick_one_per_bucket_and_two_sweep_sources_at_every_yaw():
     plan, _ = _plan()
     picks = pick(plan)
@@ -81,7 +88,7 @@ def test_tiles_then_sheet_rows_by_yaw_columns_gt_input_methods(tmp_path):
 def test_merge_tiles_of_two_shards_gives_the_single_runs_sheet(tmp_path):
     """--merge: each shard wrote the tiles of its own images; tiled together they are the
     single run's sheet, without the datasets (the picks travel in sheet/picks.json)."""
-    from harness.sheet import merge_tiles, tile_sheets
+    from harness.sheet import merge_tiles
 
     plan, task = _plan()
     results = _results(plan, seed=1)
