@@ -13,7 +13,8 @@ unchanged. Only resume-state loading is fsr's own, because BasicSR 1.4's
 ``load_resume_state`` cannot resume on a CPU-only machine (``torch.cuda.current_device()``
 raises "Found no NVIDIA driver") and looks for states in ``./experiments/<name>`` even when
 ``path.experiments_root`` points elsewhere. Extra options: ``num_threads`` (CPU threads for
-torch) and ``logger.progress_bar`` (a tqdm bar with the losses and ETA; default: on when
+torch), ``base:`` (the file's options on top of another file's, :mod:`fsr.options`; the
+experiment keeps the resolved copy) and ``logger.progress_bar`` (a tqdm bar with the losses and ETA; default: on when
 stderr is a terminal, so CI logs stay plain). The final validation is skipped when the last iteration was just
 validated (BasicSR repeats it).
 """
