@@ -13,6 +13,7 @@ so ``--merge`` tiles the shards' tiles without the datasets (:func:`merge_tiles`
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 
 SWEEP_SOURCES = 2  # sources shown at every target yaw of a sweep
 PER_BUCKET = 1  # images shown per |yaw| bucket of a real-pose dataset
+UNPOSED = 4  # images shown of a dataset whose pose is measured only during the run (folders)
 TILE = 128
 PICKS = "picks.json"  # {dataset: {image id: |yaw|}} of the tiles in the folder
 
@@ -54,11 +56,16 @@ def _bucket(yaw: float, edges: list[float]) -> int:
 
 
 def pick(plan) -> dict[tuple[str, str], float]:
-    """(dataset, image id) -> |yaw| of the images the sheet shows."""
+    """(dataset, image id) -> |yaw| of the images the sheet shows (NaN: not known yet, a
+    dataset without pose labels, whose first :data:`UNPOSED` ids by name are shown)."""
     edges = list(plan.suite.edges)
     chosen: dict[tuple[str, str], float] = {}
     for ds in plan.datasets:
         items = sorted((it for it in ds.items if it.pose is not None), key=lambda it: it.id)
+        if not items:  # a folder: its pose is measured during the run, after the picks
+            chosen.update({(ds.name, it.id): math.nan
+                           for it in sorted(ds.items, key=lambda it: it.id)[:UNPOSED]})
+            continue
         if any("yaw_target" in (it.meta.get("image_fields") or {}) for it in items):  # sweep
             sources = list(dict.fromkeys(it.source for it in items))[:SWEEP_SOURCES]
             chosen.update({(ds.name, it.id): abs(it.pose[0]) for it in items
@@ -115,7 +122,8 @@ def tile_sheets(out_dir: Path, datasets: list[str], tasks: list[str],
     root = Path(out_dir) / "sheet"
     written = []
     for ds_name in datasets:
-        rows = sorted((i for d, i in picks if d == ds_name), key=lambda i: (picks[ds_name, i], i))
+        rows = sorted((i for d, i in picks if d == ds_name),
+                      key=lambda i: (math.isnan(picks[ds_name, i]), picks[ds_name, i], i))
         for task_name in tasks:
             folder = root / ds_name / task_name
             cols = ["_gt", "_input"] + list(methods.get(task_name, []))
@@ -135,7 +143,9 @@ def tile_sheets(out_dir: Path, datasets: list[str], tasks: list[str],
             for r, image_id in enumerate(shown):
                 y = head + r * TILE
                 draw.text((2, y + 4), image_id[:24], fill="black")
-                draw.text((2, y + 18), f"|yaw| {picks[ds_name, image_id]:.0f}", fill="black")
+                yaw = picks[ds_name, image_id]
+                draw.text((2, y + 18), "|yaw| in results" if math.isnan(yaw) else f"|yaw| {yaw:.0f}",
+                          fill="black")
                 for c, col in enumerate(cols):
                     p = folder / col / f"{image_id}.png"
                     if p.is_file():

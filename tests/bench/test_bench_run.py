@@ -98,6 +98,12 @@ def test_results_and_summary_content(single, suite_file):
     assert manifest["computed_images"] == 6
     assert manifest["metrics"]["psnr"]["lower_better"] is False
     assert (single / "plots" / "psnr_vs_yaw.png").stat().st_size > 1000
+    # a folder dataset's contact sheet: its first 4 images by name (pose is not known at plan time)
+    from PIL import Image
+
+    assert manifest["plots"].count("plots/sheet_faces_sr-x4.png") == 1
+    # columns: ground truth, input, bicubic, lanczos; rows: 4 faces
+    assert Image.open(single / "plots" / "sheet_faces_sr-x4.png").size == (150 + 4 * 128, 28 + 4 * 128)
 
 
 def test_warm_rerun_computes_nothing(single, suite_file):
@@ -150,7 +156,7 @@ def test_shard_and_merge_equal_single_run(single, suite_file, tmp_path):
     assert n1 == 3
     merged = tmp_path / "merged"
     assert bench("--merge", str(parts[0]), str(parts[1]), "--out", str(merged)) == 0
-    for name in ("results.csv", "summary.csv", "pipeline.csv"):
+    for name in ("results.csv", "summary.csv", "pipeline.csv", "plots/sheet_faces_sr-x8.png"):
         assert (merged / name).read_bytes() == (single / name).read_bytes()
 
 

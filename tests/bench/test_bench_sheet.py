@@ -106,3 +106,26 @@ def test_merge_tiles_of_two_shards_gives_the_single_runs_sheet(tmp_path):
     for rel in single:
         assert (tmp_path / "merged" / rel).read_bytes() == (tmp_path / "single" / rel).read_bytes()
     assert merge_tiles([tmp_path / "nowhere"], tmp_path / "empty") == {}
+
+
+def test_a_folder_without_pose_shows_its_first_ids_by_name(tmp_path):
+    """A folder dataset's pose is measured during the run, after the picks: the sheet still
+    shows its first images by name, labelled as such (and the picks survive picks.json)."""
+    import json
+    import math
+
+    plan, task = _plan()
+    folder = SimpleNamespace(name="mine", items=[Item("mine", f"p{i}", "real", "f", pose=None)
+                                                 for i in (5, 3, 1, 0, 4, 2)])
+    plan.datasets = [folder]
+    picks = pick(plan)
+    assert sorted(picks) == [("mine", f"p{i}") for i in range(4)]
+    assert all(math.isnan(y) for y in picks.values())
+    tiles = SheetTiles(plan, tmp_path)
+    tiles.add(task, _results(plan, seed=2))
+    assert json.loads((tmp_path / "sheet" / "picks.json").read_text(),
+                      parse_constant=lambda c: c) == {"mine": {f"p{i}": "NaN" for i in range(4)}}
+    written = write_sheets(tmp_path, plan)
+    assert written == ["plots/sheet_mine_sr-x4.png"]
+    # real images have no ground-truth column: input, 2 methods; 4 rows
+    assert Image.open(tmp_path / written[0]).size == (150 + 3 * 128, 28 + 4 * 128)
