@@ -183,7 +183,7 @@ def feature_weights() -> dict:
 
 
 # -- whole-photo mode: would fsr.face.pipeline.FacePipeline find the face? --------------------
-DETECT_VERSION = "d1"  # bump when detector_view or the 'found' rule changes
+DETECT_VERSION = "d2"  # bump when detector_view, the pipeline's resizing or the 'found' rule changes
 # The assets each detector loads (its cache signature hashes them); dlib-hog's HOG model is
 # built into dlib, its landmarks are the 68-point predictor.
 DETECTOR_ASSETS = {"retinaface": ("retinaface-resnet50",),
@@ -194,8 +194,9 @@ VIEW_TEXT = ("the task's low-quality input at its native size (what the methods 
              "edge-replicated by half its side on every side (a 32 px input -> a 64 px photo), "
              "as uint8; a face counts as found when a detection scoring at least the "
              "detector's default threshold has its box centre inside the unpadded input. "
-             "The view is never upscaled: a face below the detector's smallest face "
-             "(MTCNN 20 px, dlib-HOG about 40 px) is a miss, as it would be on a real photo")
+             "The pipeline detects on a copy upscaled to a 256 px shorter side when the view "
+             "is smaller (FacePipeline.detect_min_side, as for any small photo), so a miss is "
+             "a face the detector cannot see in the blur, not one below its smallest size")
 
 
 def detector_names() -> tuple[str, ...]:

@@ -72,11 +72,36 @@ def test_huge_image_detected_on_a_downscaled_copy(mtcnn, astronaut):
     assert faces[0].crop.shape == (128, 128, 3)
 
 
+def test_small_photo_detected_on_an_upscaled_copy(mtcnn, astronaut):
+    """A 48 px photo: its face (about 15 px) is below MTCNN's smallest face, so detection runs
+    on a 256 px copy (as facexlib upsamples photos under 512 px) and maps the result back."""
+    tiny = cv2.resize(astronaut, (48, 48), interpolation=cv2.INTER_AREA)
+    seen = []
+
+    class Spy:
+        def detect_faces(self, img_bgr, threshold=None):
+            seen.append(img_bgr.shape)
+            return mtcnn.detect_faces(img_bgr, threshold)
+
+    assert FacePipeline(mtcnn, out_size=64, detect_min_side=0).detect(tiny) == []
+    faces = FacePipeline(Spy(), out_size=64).detect(tiny)
+    assert seen == [(256, 256, 3)] and len(faces) == 1
+    # the landmarks in the 48 px photo's pixels: 48/512 of those on the 512 px original
+    full = FacePipeline(mtcnn, out_size=64).detect(astronaut)[0].landmarks
+    expected = (full + 0.5) * 48 / 512 - 0.5
+    # within 0.75 px of the tiny photo (its eyes are 4 px apart; a missing map-back would be
+    # off by the 5.3x upscale, tens of pixels)
+    assert np.abs(faces[0].landmarks - expected).max() < 0.75
+    assert faces[0].crop.shape == (64, 64, 3)
+
+
 def test_bad_arguments(mtcnn):
     with pytest.raises(ValueError, match="out_size"):
         FacePipeline(mtcnn, out_size=8)
     with pytest.raises(ValueError, match="upscale"):
         FacePipeline(mtcnn, upscale=0)
+    with pytest.raises(ValueError, match="detect_min_side"):
+        FacePipeline(mtcnn, detect_min_side=4096)
     with pytest.raises(ValueError, match="max_faces"):
         FacePipeline(mtcnn, max_faces=0)
     with pytest.raises(ValueError, match="mask"):
