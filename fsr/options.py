@@ -54,7 +54,7 @@ def _read(path: Path) -> dict:
         raise OptionsError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
     if not isinstance(opt, dict):
         raise OptionsError(f"{path}: an option file must be a mapping, got {type(opt).__name__}")
-    return dict(opt)
+    return _plain(opt)
 
 
 def load_options(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> dict:
@@ -63,7 +63,7 @@ def load_options(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> dict:
     if path in _seen:
         chain = " -> ".join(p.name for p in (*_seen, path))
         raise OptionsError(f"{path}: base chain loops ({chain})")
-    opt = _plain(_read(path))
+    opt = _read(path)
     base = opt.pop("base", None)
     if base is None:
         return opt

@@ -160,16 +160,13 @@ def release(exp: Path, out: Path, logs: Path = REPO / "docs" / "training_logs") 
         shutil.copy(log_src, logs / f"{name}.csv")
     n_params = sum(p.numel() for p in net.parameters())
     card_path = out / f"{name}.md"
+    old = card_path.read_text() if card_path.is_file() else ""
     block = PENDING
-    if card_path.is_file() and digest in card_path.read_text():  # same weights: keep numbers
-        old = card_path.read_text()
-        if CARD_BEGIN in old and CARD_END in old:
-            block = old.split(CARD_BEGIN, 1)[1].split(CARD_END, 1)[0].lstrip("\n")
+    if digest in old and CARD_BEGIN in old and CARD_END in old:  # same weights: keep numbers
+        block = old.split(CARD_BEGIN, 1)[1].split(CARD_END, 1)[0].lstrip("\n")
     sessions = len(list(exp.glob(f"train_{name}_*.log")))
     text = card(name, opt, path, digest, rows, sessions, n_params, block, best)
-    if card_path.is_file():
-        text += own_sections(card_path.read_text(), text)
-    card_path.write_text(text)
+    card_path.write_text(text + own_sections(old, text))
     print(f"  -> {path} ({path.stat().st_size / 1e6:.1f} MB), {card_path}")
 
 

@@ -88,10 +88,10 @@ class FacePipeline:
         if not 0 <= detect_min_side <= detect_max_side:
             raise ValueError(f"detect_min_side must be in [0, detect_max_side], got "
                              f"{detect_min_side}")
-        self.detect_min_side = int(detect_min_side)
         self.detector, self.out_size, self.upscale = detector, int(out_size), float(upscale)
         self.max_faces, self.conf_threshold = max_faces, conf_threshold
-        self.detect_max_side, self.min_face = int(detect_max_side), float(min_face)
+        self.detect_max_side, self.detect_min_side = int(detect_max_side), int(detect_min_side)
+        self.min_face = float(min_face)
         self.background = background
         self.mask = self._make_mask(mask)
         self.dropped = 0  # faces dropped by max_faces in the last detect()
