@@ -4,6 +4,10 @@
   ``fsr.assets`` (offline), heads from the ``lpips`` package.
 - ``ArcFaceIdentityLoss``: GFPGAN's identity loss, L1 between ArcFace embeddings of output and
   target (grey 128x128 input); needs the ``arcface-resnet18`` weights.
+- ``DlibIdentityLoss``: the distance between dlib ResNet descriptors of output and target, on
+  dlib's 150 px face chip placed by the target's landmarks (differentiable warp); its weights
+  come from a registry package, so it works offline. It is the network the benchmark's
+  identity columns use: a model trained with it is not scored independently there.
 - ``ReDegradationLoss``: the self-supervised term of :mod:`fsr.losses.selfsup` for a batch whose
   samples each have their own sampled degradation (``deg_*`` keys of the blind datasets).
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import torch
 from basicsr.utils.registry import LOSS_REGISTRY
 from torch import Tensor, nn
@@ -83,6 +88,79 @@ class ArcFaceIdentityLoss(nn.Module):
         with torch.no_grad():
             emb_gt = self.arcface(self.arcface_input(gt))
         return self.loss_weight * F.l1_loss(emb_pred, emb_gt)
+
+
+@LOSS_REGISTRY.register()
+class DlibIdentityLoss(nn.Module):
+    """``loss_weight * mean_i |dlib(chip(pred_i)) - dlib(chip(gt_i))|_2``, dlib's calibrated
+    descriptor distance (same person below 0.6).
+
+    Each target's chip is placed as the benchmark's identity metric places it: dlib's HOG box
+    (on a 2x upsampled pass for images under 200 px; the whole image when none is found), its
+    5 landmarks and ``get_face_chip_details(shape, 150, 0.25)``. The prediction is sampled
+    through the *same* chip (the pair is pixel-aligned), bilinearly, so the loss has a gradient
+    with respect to every prediction pixel the chip covers. ``resnet``/``sp5`` default to the
+    ``dlib-resnet`` and ``dlib-sp5`` assets.
+
+    Warning: the benchmark's identity-dist and identity-match columns are dlib's ResNet too.
+    Training on them makes those columns of the trained model a partly self-referential score
+    (as GFPGAN's ArcFace loss is for ArcFace-scored tables); say so next to its numbers.
+    """
+
+    def __init__(self, loss_weight: float = 1.0, resnet: str | os.PathLike | None = None,
+                 sp5: str | os.PathLike | None = None) -> None:
+        super().__init__()
+        import dlib
+
+        from fsr.assets import resolve
+        from fsr.metrics.dlib_resnet_arch import DlibFaceResNet
+
+        self.loss_weight = loss_weight
+        self.net = DlibFaceResNet(resnet or resolve("dlib-resnet")).eval().requires_grad_(False)
+        self._dlib = dlib
+        self._detector = dlib.get_frontal_face_detector()
+        self._shape_predictor = dlib.shape_predictor(str(sp5 or resolve("dlib-sp5")))
+
+    def train(self, mode: bool = True) -> DlibIdentityLoss:
+        super().train(mode)
+        self.net.eval()
+        return self
+
+    def chip_grid(self, gt: Tensor) -> Tensor:
+        """``(N, 150, 150, 2)`` sampling grid (``grid_sample``, ``align_corners=True``) of
+        each target's dlib face chip."""
+        from fsr.metrics.dlib_resnet_arch import CHIP_PADDING, CHIP_SIZE, chip_to_image_affine
+
+        dlib = self._dlib
+        imgs = (gt.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+        h, w = imgs.shape[1:3]
+        thetas = []
+        for img in imgs:
+            img = np.ascontiguousarray(img)
+            found = self._detector(img, 1 if min(h, w) < 200 else 0)
+            box = (max(found, key=lambda r: r.area()) if len(found)
+                   else dlib.rectangle(0, 0, w - 1, h - 1))
+            details = dlib.get_face_chip_details(self._shape_predictor(img, box), CHIP_SIZE,
+                                                 CHIP_PADDING)
+            chip_to_img = chip_to_image_affine(details)
+            # normalised chip coords -> chip pixels -> image pixels -> normalised image coords
+            to_chip = np.array([[(CHIP_SIZE - 1) / 2, 0, (CHIP_SIZE - 1) / 2],
+                                [0, (CHIP_SIZE - 1) / 2, (CHIP_SIZE - 1) / 2], [0, 0, 1]])
+            to_norm = np.array([[2 / (w - 1), 0, -1], [0, 2 / (h - 1), -1], [0, 0, 1]])
+            thetas.append((to_norm @ np.vstack([chip_to_img, [0, 0, 1]]) @ to_chip)[:2])
+        theta = torch.as_tensor(np.stack(thetas), dtype=gt.dtype, device=gt.device)
+        return F.affine_grid(theta, [len(imgs), 3, CHIP_SIZE, CHIP_SIZE], align_corners=True)
+
+    def forward(self, pred: Tensor, gt: Tensor) -> Tensor:
+        if pred.ndim != 4 or pred.shape != gt.shape or pred.shape[1] != 3:
+            raise ValueError(f"DlibIdentityLoss wants two (N, 3, H, W) RGB batches of one shape, "
+                             f"got {tuple(pred.shape)} and {tuple(gt.shape)}")
+        grid = self.chip_grid(gt)
+        chips = F.grid_sample(torch.cat([pred, gt.detach()]), torch.cat([grid, grid]),
+                              mode="bilinear", padding_mode="zeros", align_corners=True) * 255
+        emb = self.net(chips)
+        emb_pred, emb_gt = emb[:len(pred)], emb[len(pred):].detach()
+        return self.loss_weight * (emb_pred - emb_gt).norm(dim=1).mean()
 
 
 @LOSS_REGISTRY.register()

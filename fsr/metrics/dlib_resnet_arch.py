@@ -40,6 +40,28 @@ DESCRIPTOR_DIM = 128
 LEVELS = ((32, 3, False), (64, 4, True), (128, 3, True), (256, 3, True), (256, 1, True))
 
 
+def chip_to_image_affine(details) -> np.ndarray:
+    """``(2, 3)`` affine taking chip pixels ``(col, row)`` to image pixels, for a
+    ``dlib.chip_details``: the chip's corners are its rectangle's corners turned by its angle
+    about the rectangle's centre, as ``dlib.extract_image_chip`` samples them.
+
+        >>> import dlib
+        >>> d = dlib.chip_details(dlib.rectangle(10, 20, 159, 169))  # 150x150, angle 0
+        >>> chip_to_image_affine(d).round(3).tolist()
+        [[1.0, 0.0, 10.0], [0.0, 1.0, 20.0]]
+    """
+    r = details.rect
+    cx, cy = (r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2
+    c, s = np.cos(details.angle), np.sin(details.angle)
+    # columns: chip x, chip y, 1; the chip's last pixel lands on the rectangle's far corner
+    sx = (r.right() - r.left()) / (details.cols - 1)
+    sy = (r.bottom() - r.top()) / (details.rows - 1)
+    rot = np.array([[c, -s], [s, c]])
+    lin = rot @ np.diag([sx, sy])
+    origin = rot @ np.array([r.left() - cx, r.top() - cy]) + np.array([cx, cy])
+    return np.hstack([lin, origin[:, None]])
+
+
 class _Affine(nn.Module):
     """dlib's ``affine_`` layer (a frozen batch norm): ``gamma * x + beta`` per channel."""
 
