@@ -32,6 +32,9 @@ ABLATION_TAGS = {"-noprior": "prior vs no prior", "-plain": "MMRB vs plain block
                  "-noselfsup": "self-supervised term vs none",
                  "-noattn": "path attention vs equal path weights",
                  f"-pw{PRIOR_WEIGHT_ABLATION}": f"prior weight 1 vs {PRIOR_WEIGHT_ABLATION}"}
+# levers the other way round: the tagged method adds something to the untagged one, and is
+# compared with it (tagged - untagged)
+LEVER_TAGS = {"-idloss": "dlib identity loss vs none"}
 SET_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "value", "n", "ref_n",
                "reference", "lower_better", "warning"]
 PIPELINE_COLUMNS = ["dataset", "task", "detector", "bucket", "n", "found", "missed", "miss_rate"]
@@ -208,6 +211,9 @@ def comparisons(info: RunInfo) -> list[tuple[str, str, str, str]]:
                 out.append((task.name, m["label"], base, "vs baseline"))
             out += [(task.name, m["label"], other, kind) for tag, kind in ABLATION_TAGS.items()
                     for other in labels if tag in other and other.replace(tag, "") == m["label"]]
+            out += [(task.name, m["label"], m["label"].replace(tag, ""), kind)
+                    for tag, kind in LEVER_TAGS.items()
+                    if tag in m["label"] and m["label"].replace(tag, "") in labels]
     return out
 
 

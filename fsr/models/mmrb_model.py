@@ -8,8 +8,9 @@ Losses (each optional, weights in YAML; images compared in [0, 1] unless said):
 - ``perceptual_opt``: ``LPIPSLoss`` (VGG or AlexNet, offline weights).
 - ``selfsup_opt``: ``ReDegradationLoss``: the output, degraded again with the sample's own
   blur/scale/noise/JPEG, must match the input (needs ``return_degradation: true`` data).
-- ``identity_opt``: ``ArcFaceIdentityLoss``; used only when the ArcFace weights resolve, else
-  a warning and the term is skipped.
+- ``identity_opt``: ``ArcFaceIdentityLoss``, used only when the ArcFace weights resolve (else
+  a warning and the term is skipped), or ``DlibIdentityLoss`` (dlib's ResNet, weights from a
+  registry package; a failure to build it stops the run).
 - ``gan_opt`` + ``network_d``: adversarial loss with a StyleGAN2-style discriminator,
   R1 penalty every ``net_d_reg_every`` iterations; ``loss_weight: 0`` (or no ``network_d``)
   turns it off, e.g. for short CPU runs.
@@ -74,13 +75,15 @@ class MMRBModel(FaceBaseModel):
         self.pyramid_weight = float(train_opt.get("pyramid_loss_weight", 0))
         self.remove_pyramid_loss = float(train_opt.get("remove_pyramid_loss", float("inf")))
         self.cri_identity = None
-        if train_opt.get("identity_opt"):
+        if (train_opt.get("identity_opt") or {}).get("type") == "ArcFaceIdentityLoss":
             from fsr.assets import AssetError
 
-            try:
+            try:  # optional: ArcFace's weights cannot be had on every machine
                 self.cri_identity = loss("identity_opt")
             except (AssetError, ValueError) as err:
                 logger.warning(f"identity loss off: {str(err).splitlines()[0]}")
+        elif train_opt.get("identity_opt"):
+            self.cri_identity = loss("identity_opt")
         gan_opt = train_opt.get("gan_opt")
         self.use_gan = bool(gan_opt and gan_opt.get("loss_weight", 0) > 0
                             and self.opt.get("network_d"))

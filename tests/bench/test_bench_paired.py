@@ -53,6 +53,27 @@ def test_which_pairs_are_compared():
         ("sr-x4", "sam3d-x4-samples", "sam3d-x4-noprior-samples", "prior vs no prior")]
 
 
+def test_levers_compare_the_tagged_method_with_its_base():
+    suite = SimpleNamespace(tasks=[SimpleNamespace(name="restore", kind="restore", scale=1)])
+    methods = {"restore": [
+        {"label": "input", "weights_sha256": None},
+        {"label": "mmrb-sg2-128-idloss-samples", "weights_sha256": "c" * 64},
+        {"label": "mmrb-sg2-128-samples", "weights_sha256": "a" * 64},
+        {"label": "mmrb-sg2-128-plain-samples", "weights_sha256": "b" * 64}]}
+    info = SimpleNamespace(suite=suite, methods=methods)
+    assert comparisons(info) == [
+        ("restore", "mmrb-sg2-128-idloss-samples", "input", "vs baseline"),
+        ("restore", "mmrb-sg2-128-idloss-samples", "mmrb-sg2-128-samples",
+         "dlib identity loss vs none"),
+        ("restore", "mmrb-sg2-128-samples", "input", "vs baseline"),
+        ("restore", "mmrb-sg2-128-samples", "mmrb-sg2-128-plain-samples", "MMRB vs plain blocks"),
+        ("restore", "mmrb-sg2-128-plain-samples", "input", "vs baseline")]
+    # without its base in the run, a lever has nothing to be compared with
+    methods["restore"].pop(2)
+    assert ("restore", "mmrb-sg2-128-idloss-samples", "mmrb-sg2-128-samples",
+            "dlib identity loss vs none") not in comparisons(info)
+
+
 def test_paired_rows_are_fsr_metrics_paired_bootstrap():
     df = _results(np.random.default_rng(0))
     table = paired(df, _info())

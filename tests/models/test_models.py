@@ -165,6 +165,24 @@ def test_mmrb_model_all_losses_and_gan(tmp_path, faces):
                           weights_only=True)["optimizers"]) == 2
 
 
+def test_mmrb_model_dlib_identity_loss(tmp_path, faces):
+    net = {"type": "MMRBStyleGAN2", "out_size": 32, "num_style_feat": 16, "num_mlp": 1,
+           "narrow": 0.0625, "enc_blocks": 1, "latent_channels": 4}
+    train = {"optim_g": {"type": "Adam", "lr": 1e-3},
+             "pixel_opt": {"type": "L1Loss", "loss_weight": 1.0},
+             "identity_opt": {"type": "DlibIdentityLoss", "loss_weight": 0.1}}
+    opt = _opt(tmp_path, "MMRBModel", net, train, faces, task="blind")
+    model = build_model(opt)
+    _, batch = _batch(opt)
+    model.feed_data(batch)
+    model.optimize_parameters(1)
+    assert model.log_dict["l_identity"] > 0
+    # unlike ArcFace's optional term, a dlib loss that cannot be built stops the run
+    train["identity_opt"] = {"type": "DlibIdentityLoss", "sp5": str(tmp_path / "none.dat")}
+    with pytest.raises(RuntimeError):
+        build_model(_opt(tmp_path, "MMRBModel", net, train, faces, task="blind"))
+
+
 def test_mmrb_selfsup_needs_degradation_params(tmp_path, faces):
     net = {"type": "MMRBStyleGAN2", "out_size": 32, "num_style_feat": 16, "num_mlp": 1,
            "narrow": 0.0625, "enc_blocks": 1, "latent_channels": 4}
