@@ -7,8 +7,9 @@ from BasicSR's ``ARCH_REGISTRY`` and loads its weights through ``fsr.assets.reso
     >>> from fsr.archs.pretrained import create_model, list_records
     >>> sorted(list_records(task='restore'))  # doctest: +NORMALIZE_WHITESPACE
     ['codeformer-w0.5', 'codeformer-w0.7', 'gfpgan-v1.3', 'gfpgan-v1.4',
-     'mmrb-sg2-128-noattn-samples', 'mmrb-sg2-128-noselfsup-samples',
-     'mmrb-sg2-128-plain-samples', 'mmrb-sg2-128-samples', 'mmrb-sg2-128-samples-pw0.25']
+     'mmrb-sg2-128-idloss-samples', 'mmrb-sg2-128-noattn-samples',
+     'mmrb-sg2-128-noselfsup-samples', 'mmrb-sg2-128-plain-samples', 'mmrb-sg2-128-samples',
+     'mmrb-sg2-128-samples-pw0.25']
     >>> net = create_model('bicubic-x4')                    # weight-free
     >>> type(net).__name__, net.scale
     ('Bicubic', 4)
@@ -167,6 +168,17 @@ def _mmrb_prior_weight(w: float) -> PretrainedRecord:
         "scaled at inference, same weights)")
 
 
+def _mmrb_identity_loss() -> PretrainedRecord:
+    """The bundled recipe plus dlib's identity loss (docs/mmrb.md, "The identity loss")."""
+    base = _mmrb_samples(use_mmrb=True)
+    name = "mmrb-sg2-128-idloss-samples"
+    return dataclasses.replace(
+        base, name=name, asset=name,
+        description=base.description.replace(base.name.replace("-", "_"), name.replace("-", "_"))
+        + "; trained with dlib's ResNet as an identity loss (weight 0.05), the network that "
+        "also scores the benchmark's identity columns, so those are not independent for it")
+
+
 def _sam3d_samples(scale: int, prior: bool) -> PretrainedRecord:
     lr, tag = 128 // scale, "" if prior else "-noprior"
     name = f"sam3d-x{scale}{tag}-samples"
@@ -208,6 +220,7 @@ _RECORDS = [
     _mmrb_samples(use_mmrb=True, selfsup=False),
     _mmrb_samples(use_mmrb=True, attention=False),
     _mmrb_prior_weight(PRIOR_WEIGHT_ABLATION),
+    _mmrb_identity_loss(),
 ]
 _RECORDS_BY_NAME: dict[str, PretrainedRecord] = {r.name: r for r in _RECORDS}
 PRETRAINED: Mapping[str, PretrainedRecord] = MappingProxyType(_RECORDS_BY_NAME)  # read-only view

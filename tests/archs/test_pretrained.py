@@ -51,6 +51,7 @@ def test_records_are_complete_and_consistent():
                                             "mmrb-sg2-128-noselfsup-samples",
                                             "mmrb-sg2-128-samples-pw0.25",
                                             "mmrb-sg2-128-noattn-samples",
+                                            "mmrb-sg2-128-idloss-samples",
                                             "codeformer-w0.5", "codeformer-w0.7"}
     assert get_record("gfpgan-v1.4").input_range == (-1.0, 1.0)
     assert get_record("sam3d-x8-authors").in_size == 16 and get_record("sam3d-x8-authors").needs_prior
