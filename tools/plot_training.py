@@ -14,6 +14,7 @@ import csv
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+STYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (1, 3)))
 
 
 def read(path: Path) -> dict[str, list[float]]:
@@ -28,6 +29,7 @@ def main() -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("logs", nargs="+", type=Path)
@@ -39,16 +41,22 @@ def main() -> None:
     for p in sorted(args.logs):
         family = "SR x4" if "_x4" in p.stem else "SR x8" if "_x8" in p.stem else "restoration"
         groups.setdefault(family, []).append(p)
-    fig, axes = plt.subplots(len(groups), 2, figsize=(10, 3.2 * len(groups)), squeeze=False)
+    fig, axes = plt.subplots(len(groups), 2, figsize=(11, 3.6 * len(groups)), squeeze=False)
     for (family, paths), (ax_loss, ax_val) in zip(groups.items(), axes, strict=True):
-        splits = set()
-        for p in paths:
+        splits, terms = set(), {}
+        for i, p in enumerate(paths):
             log = read(p)
+            colour = f"C{i % 10}"
             splits |= {r["dataset"].rsplit("-", 1)[-1] for r in csv.DictReader(open(p))}
-            losses = [k for k in log if k.startswith("l_") and k != "l_d_r1"]
-            for k in losses:
-                ax_loss.plot(log["iter"], log[k], marker=".", label=f"{p.stem}: {k}")
-            ax_val.plot(log["iter"], log["val_psnr"], marker="o", label=p.stem)
+            # a run's colour, a loss term's line style: two short legends, not runs x terms
+            for k in sorted(k for k in log if k.startswith("l_") and k != "l_d_r1"):
+                style = terms.setdefault(k, STYLES[len(terms) % len(STYLES)])
+                ax_loss.plot(log["iter"], log[k], color=colour, ls=style, lw=1)
+            ax_val.plot(log["iter"], log["val_psnr"], color=colour, marker="o", ms=3, label=p.stem)
+        runs = [Line2D([], [], color=f"C{i % 10}", label=p.stem) for i, p in enumerate(paths)]
+        styles = [Line2D([], [], color="black", ls=st, label=k) for k, st in terms.items()]
+        ax_loss.add_artist(ax_loss.legend(handles=runs, fontsize=6, loc="upper right"))
+        ax_loss.legend(handles=styles, fontsize=6, loc="lower left")
         for spec in args.baseline:
             fam, label, value = spec.split("=")
             if fam == family:
@@ -57,10 +65,10 @@ def main() -> None:
         ax_loss.set_title(f"{family}: training losses")
         ax_val.set_title(f"{family}: {'/'.join(sorted(splits))}-split PSNR (EMA weights)")
         ax_val.set_ylabel("dB")
+        ax_val.legend(fontsize=6)
         for ax in (ax_loss, ax_val):
             ax.set_xlabel("iteration")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110)
