@@ -124,6 +124,11 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
                    extra=extra)
     print_summary(tables["summary"], tables["set"], timings, cached, timer.total())
     print_pipeline(tables["pipeline"])
+    # NAME@PATH rows are labelled by their file's sha256: say which file each label is
+    user = {m["label"]: m["weights_path"] for ms in info.methods.values() for m in ms
+            if m.get("weights_path")}
+    if user:
+        print("\nyour checkpoints:\n" + "\n".join(f"  {k} = {v}" for k, v in user.items()))
     print(f"\nwrote {out}/results.csv, summary.csv"
           f"{', paired.csv' if len(tables['paired']) else ''}"
           f"{', set_metrics.csv' if tables['set'] is not None else ''}"

@@ -227,3 +227,33 @@ def test_dataset_task_subset(suite_file, tmp_path, capsys):
     assert bench("--suite", str(path), "--out", str(tmp_path / "bad")) == 2
     err = capsys.readouterr()
     assert "tasks must be a non-empty list" in err.out + err.err
+
+
+def test_user_checkpoints_are_named_with_their_files(suite_file, tmp_path, capsys):
+    # NAME@PATH rows are labelled NAME@<sha256[:8]>; the run says which file each label is,
+    # so two runs of one recipe cannot be swapped when their numbers are copied out
+    import shutil
+
+    from fsr.assets import resolve
+
+    faces = suite_file.parent / "faces"
+    text = SUITE.format(path=faces).replace(
+        "size: 64, degradation: {type: bicubic, scale: 4}",
+        "size: 128, degradation: {type: blind, preset: gfpgan-128}").replace(
+        "name: sr-x4, kind: sr, scale: 4", "name: restore, kind: restore")
+    path = tmp_path / "restore.yml"
+    path.write_text(text.replace(
+        "  - {name: sr-x8, kind: sr, scale: 8, size: 64, degradation: {type: bicubic, scale: 8}}\n",
+        ""))
+    mine = tmp_path / "a" / "net_g_best.pth"
+    mine.parent.mkdir()
+    shutil.copy(resolve("mmrb-sg2-128-samples"), mine)
+    capsys.readouterr()
+    assert bench("--suite", str(path), "--out", str(tmp_path / "out"), "--limit", "2",
+                 "--methods", f"input,mmrb-sg2-128-samples@{mine}") == 0
+    out = capsys.readouterr().out
+    label = "mmrb-sg2-128-samples@6be95497"
+    assert f"your checkpoints:\n  {label} = {mine}" in out
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert [m["weights_path"] for m in manifest["methods"]["restore"]
+            if m["label"] == label] == [str(mine)]
