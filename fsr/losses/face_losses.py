@@ -110,16 +110,11 @@ class DlibIdentityLoss(nn.Module):
     def __init__(self, loss_weight: float = 1.0, resnet: str | os.PathLike | None = None,
                  sp5: str | os.PathLike | None = None) -> None:
         super().__init__()
-        import dlib
-
-        from fsr.assets import resolve
-        from fsr.metrics.dlib_resnet_arch import DlibFaceResNet
+        from fsr.metrics.identity import dlib_embedder
 
         self.loss_weight = loss_weight
-        self.net = DlibFaceResNet(resnet or resolve("dlib-resnet")).eval().requires_grad_(False)
-        self._dlib = dlib
-        self._detector = dlib.get_frontal_face_detector()
-        self._shape_predictor = dlib.shape_predictor(str(sp5 or resolve("dlib-sp5")))
+        self._faces = dlib_embedder(resnet, sp5)  # the metric's detector, landmarks and net
+        self.net = self._faces.net  # frozen
 
     def train(self, mode: bool = True) -> DlibIdentityLoss:
         super().train(mode)
@@ -131,17 +126,15 @@ class DlibIdentityLoss(nn.Module):
         each target's dlib face chip."""
         from fsr.metrics.dlib_resnet_arch import CHIP_PADDING, CHIP_SIZE, chip_to_image_affine
 
-        dlib = self._dlib
+        dlib = self._faces.dlib
         imgs = (gt.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
         h, w = imgs.shape[1:3]
         thetas = []
         for img in imgs:
             img = np.ascontiguousarray(img)
-            found = self._detector(img, 1 if min(h, w) < 200 else 0)
-            box = (max(found, key=lambda r: r.area()) if len(found)
-                   else dlib.rectangle(0, 0, w - 1, h - 1))
-            details = dlib.get_face_chip_details(self._shape_predictor(img, box), CHIP_SIZE,
-                                                 CHIP_PADDING)
+            box = self._faces.detect(img) or dlib.rectangle(0, 0, w - 1, h - 1)
+            details = dlib.get_face_chip_details(self._faces.shape_predictor(img, box),
+                                                 CHIP_SIZE, CHIP_PADDING)
             chip_to_img = chip_to_image_affine(details)
             # normalised chip coords -> chip pixels -> image pixels -> normalised image coords
             to_chip = np.array([[(CHIP_SIZE - 1) / 2, 0, (CHIP_SIZE - 1) / 2],

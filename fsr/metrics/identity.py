@@ -90,6 +90,14 @@ def _shared_dlib(resnet, sp5, cnn_fallback: bool) -> _DlibEmbedder:
     return _SHARED_DLIB[key]
 
 
+def dlib_embedder(resnet: str | os.PathLike | None = None,
+                  sp5: str | os.PathLike | None = None) -> _DlibEmbedder:
+    """The process-wide dlib embedder of the identity metrics (HOG ``detect``,
+    ``shape_predictor``, the torch ``net``), for code that must place faces as they do
+    (``fsr.losses.face_losses.DlibIdentityLoss``)."""
+    return _shared_dlib(resnet, sp5, False)
+
+
 class _DlibEmbedder:
     """dlib HOG detector + 5-point shape predictor + dlib's 150 px face chips, described by
     dlib's ResNet ported to torch (:mod:`fsr.metrics.dlib_resnet_arch`, equal to dlib's own
@@ -111,7 +119,8 @@ class _DlibEmbedder:
         self._ref_cache: OrderedDict = OrderedDict()  # gt digest -> (box, embedding or None)
         self._pair_cache: OrderedDict = OrderedDict()
 
-    def _detect(self, img: np.ndarray):
+    def detect(self, img: np.ndarray):
+        """The largest face box of a uint8 RGB image, or None."""
         # small crops need the 2x upsampling pass to find faces under ~80 px
         upsample = 1 if min(img.shape[:2]) < 200 else 0
         found = self.detector(img, upsample)
@@ -165,7 +174,7 @@ class _DlibEmbedder:
                 continue
             ref_key = _digest(b)
             box_b, emb_b = self._reference(b, ref_key)
-            box_a = self._detect(a)
+            box_a = self.detect(a)
             pair_boxes = ["detected" if box_a else "partner" if box_b else "full-image",
                           "detected" if box_b else "partner" if box_a else "full-image"]
             chips.append(self._chip(a, box_a or box_b))
@@ -204,7 +213,7 @@ class _DlibEmbedder:
         if key in self._ref_cache:
             self._ref_cache.move_to_end(key)
             return self._ref_cache[key]
-        self._ref_cache[key] = (self._detect(img), None)
+        self._ref_cache[key] = (self.detect(img), None)
         if len(self._ref_cache) > REF_CACHE_SIZE:
             self._ref_cache.popitem(last=False)
         return self._ref_cache[key]
