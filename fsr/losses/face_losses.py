@@ -129,18 +129,18 @@ class DlibIdentityLoss(nn.Module):
         dlib = self._faces.dlib
         imgs = (gt.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
         h, w = imgs.shape[1:3]
+        # normalised chip coords -> chip pixels -> (per face) image pixels -> normalised image
+        half = (CHIP_SIZE - 1) / 2
+        to_chip = np.array([[half, 0, half], [0, half, half], [0, 0, 1]])
+        to_norm = np.array([[2 / (w - 1), 0, -1], [0, 2 / (h - 1), -1], [0, 0, 1]])
         thetas = []
         for img in imgs:
             img = np.ascontiguousarray(img)
             box = self._faces.detect(img) or dlib.rectangle(0, 0, w - 1, h - 1)
             details = dlib.get_face_chip_details(self._faces.shape_predictor(img, box),
                                                  CHIP_SIZE, CHIP_PADDING)
-            chip_to_img = chip_to_image_affine(details)
-            # normalised chip coords -> chip pixels -> image pixels -> normalised image coords
-            to_chip = np.array([[(CHIP_SIZE - 1) / 2, 0, (CHIP_SIZE - 1) / 2],
-                                [0, (CHIP_SIZE - 1) / 2, (CHIP_SIZE - 1) / 2], [0, 0, 1]])
-            to_norm = np.array([[2 / (w - 1), 0, -1], [0, 2 / (h - 1), -1], [0, 0, 1]])
-            thetas.append((to_norm @ np.vstack([chip_to_img, [0, 0, 1]]) @ to_chip)[:2])
+            chip_to_img = np.vstack([chip_to_image_affine(details), [0, 0, 1]])
+            thetas.append((to_norm @ chip_to_img @ to_chip)[:2])
         theta = torch.as_tensor(np.stack(thetas), dtype=gt.dtype, device=gt.device)
         return F.affine_grid(theta, [len(imgs), 3, CHIP_SIZE, CHIP_SIZE], align_corners=True)
 

@@ -75,14 +75,15 @@ class MMRBModel(FaceBaseModel):
         self.pyramid_weight = float(train_opt.get("pyramid_loss_weight", 0))
         self.remove_pyramid_loss = float(train_opt.get("remove_pyramid_loss", float("inf")))
         self.cri_identity = None
-        if (train_opt.get("identity_opt") or {}).get("type") == "ArcFaceIdentityLoss":
+        identity_spec = train_opt.get("identity_opt") or {}
+        if identity_spec.get("type") == "ArcFaceIdentityLoss":
             from fsr.assets import AssetError
 
             try:  # optional: ArcFace's weights cannot be had on every machine
                 self.cri_identity = loss("identity_opt")
             except (AssetError, ValueError) as err:
                 logger.warning(f"identity loss off: {str(err).splitlines()[0]}")
-        elif train_opt.get("identity_opt"):
+        elif identity_spec:
             self.cri_identity = loss("identity_opt")
         gan_opt = train_opt.get("gan_opt")
         self.use_gan = bool(gan_opt and gan_opt.get("loss_weight", 0) > 0
