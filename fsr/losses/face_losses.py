@@ -136,9 +136,8 @@ class DlibIdentityLoss(nn.Module):
         thetas = []
         for img in imgs:
             img = np.ascontiguousarray(img)
-            box = self._faces.detect(img) or dlib.rectangle(0, 0, w - 1, h - 1)
-            details = dlib.get_face_chip_details(self._faces.shape_predictor(img, box),
-                                                 CHIP_SIZE, CHIP_PADDING)
+            shape = self._faces.landmarks(img, self._faces.detect(img))
+            details = dlib.get_face_chip_details(shape, CHIP_SIZE, CHIP_PADDING)
             chip_to_img = np.vstack([chip_to_image_affine(details), [0, 0, 1]])
             thetas.append((to_norm @ chip_to_img @ to_chip)[:2])
         theta = torch.as_tensor(np.stack(thetas), dtype=gt.dtype, device=gt.device)

@@ -128,10 +128,15 @@ class _DlibEmbedder:
             found = [d.rect for d in self.cnn(img, upsample)]
         return max(found, key=lambda r: r.area()) if len(found) else None
 
-    def _chip(self, img: np.ndarray, box) -> np.ndarray:
+    def landmarks(self, img: np.ndarray, box):
+        """dlib's 5 points of a uint8 RGB image in ``box``; with no box (HOG found no face),
+        in the whole image, which is what a pixel-aligned face crop is."""
         if box is None:
             box = self.dlib.rectangle(0, 0, img.shape[1] - 1, img.shape[0] - 1)
-        return self.dlib.get_face_chip(img, self.shape_predictor(img, box), size=CHIP_SIZE,
+        return self.shape_predictor(img, box)
+
+    def _chip(self, img: np.ndarray, box) -> np.ndarray:
+        return self.dlib.get_face_chip(img, self.landmarks(img, box), size=CHIP_SIZE,
                                        padding=CHIP_PADDING)
 
     def describe(self, chips: list[np.ndarray], device: torch.device | str = "cpu") -> Tensor:
