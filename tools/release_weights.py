@@ -1,6 +1,7 @@
 """Turn finished training runs into release files + the training part of their model cards.
 
     python tools/release_weights.py experiments/sam3d_x4_samples experiments/sam3d_x4_noprior_samples
+    python tools/release_weights.py experiments/mmrb_sg2_128_idloss_samples_seed5 --as mmrb_sg2_128_idloss_samples
     python bench/run.py --suite pose --out results/pose                  # score them (one path)
     python leaderboard/make.py results/pose --cards weights              # the cards' numbers
 
@@ -40,7 +41,10 @@ def _split(split: str) -> str:
 
 
 def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sessions: int,
-         n_params: int, bench_block: str = PENDING, best: dict | None = None) -> str:
+         n_params: int, bench_block: str = PENDING, best: dict | None = None,
+         run: str | None = None) -> str:
+    run = run or name  # the experiment (and options file) the weights come from
+    as_name = f" --as {name}" if run != name else ""
     net = {k: v for k, v in opt["network_g"].items()}
     arch = net.pop("type")
     train = opt["train"]
@@ -97,8 +101,8 @@ def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sess
         f"Adam lr {train['optim_g']['lr']}, EMA {train.get('ema_decay', 0)}; "
         f"{minutes:.0f} min wall on 1 thread of a shared 2-core CPU{resumed} |",
         f"| released | {selection} |",
-        f"| command | `python -m fsr.train -opt options/{name}.yml` then "
-        f"`python tools/release_weights.py experiments/{name}` |", "",
+        f"| command | `python -m fsr.train -opt options/{run}.yml` then "
+        f"`python tools/release_weights.py experiments/{run}{as_name}` |", "",
         CARD_BEGIN, bench_block + CARD_END,
     ]
     val = opt["datasets"].get("val", {})
@@ -136,14 +140,18 @@ def released_checkpoint(exp: Path) -> tuple[Path, dict | None]:
     return exp / "models" / "net_g_latest.pth", None
 
 
-def release(exp: Path, out: Path, logs: Path = REPO / "docs" / "training_logs") -> None:
+def release(exp: Path, out: Path, logs: Path = REPO / "docs" / "training_logs",
+            name: str | None = None) -> None:
+    """Release ``exp`` as ``name`` (default: the experiment's own name). A record's name outlives
+    the run behind it: a rule that picks among seeds releases the winner under the record."""
     from basicsr.archs import build_network
 
     from fsr.archs.checkpoint import load_checkpoint, read_state_dict, save_checkpoint
     from fsr.options import load_options
 
-    name = exp.name
-    opt = load_options(exp / f"{name}.yml")
+    run = exp.name
+    name = name or run
+    opt = load_options(exp / f"{run}.yml")
     chosen, best = released_checkpoint(exp)
     params, _, _ = read_state_dict(chosen, key="params")
     ema, _, _ = read_state_dict(chosen, key="params_ema")
@@ -164,8 +172,8 @@ def release(exp: Path, out: Path, logs: Path = REPO / "docs" / "training_logs") 
     block = PENDING
     if digest in old and CARD_BEGIN in old and CARD_END in old:  # same weights: keep numbers
         block = old.split(CARD_BEGIN, 1)[1].split(CARD_END, 1)[0].lstrip("\n")
-    sessions = len(list(exp.glob(f"train_{name}_*.log")))
-    text = card(name, opt, path, digest, rows, sessions, n_params, block, best)
+    sessions = len(list(exp.glob(f"train_{run}_*.log")))
+    text = card(name, opt, path, digest, rows, sessions, n_params, block, best, run)
     card_path.write_text(text + own_sections(old, text))
     print(f"  -> {path} ({path.stat().st_size / 1e6:.1f} MB), {card_path}")
 
@@ -176,7 +184,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "weights")
     parser.add_argument("--logs", type=Path, default=REPO / "docs" / "training_logs",
                         help="where the runs' CSV logs go")
+    parser.add_argument("--as", dest="name", metavar="NAME",
+                        help="release the (single) experiment under this name, e.g. a seed "
+                        "chosen by a rule under its record's name")
     args = parser.parse_args()
+    if args.name and len(args.experiments) != 1:
+        parser.error("--as names one experiment")
     torch.set_num_threads(1)
     import fsr.models  # noqa: F401  (registers archs)
 
@@ -186,7 +199,7 @@ def main() -> int:
             print(f"{exp}: no models/net_g_best.pth or net_g_latest.pth (training not "
                   "finished?)", file=sys.stderr)
             return 1
-        release(exp.resolve(), args.out, args.logs)
+        release(exp.resolve(), args.out, args.logs, args.name)
     print("next: score them with bench/run.py, then leaderboard/make.py RUN --cards "
           f"{args.out}")
     return 0

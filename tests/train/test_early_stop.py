@@ -50,6 +50,23 @@ def test_run_stops_after_patience_and_release_takes_the_best(tmp_path):
     assert "iteration 3 weights" in card and "the run ended early" in card
     assert card.endswith("## Notes\n\nkept by hand\n")   # hand-written sections survive
 
+    # --as: the same run released under a record's name; the card still names the run behind it
+    (tmp_path / "w" / "named.md").write_text("# old card\n\n## Caveat\n\nby hand\n")
+    rel = subprocess.run([sys.executable, str(REPO / "tools" / "release_weights.py"), str(exp),
+                          "--as", "named", "--out", str(tmp_path / "w"),
+                          "--logs", str(tmp_path / "logs")], capture_output=True, text=True,
+                         cwd=tmp_path, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin",
+                                            "FSR_HOME": str(tmp_path / "home")})
+    assert rel.returncode == 0, rel.stderr[-2000:]
+    named = next((tmp_path / "w").glob("named-*.pth"))
+    assert named.read_bytes() == released.read_bytes()
+    card = (tmp_path / "w" / "named.md").read_text()
+    assert card.startswith("# named\n") and f"`weights/{named.name}`" in card
+    assert ("`python -m fsr.train -opt options/resume_test.yml` then `python "
+            "tools/release_weights.py experiments/resume_test --as named`") in card
+    assert card.endswith("## Caveat\n\nby hand\n")
+    assert (tmp_path / "logs" / "named.csv").is_file()
+
 
 @pytest.mark.parametrize("text, message", [
     ("base: nowhere.yml\nname: x\n", "base 'nowhere.yml' not found"),
