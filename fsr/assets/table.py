@@ -311,7 +311,7 @@ _ROWS = [
              "110f0b1b2fd96e4b8a45843a6f454e40b8063a3734a011db533d43f37643fbb0", 10548771,
              "MMRB ablation: no path attention (paths averaged), same data and budget"),
     _bundled("mmrb-sg2-128-idloss-samples",
-             "3786581f3ec0a10425bad165b8a605dc3368e36714451e295768dae6353a7a77", 10596355,
+             "0628ce2566b510a0a74dde0c9a4250a6f9ae03346e720a90b8bbb6939327d1c4", 10596355,
              "MMRB lever: the bundled recipe plus dlib's identity loss (weight 0.05), same data "
              "and budget"),
 ]
