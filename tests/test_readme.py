@@ -2,24 +2,15 @@
 benchmark sections are what leaderboard/make.py writes from the committed run
 (leaderboard/pose), so no number in them is typed by hand and none can drift from the run."""
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+from fsr.bench.leaderboard import LeaderboardError, cards, page, readme
+
 REPO = Path(__file__).resolve().parents[1]
 RUN = REPO / "leaderboard" / "pose"
-
-
-def _load(name: str):
-    sys.path.insert(0, str(REPO / "leaderboard"))  # cards.py imports make
-    spec = importlib.util.spec_from_file_location(f"leaderboard_{name}",
-                                                  REPO / "leaderboard" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _block(text: str, begin: str, end: str) -> str:
@@ -28,21 +19,18 @@ def _block(text: str, begin: str, end: str) -> str:
 
 
 def test_committed_leaderboard_is_generated_from_the_committed_run():
-    make = _load("make")
     out = REPO / "leaderboard" / "LEADERBOARD.md"
-    assert out.read_text() == make.make(RUN, out)
+    assert out.read_text() == page.make(RUN, out)
 
 
 def test_readme_results_block_is_generated_from_the_committed_run():
-    make = _load("make")
     text = (REPO / "README.md").read_text()
-    assert _block(text, make.README_BEGIN, make.README_END) == "\n" + make.overview(RUN)
+    assert _block(text, readme.README_BEGIN, readme.README_END) == "\n" + readme.overview(RUN)
 
 
 def test_readme_notes_are_generated_from_the_committed_run():
-    cards = _load("cards")
     text = (REPO / "README.md").read_text()
-    assert _block(text, cards.NOTES_BEGIN, cards.NOTES_END) == "\n" + cards.notes(RUN)
+    assert _block(text, readme.NOTES_BEGIN, readme.NOTES_END) == "\n" + readme.notes(RUN)
 
 
 CARDS = sorted((REPO / "weights").glob("*.md"))
@@ -50,14 +38,12 @@ CARDS = sorted((REPO / "weights").glob("*.md"))
 
 @pytest.mark.parametrize("card", CARDS, ids=[c.stem for c in CARDS])
 def test_model_card_numbers_are_generated_from_the_committed_run(card):
-    cards = _load("cards")
     text = card.read_text()
     assert _block(text, cards.CARD_BEGIN, cards.CARD_END) == "\n" + cards.card_block(RUN, card)
 
 
 def test_cards_render_the_runs_numbers_and_refuse_unknown_weights(tmp_path):
     """A drifted card is rewritten by --cards; a card for weights the run lacks is an error."""
-    cards = _load("cards")
     folder = tmp_path / "weights"
     folder.mkdir()
     card = folder / "sam3d_x4_samples.md"
@@ -70,7 +56,7 @@ def test_cards_render_the_runs_numbers_and_refuse_unknown_weights(tmp_path):
     assert "prior vs no prior" in rendered and "sam3d-x4-noprior-samples" in rendered
     stranger = folder / "other.md"
     stranger.write_text(f"| sha256 | `{'0' * 64}` |\n{cards.CARD_BEGIN}\n{cards.CARD_END}\n")
-    with pytest.raises(cards.LeaderboardError, match="no method of the run"):
+    with pytest.raises(LeaderboardError, match="no method of the run"):
         cards.update_cards(RUN, folder)
     shutil.rmtree(folder)
 
@@ -80,7 +66,6 @@ def test_a_cards_paired_rows_are_its_own_task():
     restore pairs from paired.csv, not the severe task's (they once overwrote them)."""
     import csv
 
-    cards = _load("cards")
     card = REPO / "weights" / "mmrb_sg2_128_samples.md"
     block = cards.card_block(RUN, card)
     with open(RUN / "paired.csv", newline="") as f:
