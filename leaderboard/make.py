@@ -5,7 +5,7 @@ so every number in them is rendered from one run (the library: ``fsr.bench.leade
 
     python leaderboard/make.py results/pose                  # prints Markdown
     python leaderboard/make.py results/pose -o LEADERBOARD.md
-    python leaderboard/make.py leaderboard/pose --readme README.md   # README's results + notes
+    python leaderboard/make.py leaderboard/pose --readme README.md   # README's table, docs/results.md
     python leaderboard/make.py leaderboard/pose --cards weights      # model cards' benchmark part
 
 Exit codes: 0 ok, 2 a folder or file it cannot render from (one line on stderr).
@@ -22,8 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="leaderboard/make.py", description=__doc__.split("\n\n")[0])
     p.add_argument("dir", type=Path, help="a bench output folder (results/<suite>)")
     p.add_argument("-o", "--output", type=Path, help="write the Markdown here (default: stdout)")
-    p.add_argument("--readme", type=Path, help="instead, rewrite the results and notes blocks "
-                   "between the leaderboard markers of this README")
+    p.add_argument("--readme", type=Path, help="instead, rewrite the results block between the "
+                   "leaderboard markers of this README and the results page beside it "
+                   "(docs/results.md)")
     p.add_argument("--cards", type=Path, metavar="FOLDER", help="instead (or as well as "
                    "--readme), rewrite the benchmark block of the model cards in FOLDER")
     args = p.parse_args(argv)
@@ -33,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.readme or args.cards:
             if args.readme:
-                readme.update_readme(args.readme, readme.overview(args.dir), readme.notes(args.dir))
-                print(f"updated {args.readme}")
+                for path in readme.update_readme(args.readme, args.dir):
+                    print(f"updated {path}")
             for card in cards.update_cards(args.dir, args.cards) if args.cards else []:
                 print(f"updated {card}")
             return 0

@@ -1,21 +1,89 @@
-"""The README's results block (each task's all-poses table and PSNR per |yaw| bucket) and its
-notes (paired differences, the whole-photo detector's misses, the run's timings), rendered
-from a bench run between the README's markers; the rest of the README is hand-written.
+"""The README's results block, one compact table, and the full results page beside it
+(``docs/results.md``: each task's all-poses table and PSNR per |yaw| bucket, then the notes:
+paired differences, the whole-photo detector's misses, the run's timings), rendered from a
+bench run between their markers; the rest of both files is hand-written.
+
+    >>> compact_cells({"psnr": 27.9123, "lpips": 0.24}, {"psnr": 27.9123, "lpips": 0.09},
+    ...               ["psnr", "lpips"])
+    ['**27.91**', '0.2400']
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from fsr.bench.leaderboard import LeaderboardError
 from fsr.bench.leaderboard.identity_floor import read_floor
 from fsr.bench.leaderboard.paired import delta, paired_rows, verdict
-from fsr.bench.leaderboard.tables import load, read_csv, replace_block, task_overview
+from fsr.bench.leaderboard.tables import (
+    arrow,
+    bucket_rank,
+    fmt,
+    load,
+    num,
+    read_csv,
+    replace_block,
+    task_overview,
+)
 
 README_BEGIN = "<!-- leaderboard:begin (python leaderboard/make.py DIR --readme README.md) -->"
 README_END = "<!-- leaderboard:end -->"
+RESULTS_PAGE = Path("docs") / "results.md"  # beside the README
+RESULTS_BEGIN = "<!-- results:begin (python leaderboard/make.py DIR --readme README.md) -->"
+RESULTS_END = "<!-- results:end -->"
 NOTES_BEGIN = "<!-- leaderboard-notes:begin (python leaderboard/make.py DIR --readme README.md) -->"
 NOTES_END = "<!-- leaderboard-notes:end -->"
+
+
+def compact_cells(means: dict, best: dict, cols: list[str]) -> list[str]:
+    """One method's means as cells, the task's best of a column in bold, '-' where absent."""
+    return ["-" if c not in means else f"**{fmt(means[c])}**" if means[c] == best.get(c)
+            else fmt(means[c]) for c in cols]
+
+
+def compact(run_dir: Path) -> str:
+    """The README's block: one table, a row per task and method on the real photos, the
+    all-poses mean of each per-image metric (best of the task in bold) and PSNR per |yaw|
+    bucket; intervals, set metrics and the rest are on the results page."""
+    manifest, summary, _ = load(run_dir)
+    sweeps = {n for n, d in (manifest.get("datasets") or {}).items() if d.get("type") == "sweep"}
+    summary = [r for r in summary if r["dataset"] not in sweeps]
+    lower = {c: bool(d["lower_better"]) for c, d in manifest["metrics"].items()}
+    cols = [c for c in manifest["metrics"] if not manifest["metrics"][c].get("set_metric")
+            and any(r["metric"] == c for r in summary)]
+    buckets = sorted({r["bucket"] for r in summary} - {"all", "unknown"}, key=bucket_rank)
+    counts = {b: max(int(r["n"]) for r in summary if r["bucket"] == b) for b in buckets}
+    datasets = list(dict.fromkeys(r["dataset"] for r in summary))
+    n = max((int(r["n"]) for r in summary if r["bucket"] == "all"), default=0)
+    yaw = " / ".join(f"{b}°" for b in buckets)
+    lines = [f"All-poses means on {' + '.join(datasets)} (n={n} per method), best of each task "
+             f"in bold; the last column is PSNR per |yaw| bucket ({yaw}: "
+             f"{' / '.join(str(counts[b]) for b in buckets)} faces).", "",
+             "| task | method | " + " | ".join(f"{c} {arrow(lower[c])}" for c in cols)
+             + " | PSNR by abs(yaw) |", "|---|---|" + "---:|" * (len(cols) + 1)]
+    for ds in datasets:
+        for task in [t["name"] for t in manifest["suite"]["tasks"]]:
+            rows = [r for r in summary if r["dataset"] == ds and r["task"] == task]
+            means = {}
+            for r in rows:
+                if r["bucket"] == "all" and math.isfinite(num(r["mean"])):
+                    means.setdefault(r["method"], {})[r["metric"]] = num(r["mean"])
+            best = {}
+            for c in cols:
+                vals = [m[c] for m in means.values() if c in m]
+                if len(vals) > 1:
+                    best[c] = min(vals) if lower[c] else max(vals)
+            psnr = {(r["method"], r["bucket"]): num(r["mean"]) for r in rows
+                    if r["metric"] == "psnr"}
+            name = task if len(datasets) == 1 else f"{ds} / {task}"
+            for method in sorted(means):
+                by_yaw = " / ".join(fmt(psnr[(method, b)]) if (method, b) in psnr else "-"
+                                    for b in buckets)
+                lines.append(f"| {name} | {method} | "
+                             + " | ".join(compact_cells(means[method], best, cols))
+                             + f" | {by_yaw} |")
+    return "\n".join(lines) + "\n"
 
 
 def overview(run_dir: Path) -> str:
@@ -83,9 +151,16 @@ def notes(run_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_readme(readme: Path, block: str, notes: str | None = None) -> None:
-    """Rewrite the README's results block and, when given, its notes block."""
-    text = replace_block(readme.read_text(), README_BEGIN, README_END, block, readme)
-    if notes is not None:
-        text = replace_block(text, NOTES_BEGIN, NOTES_END, notes, readme)
+def update_readme(readme: Path, run_dir: Path) -> list[Path]:
+    """Rewrite the README's block (:func:`compact`) and, on the results page beside it, the
+    full results (:func:`overview`) and the notes; returns the files written."""
+    page = Path(readme).parent / RESULTS_PAGE
+    if not page.is_file():
+        raise LeaderboardError(f"{page} is missing: the README's results page, whose "
+                               f"{RESULTS_BEGIN} and notes markers --readme fills")
+    text = replace_block(readme.read_text(), README_BEGIN, README_END, compact(run_dir), readme)
+    full = replace_block(page.read_text(), RESULTS_BEGIN, RESULTS_END, overview(run_dir), page)
+    full = replace_block(full, NOTES_BEGIN, NOTES_END, notes(run_dir), page)
     readme.write_text(text)
+    page.write_text(full)
+    return [readme, page]
