@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bench_testing import REPO, load_script, run_bench
+from bench_testing import REPO, run_bench
 
 FACES = ["takeo", "breakingbad", "pyfeat45"]
 SUITE = """
@@ -143,7 +143,7 @@ def test_switching_it_on_keeps_cached_method_results(run, data, tmp_path):
 def test_leaderboard_section(run, tmp_path):
     import shutil
 
-    make = load_script("leaderboard_make", REPO / "leaderboard" / "make.py").make
+    from fsr.bench.leaderboard.page import make
     text = make(run)
     assert text == make(run)
     title = "## Face pipeline (whole-photo mode): faces not detected"

@@ -40,8 +40,7 @@ def test_floor_over_different_people_of_the_sample_set(tmp_path):
     assert rows.loc[("identity-match", "same"), "mean"] == 1.0
     assert set(table["model"]) == {"dlib-resnet"}
     # the leaderboard's row under the methods, aligned with the table's columns
-    sys.path.insert(0, str(REPO / "leaderboard"))
-    from identity_floor import floor_rows, read_floor
+    from fsr.bench.leaderboard.identity_floor import floor_rows, read_floor
 
     (row,) = floor_rows(read_floor(tmp_path), "samples", "sr-x4", "all",
                         ["psnr", "identity-dist", "identity-match"])
