@@ -251,3 +251,32 @@ def test_round_trip_with_fsrs_own_cli(tmp_path):
     for task, ref in (("sr-x4", "sam3d-x4-samples"), ("restore", "mmrb-sg2-128-samples")):
         d = (wide.loc[task][label] - wide.loc[task][ref]).abs().groupby(level="metric").max()
         assert d["psnr"] < 0.1 and d["ssim"] < 5e-3 and d["lpips"] < 5e-3, (task, d.to_dict())
+
+
+@pytest.mark.slow
+def test_readme_own_method_loop(tmp_path, monkeypatch, capsys):
+    """The README's "benchmark your own method" commands, on 2 sample faces (``--datasets
+    samples --limit 2`` added to each bench command to keep the test short), with Pillow's
+    bicubic as "your method" on sr-x4; the main job's run (results/pose) is stood in for by
+    bicubic and Lanczos on the same faces."""
+    from bench_testing import load_script
+
+    monkeypatch.chdir(tmp_path)
+    few = ("--datasets", "samples", "--limit", "2")
+    assert run_bench("--suite", "pose", "--methods", "bicubic-x4,lanczos-x4",
+                     "--out", "results/pose", *few) == 0
+    readme = (REPO / "README.md").read_text()
+    assert "bench/run.py --suite pose --export-inputs inputs/" in readme
+    assert run_bench("--suite", "pose", "--export-inputs", "inputs/", *few) == 0
+    for p in sorted(Path("inputs/samples/sr-x4").glob("*.png")):
+        out = Path("mine/samples/sr-x4") / p.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.open(p).resize((128, 128), Image.BICUBIC).save(out)
+    assert "--methods mine=outputs:mine/ --out results/mine" in readme
+    assert run_bench("--suite", "pose", "--methods", "mine=outputs:mine/", "--out",
+                     "results/mine", *few) == 0
+    assert "leaderboard/make.py results/pose results/mine -o results/LEADERBOARD.md" in readme
+    make = load_script("leaderboard_make_readme", REPO / "leaderboard" / "make.py")
+    assert make.main(["results/pose", "results/mine", "-o", "results/LEADERBOARD.md"]) == 0
+    page = Path("results/LEADERBOARD.md").read_text()
+    assert "mine@outputs:" in page and "Source runs" in page and "lanczos-x4" in page
