@@ -245,25 +245,3 @@ class SamplesDataset(Dataset):
         from fsr.data.samples import load_image
 
         return np.asarray(load_image(self._samples[item.id], size), dtype=np.float32)
-
-
-TYPES = {"samples": SamplesDataset, "folder": FolderDataset, "ffhq": FolderDataset,
-         "celeba": CelebADataset, "celeba-test": PairedDataset, "real": RealDataset}
-
-
-# synthetic pose (harness.sweep) and real pose-labelled sets (harness.posed)
-POSE_TYPES = ("sweep", "aflw2000", "multipie", "menpo", "cfp")
-
-
-def open_dataset(cfg: dict) -> Dataset:
-    """Build the dataset a suite entry describes (raises DatasetMissing / BenchError)."""
-    if cfg["type"] in POSE_TYPES:  # pose studies (those modules import this one)
-        from fsr.bench.posed import TYPES as LABELLED
-        from fsr.bench.sweep import SweepDataset
-
-        return {"sweep": SweepDataset, **LABELLED}[cfg["type"]](cfg)
-    cls = TYPES.get(cfg["type"])
-    if cls is None:
-        raise BenchError(f"dataset {cfg['name']}: unknown type {cfg['type']!r}; "
-                         f"known: {', '.join([*TYPES, *POSE_TYPES])}")
-    return cls(cfg)

@@ -18,7 +18,8 @@ import numpy as np
 
 from fsr.bench import BenchError, lib
 from fsr.bench.batching import file_problem, process_chunk
-from fsr.bench.datasets import Dataset, Item, open_dataset
+from fsr.bench.catalog import open_dataset
+from fsr.bench.datasets import Dataset, Item
 from fsr.bench.outputs import OutputsMethod, open_outputs, parse_spec
 from fsr.bench.store import Store, detect_key, image_key, ref_key, result_key
 from fsr.bench.suite import Suite, Task

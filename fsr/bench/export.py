@@ -27,7 +27,7 @@ from fsr.bench import BenchError, lib
 from fsr.bench.batching import file_problem
 from fsr.bench.engine import image_line, make_plan, parse_shard, task_input
 from fsr.bench.protocol import run_protocol
-from fsr.bench.report import bucket_of
+from fsr.bench.suite import bucket_of
 from fsr.bench.timing import Timer
 
 CSV_COLUMNS = ["file", "dataset", "task", "image_id", "identity", "yaw", "bucket", "input_size",

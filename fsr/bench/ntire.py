@@ -92,10 +92,8 @@ def low_identity(df, names: dict[str, str]) -> tuple[int | None, str]:
 
 
 def _fid(x: np.ndarray, y: np.ndarray) -> float:
-    try:
-        from fsr.metrics.stats import fid_low_rank
-    except ImportError:  # the harness before its statistics moved into fsr.metrics
-        from fsr.bench.stats import fid_from_features as fid_low_rank
+    from fsr.metrics.stats import fid_low_rank
+
     return float(fid_low_rank(x, y))
 
 
@@ -104,7 +102,7 @@ def ntire_table(info, df, feats: dict, ref_feats: dict):
     ``feats``/``ref_feats`` the features :func:`harness.report.collect` returns."""
     import pandas as pd
 
-    from fsr.bench.report import bucket_order
+    from fsr.bench.suite import bucket_order
 
     suite = info.suite
     names = {d["name"]: challenge_name(d) for d in suite.datasets}

@@ -8,15 +8,17 @@ change without recomputing anything.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from fsr.archs.pretrained import PRIOR_WEIGHT_ABLATION
 from fsr.bench import BenchError
+from fsr.bench.identity_floor import write_identity_floor
+from fsr.bench.ntire import write_ntire
 from fsr.bench.store import Store, decode_feat, detect_key
-from fsr.bench.suite import Suite
+from fsr.bench.suite import Suite, bucket_of, bucket_order
+from fsr.bench.sweep import write_sweep_tables
 from fsr.metrics.stats import fid_low_rank, finite_mean_ci, kid_from_features, paired_bootstrap
 
 RESULT_COLUMNS = ["dataset", "image_id", "identity", "task", "method", "metric", "value",
@@ -56,20 +58,6 @@ class RunInfo:
     # (image key, task, method label) with no result by design: a missing output scored with
     # --allow-missing, an unreadable output file (skipped)
     absent: set = field(default_factory=set)
-
-
-def bucket_of(yaw: float | None, ok: bool, edges: tuple[float, ...]) -> str:
-    from fsr.pose.common import pose_bucket
-
-    if not ok or yaw is None or not math.isfinite(yaw):
-        return "unknown"
-    return pose_bucket(yaw, edges)
-
-
-def bucket_order(edges: tuple[float, ...]) -> list[str]:
-    from fsr.pose.common import bucket_labels
-
-    return ["all", *bucket_labels(edges), "unknown"]
 
 
 def collect(info: RunInfo, store: Store):
@@ -315,14 +303,8 @@ def write_tables(info: RunInfo, store: Store, out_dir) -> dict:
             table.to_csv(out_dir / name, index=False)
         elif (out_dir / name).exists():
             (out_dir / name).unlink()
-    from fsr.bench.sweep import write_sweep_tables  # sweep.csv, robustness.csv (synthetic pose)
-
-    write_sweep_tables(df, store, info, out_dir)
-    from fsr.bench.ntire import write_ntire  # ntire_score.csv when the suite has score: ntire2025
-
-    write_ntire(info, df, feats, ref_feats, out_dir)
-    from fsr.bench.identity_floor import write_identity_floor  # identity of different people
-
-    write_identity_floor(info, df, out_dir)
+    write_sweep_tables(df, store, info, out_dir)  # sweep.csv, robustness.csv (synthetic pose)
+    write_ntire(info, df, feats, ref_feats, out_dir)  # ntire_score.csv (score: ntire2025)
+    write_identity_floor(info, df, out_dir)  # the identity columns for different people
     return {"results": df, "summary": summary, "paired": pairs, "set": sets,
             "pipeline": pipeline}

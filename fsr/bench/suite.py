@@ -238,3 +238,18 @@ def parse_suite(raw: dict, path: Path) -> Suite:
         oracle_prior=prior == "oracle", bootstrap=boot, raw=raw,
         face_pipeline=_face_pipeline(path, raw.get("face_pipeline", True)),
         dataset_tasks=dataset_tasks)
+
+
+# -- pose buckets: applied when tables are made, so edges can change without recomputing --
+def bucket_of(yaw: float | None, ok: bool, edges: tuple[float, ...]) -> str:
+    from fsr.pose.common import pose_bucket
+
+    if not ok or yaw is None or not math.isfinite(yaw):
+        return "unknown"
+    return pose_bucket(yaw, edges)
+
+
+def bucket_order(edges: tuple[float, ...]) -> list[str]:
+    from fsr.pose.common import bucket_labels
+
+    return ["all", *bucket_labels(edges), "unknown"]

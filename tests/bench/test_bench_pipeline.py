@@ -100,7 +100,7 @@ def test_pipeline_csv_counts(run):
     unknown = df[df.bucket == "unknown"]
     assert list(unknown["n"]) == [1, 1] and list(unknown["missed"]) == [1, 1]
     # buckets as summary.csv orders them
-    from fsr.bench.report import bucket_order
+    from fsr.bench.suite import bucket_order
 
     order = bucket_order((0, 15, 30, 45, float("inf")))
     for _, g in df.groupby("task"):

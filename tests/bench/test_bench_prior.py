@@ -39,7 +39,7 @@ def faces(tmp_path_factory) -> Path:
 
 
 def _run(faces: Path, out: Path, oracle: bool):
-    from fsr.bench.datasets import open_dataset
+    from fsr.bench.catalog import open_dataset
     from fsr.bench.engine import Plan, Runner
     from fsr.bench.store import Store
     from fsr.bench.suite import parse_suite

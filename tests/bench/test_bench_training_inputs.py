@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 ])
 def test_validation_inputs_equal_the_benchmarks(task, scale, spec, bench_task):
     from fsr.bench import lib
-    from fsr.bench.datasets import open_dataset
+    from fsr.bench.catalog import open_dataset
     from fsr.data.samples_dataset import SampleSetDataset
 
     val = SampleSetDataset({"name": "samples-val", "phase": "val", "split": "val",

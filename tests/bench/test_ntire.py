@@ -118,7 +118,7 @@ def test_stand_in_run_writes_the_challenge_score(tmp_path, monkeypatch):
     match = res[res["metric"] == "identity-match-vs-input"]["value"]
     assert row["low_id"] == int((match < 0.5).sum()) and bool(row["valid"]) is True
     # per |yaw| bucket like every suite
-    from fsr.bench.report import bucket_order
+    from fsr.bench.suite import bucket_order
 
     assert "all" in set(score["bucket"]) and len(set(score["bucket"])) >= 2
     assert set(score["bucket"]) <= set(bucket_order((0.0, 15.0, 30.0, 45.0, float("inf"))))

@@ -274,9 +274,10 @@ def test_readme_own_method_loop(tmp_path, monkeypatch, capsys):
         Image.open(p).resize((128, 128), Image.BICUBIC).save(out)
     assert "--methods mine=outputs:mine/ --out results/mine" in readme
     assert run_bench("--suite", "pose", "--methods", "mine=outputs:mine/", "--out",
-                     "results/mine", *few) == 0
+                     "results/mine", *few, "--by", "Your Name") == 0
     assert "leaderboard/make.py results/pose results/mine -o results/LEADERBOARD.md" in readme
     make = load_script("leaderboard_make_readme", REPO / "leaderboard" / "make.py")
     assert make.main(["results/pose", "results/mine", "-o", "results/LEADERBOARD.md"]) == 0
     page = Path("results/LEADERBOARD.md").read_text()
     assert "mine@outputs:" in page and "Source runs" in page and "lanczos-x4" in page
+    assert "Your Name" in page

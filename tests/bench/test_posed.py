@@ -15,7 +15,7 @@ CROP = REPO / "tests" / "pose" / "data" / "takeo_128.jpg"
 
 
 def _open(cfg):
-    from fsr.bench.datasets import open_dataset
+    from fsr.bench.catalog import open_dataset
 
     return open_dataset(dict(cfg))
 

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_sweep_dataset_renders_once_and_labels_target_yaw(tmp_path, monkeypatch):
-    from fsr.bench.datasets import open_dataset
+    from fsr.bench.catalog import open_dataset
 
     monkeypatch.setenv("FSR_HOME", str(tmp_path))
     cfg = {"name": "sweep", "type": "sweep", "split": "test", "yaws": [0, 30],
