@@ -9,14 +9,11 @@ real faces at 128 px and never the grey image.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from bench_testing import REPO, run_bench
-
-sys.path.insert(0, str(REPO / "bench"))
 
 FACES = ["takeo", "breakingbad", "pyfeat45"]
 SUITE = """

@@ -20,8 +20,6 @@ import numpy as np
 import pytest
 from bench_testing import REPO, load_script, run_bench, write_face_suite
 
-sys.path.insert(0, str(REPO / "bench"))
-
 FACES = ["audrey_crop", "bill-murray-snl_crop", "cage2_crop", "chuck_crop", "kim1_crop",
          "obama4_crop"]
 SUITE = """

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "bench"))
 
 IMAGES = {"Justin-Bieber2_crop-0": "justin-bieber", "bieber_small-0": "justin-bieber",
           "audrey-0": "audrey-hepburn", "audrey_crop-0": "audrey-hepburn",

@@ -103,9 +103,18 @@ def _protocol(m: dict, link) -> list[str]:
             if e["label"] in seen:
                 continue
             seen.add(e["label"])
-            sha = f"`{e['weights_sha256'][:16]}`" if e.get("weights_sha256") else "weight-free"
-            out.append(f"| {e['label']} | {e['task']} x{e['scale']} | {e.get('prior') or '-'} "
+            if e.get("outputs_sha256"):  # a folder of saved outputs (NAME=outputs:PATH)
+                sha = f"outputs `{e['outputs_sha256'][:16]}` ({e['outputs_files']} files)"
+                kind = ", ".join(e.get("tasks") or [])
+            else:
+                sha = f"`{e['weights_sha256'][:16]}`" if e.get("weights_sha256") \
+                    else "weight-free"
+                kind = f"{e['task']} x{e['scale']}"
+            out.append(f"| {e['label']} | {kind} | {e.get('prior') or '-'} "
                        f"| {sha} | {e.get('licence') or '?'} | {e.get('description', '')} |")
+    out += _fingerprints(m)
+    if m.get("sources"):
+        return out + _sources(m)
     git = m.get("git") or {}
     dev = m.get("device") or {}
     vers = m.get("versions") or {}
@@ -114,6 +123,31 @@ def _protocol(m: dict, link) -> list[str]:
                 f"{dev.get('device', '?')} ({dev.get('cpu_count', '?')} cores), torch "
                 f"{vers.get('torch', '?')}, command `{m.get('command', '')}`.", ""]
     return out
+
+
+def _fingerprints(m: dict) -> list[str]:
+    """The protocol fingerprint of each dataset x task (fsr.bench.protocol)."""
+    protocol = m.get("protocol") or {}
+    if not protocol:
+        return []
+    out = ["", "Protocol fingerprints (dataset content, task and degradation, seed rule, pose "
+               "edges, metric weights, FID reference; `leaderboard/make.py` merges only runs "
+               "whose fingerprints' parts agree):", "", "| dataset / task | fingerprint |",
+           "|---|---|"]
+    out += [f"| {k} | `{v['fingerprint']}` |" for k, v in protocol.items()]
+    return out
+
+
+def _sources(m: dict) -> list[str]:
+    """A merged page: the runs its rows come from."""
+    out = ["", "### Source runs", "", "| run | commit | date | device | by | methods |",
+           "|---|---|---|---|---|---|"]
+    for s in m["sources"]:
+        commit = f"`{(s.get('commit') or '?')[:12]}`" + (" (dirty)" if s.get("dirty") else "")
+        out.append(f"| {s['run']} | {commit} | {s.get('date') or '?'} | {s.get('device')} | "
+                   f"{s.get('submitted_by') or '-'} | {', '.join(s['methods'])} |")
+    out += [""] + [f"- {note}" for note in m.get("merge_notes") or []]
+    return [*out, ""]
 
 
 def make(run_dir: Path, out_file: Path | None = None) -> str:
@@ -141,6 +175,9 @@ def make(run_dir: Path, out_file: Path | None = None) -> str:
                 continue
             title = f"{task}" if len(datasets) == 1 else f"{ds} / {task}"
             lines += [f"## {title}", ""]
+            fp = (manifest.get("protocol") or {}).get(f"{ds}/{task}")
+            if fp:
+                lines += [f"Protocol `{ds}/{task}`: `{fp['fingerprint']}`", ""]
             for b in buckets:
                 brows = [r for r in rows if r["bucket"] == b]
                 if not brows:
