@@ -146,13 +146,13 @@ COMMANDS = {
         'tests/test_restore.py::_cli(PHOTO, tmp_path / "out.png", "--method", "sam3d-x4-samples"',
     "uv run python -m fsr restore crops/ out/ --method lanczos-x8 --aligned": RUN_HERE,
     "uv run python demo/app.py": 'demo/browser.py::ROOT / "demo" / "app.py"',
-}
-# "Benchmark your own method": run end to end by the lead's test of --export-inputs and
-# `outputs:` methods (issue #30, tests/bench/), which owns these commands
-BY_THE_LEAD = {
-    "uv run python bench/run.py --suite pose --export-inputs inputs/",
-    "uv run python bench/run.py --suite pose --methods mine=outputs:mine/ --out results/mine",
-    "uv run python leaderboard/make.py results/pose results/mine -o results/LEADERBOARD.md",
+    # "Benchmark your own method": run end to end, on two sample faces, by the harness's test
+    "uv run python bench/run.py --suite pose --export-inputs inputs/":
+        'tests/bench/test_outputs.py::"--suite", "pose", "--export-inputs", "inputs/"',
+    "uv run python bench/run.py --suite pose --methods mine=outputs:mine/ --out results/mine":
+        'tests/bench/test_outputs.py::"--methods", "mine=outputs:mine/", "--out"',
+    "uv run python leaderboard/make.py results/pose results/mine -o results/LEADERBOARD.md":
+        'tests/bench/test_outputs.py::["results/pose", "results/mine", "-o", "results/LEADERBOARD.md"]',
 }
 
 
@@ -169,9 +169,8 @@ def _commands() -> list[str]:
 
 def test_every_readme_command_is_accounted_for():
     commands = _commands()
-    known = set(COMMANDS) | BY_THE_LEAD
-    assert len(commands) == len(set(commands)) and set(commands) == known, (
-        f"README.md and this file disagree: {sorted(set(commands) ^ known)}")
+    assert len(commands) == len(set(commands)) and set(commands) == set(COMMANDS), (
+        f"README.md and this file disagree: {sorted(set(commands) ^ set(COMMANDS))}")
     for command, runner in COMMANDS.items():
         if runner != RUN_HERE:
             path, needle = runner.split("::", 1)
