@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from typing import Any
 
 from fsr.metrics.errors import MetricError, MetricUnavailable
@@ -37,6 +38,8 @@ PYIQA_INSTALL = "pip install 'fsr[iqa]' (or: uv sync --extra iqa)"
 
 def pyiqa_installed() -> bool:
     """True when pyiqa (the engine of the 'pyiqa' rows) can be imported; nothing is imported."""
+    if "pyiqa" in sys.modules:  # imported already, or blocked (None)
+        return sys.modules["pyiqa"] is not None
     return importlib.util.find_spec("pyiqa") is not None
 
 

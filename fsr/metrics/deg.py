@@ -109,6 +109,7 @@ class VQFRDeg(nn.Module):
         self.net = load_resnet_face18(weights)
         self.keep_identical = keep_identical
         self.model_name = "arcface-resnet18-110"
+        self.statistic = "degrees"  # what identity-floor tables compute from embed()
         self.last_identical = 0
 
     def embed(self, img: Tensor) -> Tensor:
