@@ -29,8 +29,8 @@ from fsr.metrics.stats import bootstrap_ci, finite_mean_ci, paired_bootstrap
 from fsr.metrics.table import METRICS, PYIQA_ENGINE_LICENCE, MetricSpec
 
 __all__ = ["METRICS", "MetricError", "MetricSpec", "MetricUnavailable", "bootstrap_ci",
-           "create_metric", "finite_mean_ci", "get_spec", "list_metrics", "paired_bootstrap",
-           "pyiqa_installed"]
+           "availability", "create_metric", "finite_mean_ci", "get_spec", "list_metrics",
+           "paired_bootstrap", "pyiqa_installed"]
 
 # how a user adds the optional no-reference engine (pyproject.toml's `iqa` extra)
 PYIQA_INSTALL = "pip install 'fsr[iqa]' (or: uv sync --extra iqa)"
@@ -41,6 +41,22 @@ def pyiqa_installed() -> bool:
     if "pyiqa" in sys.modules:  # imported already, or blocked (None)
         return sys.modules["pyiqa"] is not None
     return importlib.util.find_spec("pyiqa") is not None
+
+
+def availability(name: str) -> str:
+    """'ready', or what is missing (pyiqa, a weight file): read from the caches, never fetched.
+    Weights with an offline source (a registry package, a converter) count as ready."""
+    from fsr.assets import ASSETS
+    from fsr.assets.resolver import local_copy
+
+    spec = get_spec(name)
+    if spec.engine == "pyiqa" and not pyiqa_installed():
+        return f"needs pyiqa: {PYIQA_INSTALL}"
+    optional = {"identity": {"arcface-resnet18"}}.get(name, set())  # dlib stands in
+    missing = [a for a in spec.assets if a not in optional and local_copy(a) is None
+               and not ASSETS[a].offline_source]
+    return "ready" if not missing else "weights missing: " + ", ".join(
+        ASSETS[a].filename for a in missing)
 
 
 def list_metrics(mode: str | None = None) -> list[str]:

@@ -71,3 +71,27 @@ def test_a_pyiqa_row_without_pyiqa_is_one_line(monkeypatch):
     assert "\n" not in line and line.startswith("musiq: needs pyiqa") and "fsr[iqa]" in line
     assert isinstance(info.value, MetricError) and isinstance(info.value, ValueError)
     create_metric("psnr")  # the default metrics do not need it
+
+
+def test_published_rows_name_fsr_metrics_and_their_source():
+    from fsr.metrics.published import LABEL, published_rows
+
+    tables = published_rows("celeba_test")
+    assert len(tables) == 2 and published_rows("pose") == ()
+    for table in tables:
+        assert table.label == LABEL == "published, not measured here"
+        assert "@" in table.source and table.source.split()[-1].endswith(".png")
+        for method, row in table.rows.items():
+            assert set(row) == set(table.columns), (table.paper, method)
+        named = [c for c, how in table.columns.items() if how is not None and c in METRICS]
+        assert {"identity-deg", "lmd", "fid"} <= set(named)
+
+
+def test_metrics_command_prints_definition_and_licence(capsys):
+    from fsr.__main__ import main
+
+    assert main(["metrics"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("musiq "))
+    assert "paper" in line and "PolyForm-Noncommercial-1.0.0" in line
+    assert "fsr" in next(x for x in out.splitlines() if x.startswith("lmd-dlib68 "))
