@@ -93,3 +93,42 @@ def test_folder_fid_equals_torch_fidelity_and_clean_fid(tmp_path):
     # the second call reads the statistics cached by the folder's content
     again = load_reference(a, cache=tmp_path / "cache")
     assert again[2] == fp_a and np.array_equal(again[0], mu_a)
+
+
+def test_features_against_stats_is_the_frechet_distance():
+    from fsr.metrics.fid import feature_stats, fid_features_vs_stats, frechet_distance
+
+    rng = np.random.default_rng(3)
+    x, r = rng.normal(size=(300, 64)), rng.normal(size=(400, 64)) + 0.3
+    mu, sigma = feature_stats(r)
+    assert fid_features_vs_stats(x, mu, sigma) == pytest.approx(
+        frechet_distance(*feature_stats(x), mu, sigma), rel=1e-12)
+    few = x[:20]  # fewer images than dimensions: still the exact value
+    assert fid_features_vs_stats(few, mu, sigma) == pytest.approx(
+        frechet_distance(*feature_stats(few), mu, sigma, method="eigh"), rel=1e-6)
+
+
+def test_suite_fid_reference_rows_name_their_reference(tmp_path, monkeypatch, capsys):
+    """The bench's fid-<name> rows: against the suite's reference, fingerprint beside them;
+    without the reference, one line and no rows."""
+    from fsr.bench.report import RunInfo, paper_reference_fid
+    from fsr.bench.suite import parse_suite
+
+    raw = {"datasets": [{"type": "celeba-test"}], "tasks": [{"name": "r", "kind": "restore"}],
+           "set_metrics": ["fid"], "fid_reference": {"name": "ffhq", "env": "FSR_TEST_FIDREF"}}
+    suite = parse_suite(raw, tmp_path / "s.yml")
+    info = RunInfo(suite=suite, image_keys=[], methods={})
+    rng = np.random.default_rng(4)
+    feats = {("d", "r", "m"): {f"k{i}": (rng.normal(size=2048), "0-15") for i in range(6)}}
+    monkeypatch.delenv("FSR_TEST_FIDREF", raising=False)
+    assert paper_reference_fid(info, feats) == []
+    assert "fid-ffhq dropped: set FSR_TEST_FIDREF" in capsys.readouterr().err
+    ref = rng.normal(size=(50, 2048))
+    npz = save_stats(tmp_path / "ffhq.npz", ref, dataset="stand-in")
+    monkeypatch.setenv("FSR_TEST_FIDREF", str(npz))
+    rows = paper_reference_fid(info, feats)
+    assert {r["bucket"] for r in rows} == {"all", "0-15"} and rows[0]["metric"] == "fid-ffhq"
+    assert "sha256" in rows[0]["reference"] and "n=50" in rows[0]["reference"]
+    assert "2048" in rows[0]["warning"]
+    with pytest.raises(Exception, match="fid_reference needs a name"):
+        parse_suite({**raw, "fid_reference": {"path": "x"}}, tmp_path / "s.yml")
