@@ -13,8 +13,13 @@ import pytest
 import torch
 
 from fsr.metrics import MetricError
-from fsr.metrics.fid import (MIN_STABLE_FID_IMAGES, fid_from_stats, load_reference, save_stats,
-                             small_sample_warning)
+from fsr.metrics.fid import (
+    MIN_STABLE_FID_IMAGES,
+    fid_from_stats,
+    load_reference,
+    save_stats,
+    small_sample_warning,
+)
 
 DATA = Path(__file__).parent / "data"
 GOLDEN = json.loads((DATA / "fid_golden.json").read_text())

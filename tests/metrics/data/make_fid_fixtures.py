@@ -27,7 +27,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 
 OUT = Path(__file__).parent / "fid_golden.json"
