@@ -24,6 +24,7 @@ distance the same error would have at 512.
 from __future__ import annotations
 
 import os
+import pickle
 
 import cv2
 import numpy as np
@@ -76,7 +77,12 @@ def load_awing_fan(weights: str | os.PathLike | None = None) -> nn.Module:
         from fsr.assets import resolve
 
         weights = resolve("awing-fan-wflw")
-    state = torch.load(weights, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
+        raise MetricError(f"{weights}: not a torch checkpoint of tensors "
+                          f"({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})"
+                          ) from None
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     net = FAN(num_modules=4, num_landmarks=98, device="cpu")

@@ -104,3 +104,15 @@ def test_missing_weights_give_one_line(name, file, var, monkeypatch, tmp_path):
         create_metric(name)
     line = str(info.value)
     assert "\n" not in line and line.startswith(f"{name}: ") and file in line and var in line
+
+
+def test_a_bad_weight_file_is_one_line(tmp_path):
+    from fsr.metrics import MetricError
+
+    bad = tmp_path / "alignment_WFLW_4HG.pth"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(MetricError, match="not a torch checkpoint"):
+        create_metric("lmd", weights=bad)
+    torch.save({"state_dict": {"conv1.weight": torch.zeros(1)}}, bad)
+    with pytest.raises(MetricError, match="not an AWing FAN"):
+        create_metric("lmd", weights=bad)
