@@ -182,6 +182,7 @@ def set_metrics(info: RunInfo, feats: dict, ref_feats: dict, gt_feats: dict):
                             "bucket": b, "value": value, "n": len(x), "ref_n": len(y),
                             "reference": reference, "lower_better": True,
                             "warning": _warning(min(len(x), len(y)), metric)})
+    out += paper_reference_fid(info, feats)
     df = pd.DataFrame(out, columns=SET_COLUMNS)
     if len(df):
         order = {t.name: i for i, t in enumerate(info.suite.tasks)}
@@ -189,6 +190,48 @@ def set_metrics(info: RunInfo, feats: dict, ref_feats: dict, gt_feats: dict):
         df = df.assign(_t=df["task"].map(order), _b=df["bucket"].map(border)).sort_values(
             ["dataset", "_t", "method", "metric", "_b"], kind="stable").drop(columns=["_t", "_b"])
     return df.reset_index(drop=True)
+
+
+def paper_reference_fid(info: RunInfo, feats: dict) -> list[dict]:
+    """Rows ``fid-<name>`` against the suite's ``fid_reference`` (a paper's reference: folder,
+    .npz or VQFR .pth), its fingerprint in the reference column; one printed line and no rows
+    when the reference is not on this machine."""
+    import os
+    import sys
+
+    from fsr.metrics import MetricError
+    from fsr.metrics.fid import fid_features_vs_stats, load_reference
+
+    cfg = info.suite.fid_reference
+    if not cfg or "fid" not in info.suite.set_metrics:
+        return []
+    where = cfg.get("path") or os.environ.get(cfg.get("env", ""), "")
+    if not where:
+        print(f"fsr: fid-{cfg['name']} dropped: set {cfg.get('env')} to the reference "
+              "(a folder of images, an .npz with mu/sigma, or VQFR's inception_FFHQ_512.pth)",
+              file=sys.stderr)
+        return []
+    try:
+        mu_r, sigma_r, fp = load_reference(os.path.expandvars(os.path.expanduser(where)))
+    except MetricError as exc:
+        print(f"fsr: fid-{cfg['name']} dropped: {exc}", file=sys.stderr)
+        return []
+    reference = (f"{cfg['name']} ({fp['kind']} {fp['path']}, sha256 {fp['sha256'][:16]}, "
+                 f"n={fp['n_images'] if fp['n_images'] is not None else '?'}, "
+                 f"extractor {fp['extractor']})")
+    out = []
+    for (ds, task, method), per_image in feats.items():
+        for b in bucket_order(info.suite.edges):
+            x = [per_image[k][0] for k, (_, kb) in per_image.items() if b == "all" or kb == b]
+            if not x:
+                continue
+            value = float("nan") if len(x) < 2 else \
+                fid_features_vs_stats(np.stack(x), mu_r, sigma_r)
+            out.append({"dataset": ds, "task": task, "method": method,
+                        "metric": f"fid-{cfg['name']}", "bucket": b, "value": value,
+                        "n": len(x), "ref_n": fp["n_images"] or 0, "reference": reference,
+                        "lower_better": True, "warning": _warning(len(x), "fid")})
+    return out
 
 
 def comparisons(info: RunInfo) -> list[tuple[str, str, str, str]]:

@@ -90,6 +90,8 @@ class Suite:
     set_metrics: list[str]
     edges: tuple[float, ...]
     reference: dict | None = None  # FID reference set when the datasets have no ground truth
+    # a paper's FID reference (fsr.metrics.fid.load_reference): {name, path | env}
+    fid_reference: dict | None = None
     oracle_prior: bool = False
     bootstrap: dict = field(default_factory=lambda: {"n": 1000, "seed": 0, "alpha": 0.05})
     raw: dict = field(default_factory=dict)
@@ -104,6 +106,7 @@ class Suite:
     def to_dict(self) -> dict:
         return {"name": self.name, "file": self.path.name, "description": self.description,
                 "datasets": self.datasets, "reference": self.reference,
+                "fid_reference": self.fid_reference,
                 "tasks": [t.__dict__ | {"signature": t.signature} for t in self.tasks],
                 "methods": self.methods, "metrics": [m.__dict__ for m in self.metrics],
                 "set_metrics": self.set_metrics, "pose_edges": [e for e in self.edges
@@ -226,6 +229,11 @@ def parse_suite(raw: dict, path: Path) -> Suite:
     if not edges or edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
         raise _fail(path, f"pose edges must start at 0 and increase, got {edges}")
     boot = {"n": 1000, "seed": 0, "alpha": 0.05} | (raw.get("bootstrap") or {})
+    fid_ref = raw.get("fid_reference")
+    if fid_ref is not None and not (isinstance(fid_ref, dict) and fid_ref.get("name")
+                                    and (fid_ref.get("path") or fid_ref.get("env"))):
+        raise _fail(path, "fid_reference needs a name and a path or env (a folder, an .npz "
+                          "with mu/sigma, or VQFR's .pth)")
     prior = raw.get("prior", "degraded-input")
     if prior not in ("degraded-input", "oracle"):
         raise _fail(path, f"prior must be degraded-input or oracle, got {prior!r}")
@@ -234,7 +242,7 @@ def parse_suite(raw: dict, path: Path) -> Suite:
         description=str(raw.get("description", "")).strip(), datasets=datasets, tasks=tasks,
         methods=methods, metrics=[_metric(path, m) for m in raw.get("metrics") or ["psnr"]],
         set_metrics=[str(m) for m in raw.get("set_metrics") or []],
-        edges=tuple(edges) + (math.inf,), reference=raw.get("reference"),
+        edges=tuple(edges) + (math.inf,), reference=raw.get("reference"), fid_reference=fid_ref,
         oracle_prior=prior == "oracle", bootstrap=boot, raw=raw,
         face_pipeline=_face_pipeline(path, raw.get("face_pipeline", True)),
         dataset_tasks=dataset_tasks)
