@@ -119,6 +119,8 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
     print_summary(tables["summary"], tables["set"], timings, cached, timer.total())
     print_pipeline(tables["pipeline"])
     print_protocol(protocol)
+    for column, line in (extra.get("dropped_metrics") or {}).items():
+        print(f"dropped metric {column}: {line}")
     skipped = extra.get("skipped") or []
     if skipped:
         total = len(info.image_keys) + len({s["key"] for s in skipped if "task" not in s})
@@ -181,6 +183,13 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    from fsr.bench.lib import Metrics, usable_metrics
+
+    metrics = Metrics(device)
+    with timer("setup"):
+        plan.suite, dropped = usable_metrics(plan.suite, metrics)
+    for column, line in dropped.items():
+        print(f"bench: metric {column} dropped: {line}", file=sys.stderr)
     checks = check_outputs_folders(plan, args.allow_missing)
     for label, (check, _) in checks.items():
         if check.missing:
@@ -201,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
               f"{len(plan.items)} image(s) in this run; {len(suite.tasks)} task(s), "
               f"{n_methods} method x task pair(s) -> {out}", file=sys.stderr)
         runner = Runner(plan, store, timer, device=device, batch_size=args.batch_size,
-                        strict=args.strict)
+                        strict=args.strict, metrics=metrics)
         for _, absent in checks.values():
             runner.absent |= absent
         runner.run(progress=not args.quiet)
@@ -217,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
                  "computed_images": runner.computed_images,
                  "inference": _inference_info(device, dtype, args.batch_size),
                  "submitted_by": args.by, "skipped": runner.skipped,
+                 "dropped_metrics": dropped,
                  "absent_results": sorted(list(k) for k in runner.absent),
                  "outputs_checks": {label: {"expected": c.expected, "missing": c.missing,
                                             "extra": c.extra}

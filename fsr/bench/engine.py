@@ -146,11 +146,12 @@ class Runner:
     """Runs a :class:`Plan` into a :class:`Store`, timing every stage."""
 
     def __init__(self, plan: Plan, store: Store, timer: Timer, device: str = "cpu",
-                 batch_size: int = 1, strict: bool = False) -> None:
+                 batch_size: int = 1, strict: bool = False, metrics=None) -> None:
         self.plan, self.store, self.timer = plan, store, timer
         self.suite = plan.suite
         self.batch_size = max(1, int(batch_size))  # images per chunk (harness.batching)
-        self.metrics = lib.Metrics(device)  # metrics stay float32 whatever the methods' dtype
+        # metrics stay float32 whatever the methods' dtype (built already by usable_metrics)
+        self.metrics = metrics or lib.Metrics(device)
         self.features = lib.Features(device)
         self.need_feat = bool(self.suite.set_metrics)
         self.sizes = sorted({t.size for t in self.suite.tasks})

@@ -98,17 +98,43 @@ def metric_definitions(suite, built: dict | None = None) -> tuple[dict, dict]:
     defs, lower = {}, {}
     for spec in suite.metrics:
         info = metric_info(spec.name)
+        row = _table_row(spec.name)
         defs[spec.column] = {"name": spec.name, "against": spec.against,
                              "lower_better": info.lower_better, "reference": info.reference,
                              "model": model_of(spec.name, (built or {}).get(spec.name)),
-                             "description": info.description, "weights_sha256": info.weights}
+                             "description": info.description, "weights_sha256": info.weights,
+                             "definition": row.definition, "licence": row.licence}
         lower[spec.column] = info.lower_better
     for name in suite.set_metrics:
+        row = _table_row(name)
         defs[name] = {"name": name, "set_metric": True, "lower_better": True,
                       "description": set_metric_description(name),
-                      "weights_sha256": feature_weights()}
+                      "weights_sha256": feature_weights(),
+                      "definition": getattr(row, "definition", "fsr"),
+                      "licence": getattr(row, "licence", "")}
         lower[name] = True
     return defs, lower
+
+
+def usable_metrics(suite, metrics: Metrics):
+    """(the suite without the metrics whose weights or engine are not on this machine,
+    {column: the one line saying what is missing and where to put it}). Builds each metric
+    once, on ``metrics``: a suite goes on with the metrics it has."""
+    import dataclasses
+
+    from fsr.metrics import MetricUnavailable
+
+    dropped = {}
+    for spec in suite.metrics:
+        metric_info(spec.name)  # unknown or set metric: the bench's own error
+        try:
+            metrics.scorer.get(spec.name)
+        except MetricUnavailable as err:
+            dropped[spec.column] = (str(err).splitlines() or [type(err).__name__])[0]
+    kept = [s for s in suite.metrics if s.column not in dropped]
+    if not kept:
+        raise BenchError("no metric of the suite can run here: " + "; ".join(dropped.values()))
+    return dataclasses.replace(suite, metrics=kept), dropped
 
 
 class Metrics:

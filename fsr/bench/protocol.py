@@ -55,6 +55,28 @@ def differences(a: dict, b: dict) -> list[str]:
     return out
 
 
+def paper_reference(cfg: dict) -> dict:
+    """A paper's FID reference (suite ``fid_reference``): its name and, for a statistics file
+    (.npz / VQFR's .pth), the file's sha256; a folder's content hash is in set_metrics.csv."""
+    import os
+    from pathlib import Path
+
+    where = cfg.get("path") or os.environ.get(cfg.get("env") or "", "")
+    path = Path(os.path.expandvars(os.path.expanduser(where))) if where else None
+    out = {"name": cfg.get("name")}
+    if path is not None and path.is_file():
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        out["sha256"] = h.hexdigest()
+    elif path is not None and path.is_dir():
+        out["folder"] = path.name
+    else:
+        out["absent"] = cfg.get("env") or cfg.get("path")
+    return out
+
+
 def run_protocol(suite, datasets: dict, metric_defs: dict, reference=None) -> dict:
     """``{'<dataset>/<task>': {'fingerprint', 'parts'}}`` for every dataset x task of a run.
 
@@ -76,8 +98,8 @@ def run_protocol(suite, datasets: dict, metric_defs: dict, reference=None) -> di
                 else:
                     ref = {"set": f"ground truth of the same images at {task.size} px",
                            "content_sha256": content}
-                ref |= {"fid_reference": suite.raw.get("fid_reference")} \
-                    if suite.raw.get("fid_reference") else {}
+                if getattr(suite, "fid_reference", None):
+                    ref |= {"paper_reference": paper_reference(suite.fid_reference)}
             parts = {
                 "dataset": {"type": dtype, "kind": kind, "images": len(items),
                             "content_sha256": content},

@@ -281,3 +281,23 @@ def test_readme_own_method_loop(tmp_path, monkeypatch, capsys):
     page = Path("results/LEADERBOARD.md").read_text()
     assert "mine@outputs:" in page and "Source runs" in page and "lanczos-x4" in page
     assert "Your Name" in page
+
+
+def test_a_metric_without_its_weights_is_dropped_in_one_line(suite_file, tmp_path, capsys,
+                                                             monkeypatch):
+    """VQFR's Deg needs ArcFace's resnet18_110.pth, which no registry ships: the run goes on
+    with the metrics it has, says which was dropped and why, and records it."""
+    monkeypatch.setenv("FSR_HOME", str(tmp_path / "home"))  # no user copy of the weights
+    suite = tmp_path / "deg.yml"
+    suite.write_text(suite_file.read_text().replace("metrics: [psnr, ssim]",
+                                                    "metrics: [psnr, identity-deg]"))
+    capsys.readouterr()
+    out = tmp_path / "run"
+    assert run_bench("--suite", str(suite), "--out", str(out), "--methods", "bicubic-x4") == 0
+    text = capsys.readouterr()
+    line = next(x for x in text.err.splitlines() if "identity-deg dropped" in x)
+    assert "resnet18_110.pth" in line or "arcface" in line.lower()
+    assert "dropped metric identity-deg" in text.out
+    man = json.loads((out / "manifest.json").read_text())
+    assert list(man["dropped_metrics"]) == ["identity-deg"]
+    assert set(_results(out)["metric"]) == {"psnr"}

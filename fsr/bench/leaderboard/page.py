@@ -79,13 +79,20 @@ def _protocol(m: dict, link) -> list[str]:
             "face found, counted in 'all' only).",
             f"- Mean over images with a 95% percentile-bootstrap interval "
             f"(n={suite['bootstrap']['n']}, seed {suite['bootstrap']['seed']}).", "",
-            "| metric | better | definition | weights sha256 |", "|---|---|---|---|"]
+            "Each column says whose definition it is: a paper's evaluation script, computed "
+            "exactly (comparable with that paper's tables under the same protocol), or fsr's own "
+            "statistic or stand-in (never under a paper's name).", "",
+            "| metric | better | whose | definition | licence | weights sha256 |",
+            "|---|---|---|---|---|---|"]
     for col, d in m["metrics"].items():
         sha = "; ".join(f"{k} `{(v or 'absent')[:16]}`" for k, v in
                         (d.get("weights_sha256") or {}).items()) or "none"
         against = " (vs the input)" if d.get("against") == "input" else ""
-        out.append(f"| {col} | {arrow(d['lower_better'])} | {d.get('description', '')}"
-                   f"{against} | {sha} |")
+        whose = str(d.get("definition") or "fsr").replace("|", "/")
+        out.append(f"| {col} | {arrow(d['lower_better'])} | {whose} | "
+                   f"{d.get('description', '')}{against} | {d.get('licence') or '?'} | {sha} |")
+    for col, line in (m.get("dropped_metrics") or {}).items():
+        out.append(f"| {col} | - | not run here | {line} | - | - |")
     models = [f"{col}: `{d['model']}`" for col, d in m["metrics"].items() if d.get("model")]
     if models:
         out += ["", "Models behind the learned metrics: " + ", ".join(models) + "."]
