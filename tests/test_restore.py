@@ -135,11 +135,11 @@ def test_faces_larger_than_the_input_are_reproduced(method, mtcnn):
 def test_small_faces_go_through_the_method_and_beat_bicubic(mtcnn):
     """multi_face.jpg shrunk 6x (aligned faces 24-32 px): SAM3D x4 really restores every face
     and beats bicubic on each face box against the original photo."""
-    from fsr.restore import _resize_uint8
+    from fsr.restore.common import resize_uint8
 
     src = read_image(GROUP)
-    small = _resize_uint8(src, (round(src.shape[0] / 6), round(src.shape[1] / 6)))
-    ref = _resize_uint8(src, (small.shape[0] * 4, small.shape[1] * 4))
+    small = resize_uint8(src, (round(src.shape[0] / 6), round(src.shape[1] / 6)))
+    ref = resize_uint8(src, (small.shape[0] * 4, small.shape[1] * 4))
     sam = restore(small, "sam3d-x4-samples", detector=mtcnn, check=False)
     bic = restore(small, "bicubic-x4", detector=mtcnn, check=False)
     assert len(sam.faces) == len(bic.faces) == 5  # same detector, same photo: same order
@@ -171,7 +171,7 @@ def test_output_size_guard(mtcnn):
 def test_tiled_upsampler_matches_whole_photo_for_bicubic():
     from fsr.face.paste import upsample_tiled
     from fsr.methods import load_method
-    from fsr.restore import method_upsampler
+    from fsr.restore.common import method_upsampler
 
     img = read_image(CROP)
     whole = method_upsampler(load_method("bicubic-x4"), tile=0)(img)

@@ -1,10 +1,11 @@
-"""Whole-photo mode of :func:`fsr.restore.restore`: every face at its native resolution.
+"""Whole-photo mode of :func:`fsr.restore.restore`: every face at its native resolution, each
+through the route measured best for its size (:mod:`fsr.restore.routes`).
 
     >>> from fsr.methods import load_method
-    >>> from fsr.restore_photo import restore_photo
+    >>> from fsr.restore.photo import restore_photo
     >>> res = restore_photo(img_rgb, load_method("sam3d-x4-samples"))   # doctest: +SKIP
     >>> [f.note for f in res.faces]                                    # doctest: +SKIP
-    ['face 1: 210 px > 32 px input of sam3d-x4-samples: kept']
+    ['face 1: 210 px > 32 px input of sam3d-x4-samples: kept (beyond the measured 2.00x)']
 
 See :mod:`fsr.restore` for the rules; this module only carries them out.
 """
@@ -12,27 +13,31 @@ See :mod:`fsr.restore` for the rules; this module only carries them out.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fsr.restore import (
+from fsr.restore.common import (
     ALIGN_SIDE,
     DEFAULT_BATCH_SIZE,
     RESTORE_UPSCALE,
     RestoredFace,
     RestoreError,
     RestoreResult,
-    _angles,
-    _resize_uint8,
-    _run,
+    aligned_crop,
     background_upsampler,
     face_input_side,
     method_upsampler,
     native_side,
+    pose_angles,
+    read_input,
+    resize_uint8,
+    run_crops,
+    run_each,
 )
+from fsr.restore.routes import blend_detail, choose_route
 
 if TYPE_CHECKING:
     from fsr.face.pipeline import FacePipeline
@@ -54,21 +59,6 @@ def output_scale(shape: tuple[int, ...], wanted: float, max_pixels: int) -> tupl
                  f"x{cap:.2f} instead of x{wanted:g}")
 
 
-def _crop(img: np.ndarray, affine512: np.ndarray, side: int, img_scale: float = 1.0):
-    """The face aligned at ``side`` px from ``img`` (the photo resized by ``img_scale``)."""
-    import cv2
-
-    from fsr.face.align import BORDER_GREY_RGB, rescale_affine
-
-    a = rescale_affine(affine512, src_scale=img_scale, dst_scale=side / ALIGN_SIDE)
-    # bicubic, not facexlib's bilinear: at 32 px a bilinear warp blurs the face the method
-    # gets: on multi_face.jpg shrunk to ~30 px faces, SAM3D x4 lost 0.1-0.5 dB to bicubic
-    # with it and wins 0.3-0.9 dB with this one (tests/test_restore.py checks the win)
-    crop = cv2.warpAffine(img, a, (side, side), flags=cv2.INTER_CUBIC,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=BORDER_GREY_RGB)
-    return crop, a
-
-
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return 99.0 if mse == 0 else round(10 * math.log10(255.0 ** 2 / mse), 2)
@@ -81,7 +71,7 @@ def check_faces(img: np.ndarray, out: np.ndarray, faces: list[RestoredFace], aff
     metric 'identity-dist': same person below 0.6, where dlib's cosine cannot tell people apart)."""
     import torch
 
-    back = _resize_uint8(out, img.shape[:2]) if out.shape[:2] != img.shape[:2] else out
+    back = resize_uint8(out, img.shape[:2]) if out.shape[:2] != img.shape[:2] else out
     h, w = img.shape[:2]
     metric, problem = None, ""
     try:
@@ -98,7 +88,7 @@ def check_faces(img: np.ndarray, out: np.ndarray, faces: list[RestoredFace], aff
         if metric is None:
             continue
         side = max(f.native_px, 64)  # dlib's HOG finds no face in a smaller crop
-        pair = [_crop(x, a512, side)[0] for x in (back, img)]
+        pair = [aligned_crop(x, a512, side) for x in (back, img)]
         t = [torch.from_numpy(p.astype(np.float32) / 255).permute(2, 0, 1)[None] for p in pair]
         try:
             with torch.no_grad():
@@ -110,9 +100,20 @@ def check_faces(img: np.ndarray, out: np.ndarray, faces: list[RestoredFace], aff
 
 
 @dataclass
+class FaceWork:
+    """One face that goes through the method: its crop at the method's input and its route."""
+
+    index: int  # in PhotoPlan.restored
+    crop: np.ndarray  # uint8, the method's input side
+    affine: np.ndarray  # photo -> ALIGN_SIDE crop
+    route: str  # 'model' or 'blend' (fsr.restore.routes)
+    native_px: int
+
+
+@dataclass
 class PhotoPlan:
     """A photo detected and cut up, waiting for its faces' network outputs (``crops``):
-    :func:`fsr.restore.restore_many` runs the crops of several photos in one batch, then
+    :func:`photo_stream` runs the crops of several photos in one batch, then
     :func:`finish_photo` pastes each photo's own outputs back."""
 
     img: np.ndarray
@@ -121,7 +122,7 @@ class PhotoPlan:
     pipe: FacePipeline  # its paste mask and dropped-face count
     faces: list  # the pipeline's detected faces (their affines)
     restored: list[RestoredFace]
-    work: list[tuple[int, np.ndarray, np.ndarray]]  # (index in restored, input crop, affine)
+    work: list[FaceWork]
     kept_idx: list[int]
     notes: list[str]
     upsampler: Callable[[np.ndarray], np.ndarray] | None  # background (None: bicubic)
@@ -130,7 +131,36 @@ class PhotoPlan:
 
     @property
     def crops(self) -> list[np.ndarray]:
-        return [lq for _, lq, _ in self.work]
+        return [w.crop for w in self.work]
+
+
+def _method_input(img: np.ndarray, affine512: np.ndarray, px: int, side: int) -> np.ndarray:
+    """The face at the method's ``side``: warped straight to it when the face is no larger,
+    else warped at its own ``px`` and antialiased down (a warp alone would alias)."""
+    if px <= side:
+        return aligned_crop(img, affine512, side)
+    return resize_uint8(aligned_crop(img, affine512, px), (side, side))
+
+
+def _face_plan(i: int, px: int, side: int, label: str, force_size: bool) -> tuple[str, str]:
+    """(status, note) of face ``i`` of ``px`` px through a method with a ``side`` px input."""
+    rel = "<" if px < side else "=" if px == side else ">"
+    head = f"face {i}: {px} px {rel} {side} px input of {label}: "
+    if force_size:
+        if px <= side:
+            return ("restored" if px == side else "upsampled"), head + (
+                "restored" if px == side else f"upsampled to {side} px and restored")
+        return "forced", head + f"SHRUNK to {side} px (--force-size) and restored"
+    choice = choose_route(label, px, side)
+    if choice.route == "kept":
+        return "kept", head + f"kept ({choice.why})"
+    if choice.route == "blend":
+        return "blended", head + (f"blended: its {side} px result's detail above {px} px added to "
+                                  f"the face's own ({choice.why})")
+    status, what = {"<": ("upsampled", f"upsampled to {side} px and restored"),
+                    "=": ("restored", "restored"),
+                    ">": ("shrunk", f"shrunk to {side} px and restored")}[rel]
+    return status, head + f"{what} ({choice.why})"
 
 
 def plan_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubic",
@@ -168,38 +198,35 @@ def plan_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubi
     for i, f in enumerate(faces, 1):
         n = native_side(f.affine)
         px = int(round(n))
-        native, _ = _crop(img, f.affine, max(px, 8))
+        native = aligned_crop(img, f.affine, max(px, 8))
         if side is None:
             out_side = max(int(round(n * scale)), 8)
             rf = RestoredFace(f.box, f.score, f.landmarks, native,
-                              _crop(canvas, f.affine, out_side, scale)[0], native_px=px,
+                              aligned_crop(canvas, f.affine, out_side, scale), native_px=px,
                               status="whole-photo",
                               note=f"face {i}: {px} px, the whole photo went through {m.label}")
-        elif px <= side or force_size:
-            status = "restored" if px == side else "upsampled" if px < side else "forced"
-            how = {"restored": f"{px} px = {side} px input of {m.label}: restored",
-                   "upsampled": f"{px} px < {side} px input of {m.label}: upsampled to "
-                                f"{side} px and restored",
-                   "forced": f"{px} px > {side} px input of {m.label}: SHRUNK to {side} px "
-                             "(--force-size) and restored"}[status]
-            lq, _ = _crop(img, f.affine, side)
-            rf = RestoredFace(f.box, f.score, f.landmarks, lq, lq, native_px=px, status=status,
-                              note=f"face {i}: {how}")
-            work.append((len(restored), lq, f.affine))
         else:
-            rf = RestoredFace(f.box, f.score, f.landmarks, native, native, native_px=px,
-                              status="kept", note=f"face {i}: {px} px > {side} px input of "
-                                                  f"{m.label}: kept")
-            kept_idx.append(len(restored))
-        rf.yaw, rf.pitch, rf.roll = _angles(native)
+            status, note = _face_plan(i, px, side, m.label, force_size)
+            if status == "kept":
+                rf = RestoredFace(f.box, f.score, f.landmarks, native, native, native_px=px,
+                                  status=status, note=note)
+                kept_idx.append(len(restored))
+            else:
+                lq = _method_input(img, f.affine, px, side)
+                rf = RestoredFace(f.box, f.score, f.landmarks, lq, lq, native_px=px,
+                                  status=status, note=note)
+                work.append(FaceWork(len(restored), lq, f.affine,
+                                     "blend" if status == "blended" else "model", max(px, 8)))
+        rf.yaw, rf.pitch, rf.roll = pose_angles(native)
         restored.append(rf)
     return PhotoPlan(img, m, scale, pipe, faces, restored, work, kept_idx, notes, upsampler,
                      canvas, check)
 
 
 def finish_photo(plan: PhotoPlan, outs: list[np.ndarray]) -> RestoreResult:
-    """Paste ``outs`` (the method's outputs for ``plan.crops``, in order) into the upsampled
-    photo, and check every face against the input."""
+    """Make each face at its output size from the method's outputs for ``plan.crops`` (in
+    order) by its route, paste them into the upsampled photo, and check every face against
+    the input."""
     from fsr.face.paste import paste_faces, upsample_background
 
     if len(outs) != len(plan.work):
@@ -212,15 +239,23 @@ def finish_photo(plan: PhotoPlan, outs: list[np.ndarray]) -> RestoreResult:
     if plan.work:
         from fsr.face.align import rescale_affine
 
-        affines = [rescale_affine(a, dst_scale=o.shape[0] / ALIGN_SIDE)
-                   for (_, _, a), o in zip(plan.work, outs, strict=True)]
-        photo = paste_faces(canvas, outs, affines, upscale=scale, mask=plan.pipe.mask)
-        for (k, _, _), o in zip(plan.work, outs, strict=True):
-            restored[k].output_crop = o
+        made = []
+        for w, o in zip(plan.work, outs, strict=True):
+            side = max(int(round(w.native_px * scale)), 8)  # the face's size in the output
+            if w.route == "blend":  # the canvas's face (its own pixels) + the method's detail
+                base = aligned_crop(canvas, w.affine, side, scale)
+                made.append(blend_detail(base, o, w.native_px))
+            else:  # antialiased, not the paste's warp: a 128 px output for a 24 px face aliases
+                made.append(o if o.shape[0] == side else resize_uint8(o, (side, side)))
+        affines = [rescale_affine(w.affine, dst_scale=o.shape[0] / ALIGN_SIDE)
+                   for w, o in zip(plan.work, made, strict=True)]
+        photo = paste_faces(canvas, made, affines, upscale=scale, mask=plan.pipe.mask)
+        for w, o in zip(plan.work, made, strict=True):
+            restored[w.index].output_crop = o
     for k in plan.kept_idx:  # what the output holds there: the background's face
         f = restored[k]
-        f.output_crop = _crop(photo, plan.faces[k].affine,
-                              max(int(round(f.native_px * scale)), 8), scale)[0]
+        f.output_crop = aligned_crop(photo, plan.faces[k].affine,
+                                     max(int(round(f.native_px * scale)), 8), scale)
     if plan.check:
         check_faces(img, photo, restored, [f.affine for f in plan.faces], notes)
     return RestoreResult(photo, plan.method.label, restored, plan.pipe.dropped, upscale=scale,
@@ -231,9 +266,44 @@ def restore_photo(img: np.ndarray, m, *, detector="auto", background: str = "bic
                   upscale: float | None = None, max_faces: int = 50, force_size: bool = False,
                   bg_tile: int = 400, max_output_pixels: int = 48_000_000,
                   check: bool = True, batch_size: int = DEFAULT_BATCH_SIZE) -> RestoreResult:
-    """Detect, size, restore or keep, paste: see :mod:`fsr.restore`. The photo's faces go
+    """Detect, size, route, restore, paste: see :mod:`fsr.restore`. The photo's faces go
     through the method ``batch_size`` at a time."""
     plan = plan_photo(img, m, detector=detector, background=background, upscale=upscale,
                       max_faces=max_faces, force_size=force_size, bg_tile=bg_tile,
                       max_output_pixels=max_output_pixels, check=check)
-    return finish_photo(plan, _run(m, plan.crops, batch_size))
+    return finish_photo(plan, run_crops(m, plan.crops, batch_size))
+
+
+def photo_stream(m: Method, images: Iterable, n: int, photo_args: dict
+                 ) -> Iterator[tuple[int, RestoreResult | ValueError]]:
+    """Whole photos: the face crops of consecutive photos share method calls (up to ``n``)."""
+    pending: list = []  # (index, PhotoPlan) whose crops have not been run yet
+
+    def flush() -> Iterator[tuple[int, RestoreResult | ValueError]]:
+        crops = [c for _, plan in pending for c in plan.crops]
+        outs = run_each(m, crops, n)
+        start = 0
+        for i, plan in pending:
+            mine, start = outs[start:start + len(plan.work)], start + len(plan.work)
+            result = next((o for o in mine if isinstance(o, ValueError)), None)
+            if result is None:
+                try:
+                    result = finish_photo(plan, mine)
+                except ValueError as err:  # a paste or check failing: this photo only
+                    result = err
+            yield i, result
+        pending.clear()
+
+    for i, image in enumerate(images):
+        try:
+            plan = plan_photo(read_input(image), m, **photo_args)
+        except ValueError as err:  # unreadable, no face, bad --upscale: this photo only
+            yield i, err
+            continue
+        pending.append((i, plan))
+        # a photo with no face for the method (whole-photo method, all faces kept) is
+        # finished at once; the others wait until n crops are there. Either way results keep
+        # the images' order and at most n photos' crops are held.
+        if not plan.work or sum(len(p.work) for _, p in pending) >= n:
+            yield from flush()
+    yield from flush()
