@@ -29,8 +29,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # (measured: Real-ESRGAN on 32x32, 33 s vs 1.4 s with passive waiting on a busy 2-core box).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import harness`, run from anywhere
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # `import fsr` from the checkout
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,7 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _run_info(plan, runner):
-    from harness.report import RunInfo
+    from fsr.bench.report import RunInfo
 
     order = {ds.name: i for i, ds in enumerate(plan.datasets)}
     keys = sorted((image_key(it) for _, it in plan.items),
@@ -73,14 +71,14 @@ def _run_info(plan, runner):
 
 
 def image_key(item) -> str:
-    from harness.engine import image_key as key
+    from fsr.bench.engine import image_key as key
 
     return key(item)
 
 
 def metric_definitions(suite, built: dict | None = None) -> tuple[dict, dict]:
     """(metric column -> definition, column -> lower_better) from the fsr metric table."""
-    from harness import lib
+    from fsr.bench import lib
 
     defs, lower = {}, {}
     for spec in suite.metrics:
@@ -100,9 +98,9 @@ def metric_definitions(suite, built: dict | None = None) -> tuple[dict, dict]:
 
 def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None = None,
            built: dict | None = None, sheet_picks: dict | None = None) -> int:
-    from harness.manifest import cached_compute, write_manifest
-    from harness.plots import plot_metrics, print_pipeline, print_summary
-    from harness.report import write_tables
+    from fsr.bench.manifest import cached_compute, write_manifest
+    from fsr.bench.plots import plot_metrics, print_pipeline, print_summary
+    from fsr.bench.report import write_tables
 
     with timer("setup"):
         defs, lower = metric_definitions(info.suite, built)
@@ -111,7 +109,7 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
         tables = write_tables(info, store, out)
         plots = plot_metrics(tables["results"], info.suite, out, lower)
         if sheet_picks:  # the methods' contact sheets, from the tiles the run (or shards) wrote
-            from harness.sheet import tile_sheets
+            from fsr.bench.sheet import tile_sheets
 
             plots += tile_sheets(out, [d["name"] for d in info.suite.datasets],
                                  [t.name for t in info.suite.tasks],
@@ -138,10 +136,10 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.engine import Runner, make_plan, parse_shard
-    from harness.store import Store
-    from harness.suite import load_suite
-    from harness.timing import Timer
+    from fsr.bench.engine import Runner, make_plan, parse_shard
+    from fsr.bench.store import Store
+    from fsr.bench.suite import load_suite
+    from fsr.bench.timing import Timer
 
     timer = Timer()
     suite = load_suite(args.suite)
@@ -184,8 +182,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _device_dtype(args: argparse.Namespace) -> tuple[str, str]:
     """--device / --dtype checked now, before any weights load (one-line errors, exit 2)."""
-    from harness import BenchError
-
+    from fsr.bench import BenchError
     from fsr.device import DeviceError, parse_device, parse_dtype
 
     if args.batch_size < 1:
@@ -209,8 +206,8 @@ def _inference_info(device: str, dtype: str, batch_size: int) -> dict:
 
 
 def merge(args: argparse.Namespace) -> int:
-    from harness.merge import merge_dirs
-    from harness.sheet import merge_tiles
+    from fsr.bench.merge import merge_dirs
+    from fsr.bench.sheet import merge_tiles
 
     if args.out is None:
         print("bench: error: --merge needs --out DIR", file=sys.stderr)
@@ -225,8 +222,7 @@ def merge(args: argparse.Namespace) -> int:
 
 
 def list_things() -> int:
-    from harness.suite import suite_names
-
+    from fsr.bench.suite import suite_names
     from fsr.methods import available_methods, load_method, method_names
 
     print("suites:", ", ".join(suite_names()))
@@ -252,19 +248,19 @@ def _split(text: str | None) -> list[str] | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from harness import BenchError
+    from fsr.bench import BenchError
 
     try:
         if args.list:
             return list_things()
         if args.merge:
             return merge(args)
-        from harness.distributed import launch_from_env, run_distributed
+        from fsr.bench.distributed import launch_from_env, run_distributed
 
         launch = launch_from_env()
         if launch is None:
             return run(args)
-        from harness.suite import load_suite
+        from fsr.bench.suite import load_suite
 
         args.out = args.out or Path("results") / load_suite(args.suite).name
         return run_distributed(args, launch, run, lambda dirs, out: merge(

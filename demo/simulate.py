@@ -4,7 +4,7 @@ Each detected face, aligned at the benchmark's ground-truth size, is the ground 
 degraded exactly as the benchmark degrades its images (the pose suite's task for the method:
 sr-x4 / sr-x8 bicubic, restore GFPGAN blind; seed ``seed_for(image_key, task)`` with an
 image key made from the photo's bytes and the face's number), every method restores that
-input, and each output is scored by ``harness.scoring`` -- the engine's own degrade, prior and
+input, and each output is scored by ``fsr.bench.scoring`` -- the engine's own degrade, prior and
 metric calls, so the numbers mean what the leaderboard's mean. Metric or method failures come
 back as messages; no number is made up or turned into NaN.
 """
@@ -12,27 +12,23 @@ back as messages; no number is made up or turned into NaN.
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 
 from demo.photo import pose_text
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
 SUITE = "pose"  # the leaderboard's suite: its tasks, metrics and degradation recipes
 
 
 def _harness():
-    if str(BENCH) not in sys.path:  # `import harness`, as bench/run.py does
-        sys.path.insert(0, str(BENCH))
-    import harness.lib
-    import harness.scoring
-    import harness.suite
+    import fsr.bench
+    import fsr.bench.lib
+    import fsr.bench.scoring
+    import fsr.bench.suite
 
-    return harness
+    return fsr.bench
 
 
 @cache

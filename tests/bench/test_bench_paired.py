@@ -12,8 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from harness.report import RESULT_COLUMNS, comparisons, paired  # noqa: E402
-
+from fsr.bench.report import RESULT_COLUMNS, comparisons, paired  # noqa: E402
 from fsr.metrics import paired_bootstrap  # noqa: E402
 
 

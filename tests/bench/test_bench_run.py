@@ -61,10 +61,10 @@ def single(suite_file, tmp_path_factory) -> Path:
 def test_results_and_summary_content(single, suite_file):
     import pandas as pd
     import torch
-    from harness.datasets import resize_image
-    from harness.lib import to_tensor
 
     from fsr.archs.interp_arch import resize_bicubic
+    from fsr.bench.datasets import resize_image
+    from fsr.bench.lib import to_tensor
 
     res = pd.read_csv(single / "results.csv")
     assert len(res) == 6 * 2 * 2 * 2  # images x tasks x methods per task x metrics

@@ -20,9 +20,8 @@ sys.path.insert(0, str(REPO / "bench"))
     ("blind", 1, {"type": "blind", "preset": "gfpgan"}, "restore"),
 ])
 def test_validation_inputs_equal_the_benchmarks(task, scale, spec, bench_task):
-    from harness import lib
-    from harness.datasets import open_dataset
-
+    from fsr.bench import lib
+    from fsr.bench.datasets import open_dataset
     from fsr.data.samples_dataset import SampleSetDataset
 
     val = SampleSetDataset({"name": "samples-val", "phase": "val", "split": "val",

@@ -14,7 +14,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 
 def test_sweep_dataset_renders_once_and_labels_target_yaw(tmp_path, monkeypatch):
-    from harness.datasets import open_dataset
+    from fsr.bench.datasets import open_dataset
 
     monkeypatch.setenv("FSR_HOME", str(tmp_path))
     cfg = {"name": "sweep", "type": "sweep", "split": "test", "yaws": [0, 30],
@@ -48,7 +48,7 @@ class _Store:
 
 class _Info:
     def __init__(self):
-        from harness.suite import parse_suite
+        from fsr.bench.suite import parse_suite
 
         self.suite = parse_suite({"datasets": [{"name": "sweep", "type": "sweep"}],
                                   "tasks": [{"name": "sr-x4", "kind": "sr", "scale": 4}],
@@ -58,7 +58,7 @@ class _Info:
 
 
 def test_sweep_tables_drop_sign_and_identity_bootstrap():
-    from harness.sweep import sweep_tables
+    from fsr.bench.sweep import sweep_tables
 
     rows, records, info = [], {}, _Info()
     rng = np.random.default_rng(0)

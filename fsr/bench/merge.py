@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness import BenchError
-from harness.report import RunInfo
-from harness.store import Store
-from harness.suite import parse_suite
-from harness.timing import Timer
+from fsr.bench import BenchError
+from fsr.bench.report import RunInfo
+from fsr.bench.store import Store
+from fsr.bench.suite import parse_suite
+from fsr.bench.timing import Timer
 
 _SAME = ("tasks", "metrics", "set_metrics", "pose_edges", "prior", "bootstrap", "datasets",
          "face_pipeline")

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness import BenchError, lib
-from harness.datasets import Dataset, Item, open_dataset
-from harness.store import Store, detect_key
-from harness.suite import Suite, Task
-from harness.timing import Timer
+from fsr.bench import BenchError, lib
+from fsr.bench.datasets import Dataset, Item, open_dataset
+from fsr.bench.store import Store, detect_key
+from fsr.bench.suite import Suite, Task
+from fsr.bench.timing import Timer
 
 POSE_SIZE = 256  # pose is estimated on the ground truth at this size (input for real photos)
 PRIOR_VERSION = "p1"  # bump when fsr.priors changes what it renders
@@ -136,7 +136,7 @@ class Runner:
             with timer("setup"):
                 self.finder = lib.FaceFinder(self.suite.face_pipeline["detector"])
         self.computed_images = 0
-        from harness.sheet import SheetTiles
+        from fsr.bench.sheet import SheetTiles
 
         self.sheet = SheetTiles(plan, store.dir.parent)  # the methods' contact-sheet tiles
 
@@ -195,7 +195,7 @@ class Runner:
 
     def process_chunk(self, jobs: list[tuple]) -> None:
         """Up to ``batch_size`` images (ds, item, ref_only) at once; one cache append."""
-        from harness.batching import process_chunk
+        from fsr.bench.batching import process_chunk
 
         self.computed_images += process_chunk(self, jobs)
 
@@ -249,7 +249,7 @@ class Runner:
 
     def _prior(self, lq: np.ndarray, gt_at, task: Task) -> dict:
         if self.suite.oracle_prior:  # labelled ablation: the prior sees the ground truth
-            from harness.datasets import resize_image
+            from fsr.bench.datasets import resize_image
 
             src, tag = resize_image(gt_at(task.size), lq.shape[0]), "oracle"
         else:

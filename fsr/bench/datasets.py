@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import BenchError
+from fsr.bench import BenchError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 README = "bench/README.md"
@@ -250,8 +250,8 @@ POSE_TYPES = ("sweep", "aflw2000", "multipie", "menpo", "cfp")
 def open_dataset(cfg: dict) -> Dataset:
     """Build the dataset a suite entry describes (raises DatasetMissing / BenchError)."""
     if cfg["type"] in POSE_TYPES:  # pose studies (those modules import this one)
-        from harness.posed import TYPES as LABELLED
-        from harness.sweep import SweepDataset
+        from fsr.bench.posed import TYPES as LABELLED
+        from fsr.bench.sweep import SweepDataset
 
         return {"sweep": SweepDataset, **LABELLED}[cfg["type"]](cfg)
     cls = TYPES.get(cfg["type"])

@@ -22,11 +22,11 @@ def identity_floor(info, df):
     import pandas as pd
     import torch
 
+    from fsr.bench.datasets import open_dataset
+    from fsr.bench.lib import to_tensor
+    from fsr.bench.report import bucket_order
     from fsr.metrics import create_metric
     from fsr.metrics.identity import different_identity_floor
-    from harness.datasets import open_dataset
-    from harness.lib import to_tensor
-    from harness.report import bucket_order
 
     suite = info.suite
     specs = [s for s in suite.metrics if s.name in IDENTITY_METRICS and s.against == "gt"]

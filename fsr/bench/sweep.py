@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import BenchError
-from harness.datasets import Dataset, DatasetMissing, Item, _fingerprint
+from fsr.bench import BenchError
+from fsr.bench.datasets import Dataset, DatasetMissing, Item, _fingerprint
 
 SWEEP_COLUMNS = ["dataset", "task", "method", "metric", "yaw_target", "mean", "ci_lo", "ci_hi",
                  "n", "identities", "yaw_measured_median", "lower_better", "synthetic"]
@@ -169,7 +169,7 @@ def sweep_tables(df, store, info, image_keys):
 
 def write_sweep_tables(df, store, info, out_dir: Path) -> None:
     """sweep.csv and robustness.csv (synthetic pose), pose_error.csv (labelled real sets)."""
-    from harness.posed import pose_error_table
+    from fsr.bench.posed import pose_error_table
 
     sweep, rob = sweep_tables(df, store, info, info.image_keys)
     for name, table in (("sweep.csv", sweep), ("robustness.csv", rob),

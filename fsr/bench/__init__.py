@@ -1,4 +1,4 @@
-"""The benchmark harness behind ``bench/run.py``: suites, datasets, a resumable cache, reports.
+"""The benchmark harness behind ``bench/run.py`` (``fsr.bench``): suites, datasets, a resumable cache, reports.
 
 Modules (each imports torch/fsr lazily so ``bench/run.py --help`` stays instant):
 

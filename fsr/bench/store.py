@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import BenchError
+from fsr.bench import BenchError
 
 
 def detect_key(image_key: str, task, detector: str, signature: str) -> str:

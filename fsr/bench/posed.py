@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import BenchError
-from harness.datasets import Dataset, DatasetMissing, Item, _fingerprint, _folder, _images, _limit
+from fsr.bench import BenchError
+from fsr.bench.datasets import Dataset, DatasetMissing, Item, _fingerprint, _folder, _images, _limit
 
 # Multi-PIE camera (as in file names, '051' = 05_1) -> yaw in degrees (Gross et al. 2010, Fig. 2)
 CAMERA_YAW = {"110": -90, "120": -75, "090": -60, "080": -45, "130": -30, "140": -15,

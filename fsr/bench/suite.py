@@ -32,9 +32,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import BenchError
+from fsr.bench import BenchError
 
-SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+SUITES_DIR = Path(__file__).resolve().parents[2] / "bench" / "suites"
 TASK_KINDS = ("sr", "restore")
 FACE_PIPELINE_DEFAULT = {"detector": "auto"}
 
@@ -146,7 +146,7 @@ def _face_pipeline(path: Path, cfg: object) -> dict | None:
         raise _fail(path, f"face_pipeline must be false, true or {{detector: NAME}}, got {cfg!r}")
     detector = cfg.get("detector", FACE_PIPELINE_DEFAULT["detector"])
     if detector != FACE_PIPELINE_DEFAULT["detector"]:
-        from harness.lib import detector_names  # imports torch: only for a named detector
+        from fsr.bench.lib import detector_names  # imports torch: only for a named detector
 
         if detector not in detector_names():
             raise _fail(path, f"face_pipeline: unknown detector {detector!r}; choose one of "

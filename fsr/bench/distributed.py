@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import BenchError
+from fsr.bench import BenchError
 
 # A shard of a large suite can run for hours; the default 30-minute collective timeout would
 # kill the ranks that finish first while they wait for the slowest.

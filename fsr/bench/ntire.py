@@ -70,7 +70,7 @@ def weighted_mean(per_dataset: dict[str, float]) -> float:
 def challenge_name(dataset_cfg: dict) -> str:
     name = dataset_cfg.get("ntire", dataset_cfg["name"])
     if name not in COUNTS:
-        from harness import BenchError
+        from fsr.bench import BenchError
 
         raise BenchError(f"dataset {dataset_cfg['name']}: ntire name must be one of "
                          f"{', '.join(COUNTS)}, got {name!r}")
@@ -95,7 +95,7 @@ def _fid(x: np.ndarray, y: np.ndarray) -> float:
     try:
         from fsr.metrics.stats import fid_low_rank
     except ImportError:  # the harness before its statistics moved into fsr.metrics
-        from harness.stats import fid_from_features as fid_low_rank
+        from fsr.bench.stats import fid_from_features as fid_low_rank
     return float(fid_low_rank(x, y))
 
 
@@ -104,7 +104,7 @@ def ntire_table(info, df, feats: dict, ref_feats: dict):
     ``feats``/``ref_feats`` the features :func:`harness.report.collect` returns."""
     import pandas as pd
 
-    from harness.report import bucket_order
+    from fsr.bench.report import bucket_order
 
     suite = info.suite
     names = {d["name"]: challenge_name(d) for d in suite.datasets}

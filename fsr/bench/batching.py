@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness import BenchError, lib
-from harness.datasets import Dataset, Item
-from harness.store import encode_feat
-from harness.suite import Task
+from fsr.bench import BenchError, lib
+from fsr.bench.datasets import Dataset, Item
+from fsr.bench.store import encode_feat
+from fsr.bench.suite import Task
 
 
 @dataclass
@@ -105,7 +105,7 @@ def process_chunk(runner, jobs: list[tuple]) -> int:
 
 
 def _reference_features(runner, todo: list[ImageJob]) -> None:
-    from harness.engine import ref_key
+    from fsr.bench.engine import ref_key
 
     pairs = [(job, s) for job in todo for s in job.refs]
     if not pairs:
@@ -141,8 +141,8 @@ def _method_group(runner, task: Task, m, group: list[ImageJob]) -> list[tuple]:
     """One method on every image of ``group`` (one batch), then its metrics (batched)."""
     import torch
 
-    from harness.datasets import resize_image
-    from harness.engine import result_key
+    from fsr.bench.datasets import resize_image
+    from fsr.bench.engine import result_key
 
     lqs = [job.lq_of(task) for job in group]
     lq_t = torch.cat([lib.to_tensor(lq) for lq in lqs])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness import BenchError
+from fsr.bench import BenchError
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:

@@ -61,7 +61,7 @@ def cached_compute(store, info) -> dict:
                     totals[cat] = totals.get(cat, 0.0) + float(v)
     fp = getattr(info, "face_pipeline", None)
     if fp:
-        from harness.store import detect_key
+        from fsr.bench.store import detect_key
 
         for ikey in info.image_keys:
             for task in info.suite.tasks:

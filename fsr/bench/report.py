@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fsr.archs.pretrained import PRIOR_WEIGHT_ABLATION
+from fsr.bench import BenchError
+from fsr.bench.store import Store, decode_feat, detect_key
+from fsr.bench.suite import Suite
 from fsr.metrics.stats import fid_low_rank, finite_mean_ci, kid_from_features, paired_bootstrap
-from harness import BenchError
-from harness.store import Store, decode_feat, detect_key
-from harness.suite import Suite
 
 RESULT_COLUMNS = ["dataset", "image_id", "identity", "task", "method", "metric", "value",
                   "yaw", "pitch", "roll", "abs_yaw", "pose_ok", "pose_from", "bucket"]
@@ -313,13 +313,13 @@ def write_tables(info: RunInfo, store: Store, out_dir) -> dict:
             table.to_csv(out_dir / name, index=False)
         elif (out_dir / name).exists():
             (out_dir / name).unlink()
-    from harness.sweep import write_sweep_tables  # sweep.csv, robustness.csv (synthetic pose)
+    from fsr.bench.sweep import write_sweep_tables  # sweep.csv, robustness.csv (synthetic pose)
 
     write_sweep_tables(df, store, info, out_dir)
-    from harness.ntire import write_ntire  # ntire_score.csv when the suite has score: ntire2025
+    from fsr.bench.ntire import write_ntire  # ntire_score.csv when the suite has score: ntire2025
 
     write_ntire(info, df, feats, ref_feats, out_dir)
-    from harness.identity_floor import write_identity_floor  # identity of different people
+    from fsr.bench.identity_floor import write_identity_floor  # identity of different people
 
     write_identity_floor(info, df, out_dir)
     return {"results": df, "summary": summary, "paired": pairs, "set": sets,
