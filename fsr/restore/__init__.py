@@ -70,13 +70,15 @@ def restore(image, method: str = "bicubic-x4", *, aligned: bool = False, detecto
             background: str = "bicubic", upscale: float | None = None, max_faces: int = 50,
             device: str | None = None, dtype: str | None = None, force_size: bool = False,
             bg_tile: int = BG_TILE, max_output_pixels: int = MAX_OUTPUT_PIXELS,
-            check: bool = True, batch_size: int = DEFAULT_BATCH_SIZE) -> RestoreResult:
+            check: bool = True, batch_size: int = DEFAULT_BATCH_SIZE,
+            route: str | None = None) -> RestoreResult:
     """Restore ``image`` (a path, or a uint8 RGB array) with ``method``.
 
     ``aligned=True``: the image is one FFHQ-aligned face crop; it is resized to the method's
     input size when it differs (the benchmark's protocol). Otherwise faces are detected in the
     photo (none -> RestoreError) and handled at their native size (see the module docstring),
-    ``batch_size`` faces per method call.
+    ``batch_size`` faces per method call; ``route`` ('model', 'blend', 'kept') sends every face
+    of a fixed-input method that way instead of by the measured rule (a study's control).
     ``device`` / ``dtype``: where and in which number type the method runs (default
     ``$FSR_DEVICE`` / ``$FSR_DTYPE``, else cpu / float32; see :mod:`fsr.device`).
     """
@@ -84,7 +86,7 @@ def restore(image, method: str = "bicubic-x4", *, aligned: bool = False, detecto
                                   background=background, upscale=upscale, max_faces=max_faces,
                                   device=device, dtype=dtype, force_size=force_size,
                                   bg_tile=bg_tile, max_output_pixels=max_output_pixels,
-                                  check=check, batch_size=batch_size)
+                                  check=check, batch_size=batch_size, route=route)
     if isinstance(result, Exception):
         raise result
     return result
@@ -95,8 +97,8 @@ def restore_many(images: Iterable, method: str, *, aligned: bool = False,
                  background: str = "bicubic", upscale: float | None = None,
                  max_faces: int = 50, device: str | None = None, dtype: str | None = None,
                  force_size: bool = False, bg_tile: int = BG_TILE,
-                 max_output_pixels: int = MAX_OUTPUT_PIXELS, check: bool = True
-                 ) -> Iterator[tuple[int, RestoreResult | ValueError]]:
+                 max_output_pixels: int = MAX_OUTPUT_PIXELS, check: bool = True,
+                 route: str | None = None) -> Iterator[tuple[int, RestoreResult | ValueError]]:
     """:func:`restore` on each of ``images`` (paths or uint8 RGB arrays, read lazily) with one
     loaded ``method``, up to ``batch_size`` face crops per method call.
 
@@ -113,5 +115,5 @@ def restore_many(images: Iterable, method: str, *, aligned: bool = False,
         return aligned_stream(m, images, n)
     photo_args = {"detector": detector, "background": background, "upscale": upscale,
                   "max_faces": max_faces, "force_size": force_size, "bg_tile": bg_tile,
-                  "max_output_pixels": max_output_pixels, "check": check}
+                  "max_output_pixels": max_output_pixels, "check": check, "route": route}
     return photo_stream(m, images, n, photo_args)

@@ -37,7 +37,7 @@ from fsr.restore.common import (
     run_crops,
     run_each,
 )
-from fsr.restore.routes import blend_detail, choose_route
+from fsr.restore.routes import ROUTES, RouteChoice, choose_route, model_detail
 
 if TYPE_CHECKING:
     from fsr.face.pipeline import FacePipeline
@@ -142,8 +142,10 @@ def _method_input(img: np.ndarray, affine512: np.ndarray, px: int, side: int) ->
     return resize_uint8(aligned_crop(img, affine512, px), (side, side))
 
 
-def _face_plan(i: int, px: int, side: int, label: str, force_size: bool) -> tuple[str, str]:
-    """(status, note) of face ``i`` of ``px`` px through a method with a ``side`` px input."""
+def _face_plan(i: int, px: int, side: int, label: str, force_size: bool,
+               route: str | None = None) -> tuple[str, str]:
+    """(status, note) of face ``i`` of ``px`` px through a method with a ``side`` px input;
+    ``route`` (one of fsr.restore.routes.ROUTES) overrides the measured rule."""
     rel = "<" if px < side else "=" if px == side else ">"
     head = f"face {i}: {px} px {rel} {side} px input of {label}: "
     if force_size:
@@ -151,7 +153,8 @@ def _face_plan(i: int, px: int, side: int, label: str, force_size: bool) -> tupl
             return ("restored" if px == side else "upsampled"), head + (
                 "restored" if px == side else f"upsampled to {side} px and restored")
         return "forced", head + f"SHRUNK to {side} px (--force-size) and restored"
-    choice = choose_route(label, px, side)
+    choice = choose_route(label, px, side) if route is None else \
+        RouteChoice(route, "route chosen by the caller")
     if choice.route == "kept":
         return "kept", head + f"kept ({choice.why})"
     if choice.route == "blend":
@@ -166,8 +169,9 @@ def _face_plan(i: int, px: int, side: int, label: str, force_size: bool) -> tupl
 def plan_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubic",
                upscale: float | None = None, max_faces: int = 50, force_size: bool = False,
                bg_tile: int = 400, max_output_pixels: int = 48_000_000,
-               check: bool = True) -> PhotoPlan:
-    """Detect, size and cut out the faces that go through ``m`` (see :mod:`fsr.restore`)."""
+               check: bool = True, route: str | None = None) -> PhotoPlan:
+    """Detect, size and cut out the faces that go through ``m`` (see :mod:`fsr.restore`);
+    ``route``: every face by that route instead of the measured rule (a study's control)."""
     from fsr.face.paste import upsample_background
     from fsr.face.pipeline import FacePipeline
 
@@ -175,6 +179,8 @@ def plan_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubi
     wanted = upscale if upscale is not None else (m.scale if m.task == "sr" else RESTORE_UPSCALE)
     if wanted <= 0:
         raise RestoreError(f"--upscale must be > 0, got {wanted}")
+    if route is not None and route not in ROUTES:
+        raise RestoreError(f"route must be one of {', '.join(ROUTES)}, not {route!r}")
     scale, capped = output_scale(img.shape, wanted, max_output_pixels)
     notes += [capped] if capped else []
     pipe = FacePipeline(detector, out_size=ALIGN_SIDE, upscale=scale, max_faces=max_faces)
@@ -206,7 +212,7 @@ def plan_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubi
                               status="whole-photo",
                               note=f"face {i}: {px} px, the whole photo went through {m.label}")
         else:
-            status, note = _face_plan(i, px, side, m.label, force_size)
+            status, note = _face_plan(i, px, side, m.label, force_size, route)
             if status == "kept":
                 rf = RestoredFace(f.box, f.score, f.landmarks, native, native, native_px=px,
                                   status=status, note=note)
@@ -238,20 +244,31 @@ def finish_photo(plan: PhotoPlan, outs: list[np.ndarray]) -> RestoreResult:
     photo = canvas
     if plan.work:
         from fsr.face.align import rescale_affine
+        from fsr.face.paste import add_detail
 
-        made = []
+        made, blends = [], []  # (work, face) pasted whole; (work, detail) added to the canvas
         for w, o in zip(plan.work, outs, strict=True):
             side = max(int(round(w.native_px * scale)), 8)  # the face's size in the output
-            if w.route == "blend":  # the canvas's face (its own pixels) + the method's detail
-                base = aligned_crop(canvas, w.affine, side, scale)
-                made.append(blend_detail(base, o, w.native_px))
+            if w.route == "blend":  # the canvas keeps its pixels; only the detail is warped
+                blends.append((w, model_detail(o, side, w.native_px)))
             else:  # antialiased, not the paste's warp: a 128 px output for a 24 px face aliases
-                made.append(o if o.shape[0] == side else resize_uint8(o, (side, side)))
-        affines = [rescale_affine(w.affine, dst_scale=o.shape[0] / ALIGN_SIDE)
-                   for w, o in zip(plan.work, made, strict=True)]
-        photo = paste_faces(canvas, made, affines, upscale=scale, mask=plan.pipe.mask)
-        for w, o in zip(plan.work, made, strict=True):
+                made.append((w, o if o.shape[0] == side else resize_uint8(o, (side, side))))
+        if made:
+            photo = paste_faces(canvas, [o for _, o in made],
+                                [rescale_affine(w.affine, dst_scale=o.shape[0] / ALIGN_SIDE)
+                                 for w, o in made], upscale=scale, mask=plan.pipe.mask)
+        if blends:
+            sides = [d.shape[0] for _, d in blends]
+            affines = [rescale_affine(w.affine, dst_scale=n / ALIGN_SIDE)
+                       for (w, _), n in zip(blends, sides, strict=True)]
+            faces = [aligned_crop(canvas, w.affine, n, scale)
+                     for (w, _), n in zip(blends, sides, strict=True)]  # a parser's mask input
+            photo = add_detail(photo, [d for _, d in blends], affines, upscale=scale,
+                               mask=plan.pipe.mask, mask_faces=faces)
+        for w, o in made:
             restored[w.index].output_crop = o
+        for w, d in blends:  # what the output holds there
+            restored[w.index].output_crop = aligned_crop(photo, w.affine, d.shape[0], scale)
     for k in plan.kept_idx:  # what the output holds there: the background's face
         f = restored[k]
         f.output_crop = aligned_crop(photo, plan.faces[k].affine,
@@ -265,12 +282,13 @@ def finish_photo(plan: PhotoPlan, outs: list[np.ndarray]) -> RestoreResult:
 def restore_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubic",
                   upscale: float | None = None, max_faces: int = 50, force_size: bool = False,
                   bg_tile: int = 400, max_output_pixels: int = 48_000_000,
-                  check: bool = True, batch_size: int = DEFAULT_BATCH_SIZE) -> RestoreResult:
+                  check: bool = True, batch_size: int = DEFAULT_BATCH_SIZE,
+                  route: str | None = None) -> RestoreResult:
     """Detect, size, route, restore, paste: see :mod:`fsr.restore`. The photo's faces go
     through the method ``batch_size`` at a time."""
     plan = plan_photo(img, m, detector=detector, background=background, upscale=upscale,
                       max_faces=max_faces, force_size=force_size, bg_tile=bg_tile,
-                      max_output_pixels=max_output_pixels, check=check)
+                      max_output_pixels=max_output_pixels, check=check, route=route)
     return finish_photo(plan, run_crops(m, plan.crops, batch_size))
 
 

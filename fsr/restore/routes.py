@@ -38,9 +38,29 @@ class MeasuredRoute:
     lpips_change: float  # its mean val LPIPS minus bicubic's (negative: better)
 
 
-# bench/studies/face_routes.py on the val split (19 faces); see docs/restore.md for every route's
-# numbers. Regenerate with the study's --python flag after a method's weights change.
-MEASURED: dict[str, tuple[MeasuredRoute, ...]] = {}
+# `python bench/studies/face_routes.py --python` on the val split (19 faces, 256 px crops: x4
+# faces up to 2x the input); every route's numbers are in docs/restore.md. Rerun it when a
+# method's weights change.
+MEASURED: dict[str, tuple[MeasuredRoute, ...]] = {
+    "sam3d-x4-samples": (
+        MeasuredRoute(0.5, "blend", 0.43, -0.051),
+        MeasuredRoute(0.75, "blend", 0.60, -0.080),
+        MeasuredRoute(1.0, "blend", 2.78, -0.131),
+        MeasuredRoute(1.25, "blend", 1.77, -0.075),
+        MeasuredRoute(1.5, "blend", 1.33, -0.055),
+        MeasuredRoute(1.75, "blend", 1.00, -0.034),
+        MeasuredRoute(2.0, "blend", 0.77, -0.021),
+    ),
+    "sam3d-x8-samples": (
+        MeasuredRoute(0.5, "blend", 0.36, -0.095),
+        MeasuredRoute(0.75, "blend", 0.92, -0.208),
+        MeasuredRoute(1.0, "blend", 1.63, -0.216),
+        MeasuredRoute(1.25, "blend", 1.02, -0.124),
+        MeasuredRoute(1.5, "blend", 0.92, -0.081),
+        MeasuredRoute(1.75, "blend", 0.60, -0.058),
+        MeasuredRoute(2.0, "blend", 0.55, -0.039),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -78,21 +98,32 @@ def choose_route(method: str, native_px: int, input_px: int,
                                   f"{row.ratio:.2f}x")
 
 
-def blend_detail(base: np.ndarray, model_out: np.ndarray, native_px: int) -> np.ndarray:
-    """``base`` (uint8, the face at its output size made from its own pixels) plus the method's
-    detail above the face's own resolution: ``model_out`` resized to ``base``'s size minus the
-    same resized down to ``native_px`` and back up (antialiased bicubic).
+def model_detail(model_out: np.ndarray, side: int, native_px: int) -> np.ndarray:
+    """The method's detail above a ``native_px`` face's own resolution, at ``side`` px: its
+    output resized to ``side`` minus the same resized down to ``native_px`` and back up
+    (antialiased bicubic); float32, signed, 0-255 units.
 
     Example:
-        >>> base = np.full((64, 64, 3), 100, np.uint8)
         >>> flat = np.full((32, 32, 3), 180, np.uint8)   # a method output without detail
-        >>> bool((blend_detail(base, flat, 16) == base).all())
-        True
+        >>> float(np.abs(model_detail(flat, 64, 16)).max())
+        0.0
     """
     from fsr.data.degradations import resize
 
-    side = base.shape[0]
     up = resize(model_out.astype(np.float32) / 255, (side, side))
     low = resize(resize(up, (native_px, native_px)), (side, side))
-    out = base.astype(np.float32) / 255 + up - low
-    return (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
+    return (up - low) * 255
+
+
+def blend_detail(base: np.ndarray, model_out: np.ndarray, native_px: int) -> np.ndarray:
+    """``base`` (uint8, the face at its output size made from its own pixels) plus
+    :func:`model_detail` at ``base``'s size: the blend route on an aligned crop.
+
+    Example:
+        >>> base = np.full((64, 64, 3), 100, np.uint8)
+        >>> flat = np.full((32, 32, 3), 180, np.uint8)
+        >>> bool((blend_detail(base, flat, 16) == base).all())
+        True
+    """
+    out = base.astype(np.float32) + model_detail(model_out, base.shape[0], native_px)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
