@@ -267,17 +267,15 @@ def compare(image, methods, aligned: bool = False, gt=None, *, mode: str = "auto
 
 
 def _auto_mode(img, loaded, aligned: bool, has_gt: bool, det, max_faces: int) -> tuple[str, str]:
-    """'simulate' when the largest face is larger than the smallest input the methods' tasks
-    take (SAM3D x4: 32 px; any-size SR x4: the benchmark's 32 px), else 'native'; and why."""
+    """'native' when a chosen fixed-input method would put the largest face through its model
+    (fsr.restore.routes: up to the measured sizes), or, with any-size methods only, when the
+    face is within the benchmark's input (x4: 32 px); else 'simulate' (restoring the photo
+    itself would only keep its faces). And why, for the status line."""
     from fsr.restore import face_input_side, native_side
+    from fsr.restore.routes import choose_route
 
     if has_gt:
         return "native", "mode: your crop and your ground truth (native)"
-    sides = []
-    for _, m in loaded:
-        side = face_input_side(m)
-        sides.append(side if side is not None else (128 // m.scale if m.task == "sr" else 128))
-    side = min(sides)
     if aligned:
         largest = img.shape[0]
     else:
@@ -287,13 +285,20 @@ def _auto_mode(img, loaded, aligned: bool, has_gt: bool, det, max_faces: int) ->
         if not found:
             return "native", "mode: native (no face found to simulate)"
         largest = max(int(round(native_side(f.affine))) for f in found)
-    if largest > side:
-        return "simulate", (f"mode: simulated low-resolution capture (the largest face, "
-                            f"{largest} px, is larger than the {side} px input: restoring it "
-                            "as it is would shrink it); choose 'My photo is the low-resolution "
-                            "input' to restore the photo itself")
-    return "native", (f"mode: your photo is the low-resolution input (faces up to {largest} px, "
-                      f"within the {side} px input)")
+    routed = []  # fixed-input methods that would use their model on the largest face
+    for name, m in loaded:
+        side = face_input_side(m)
+        if side is not None and choose_route(m.label, largest, side).route != "kept":
+            routed.append(f"{name} ({choose_route(m.label, largest, side).route})")
+    fixed = [m for _, m in loaded if face_input_side(m) is not None]
+    bench_side = min(128 // m.scale if m.task == "sr" else 128 for _, m in loaded)
+    if routed or (not fixed and largest <= bench_side):
+        return "native", (f"mode: your photo is the low-resolution input (largest face {largest} "
+                          "px" + (f"; {', '.join(routed)}" if routed else "") + ")")
+    return "simulate", (f"mode: simulated low-resolution capture (the largest face, {largest} "
+                        "px, is beyond what the methods restore at its size: restoring the photo "
+                        "itself would keep it as it is); choose 'My photo is the "
+                        "low-resolution input' to restore the photo itself")
 
 
 def _label_faces(faces: list[dict], ran: list[str], mode: str) -> None:
@@ -320,3 +325,14 @@ def leaderboard_markdown(root: str | os.PathLike | None = None) -> str:
             "```\npython bench/run.py --suite pose       # writes results/pose/\n"
             "python leaderboard/make.py results/pose -o leaderboard/LEADERBOARD.md\n```\n\n"
             "then reload this page.")
+
+
+YAW_METRICS = ("psnr", "lpips", "identity-dist")  # the Benchmark tab's choice, in this order
+
+
+def yaw_plots(root: str | os.PathLike | None = None) -> dict[str, Path]:
+    """The leaderboard's per-yaw plots of the test faces, {metric: PNG}, those that exist."""
+    root = Path(root) if root is not None else Path(__file__).resolve().parents[1]
+    plots = root / "leaderboard" / "pose" / "plots"
+    found = {m: plots / f"samples_{m}_vs_yaw.png" for m in YAW_METRICS}
+    return {m: p for m, p in found.items() if p.is_file()}

@@ -22,7 +22,7 @@ from demo.photo import pose_text
 SUITE = "pose"  # the leaderboard's suite: its tasks, metrics and degradation recipes
 
 
-def _harness():
+def _bench():
     import fsr.bench
     import fsr.bench.lib
     import fsr.bench.scoring
@@ -33,13 +33,13 @@ def _harness():
 
 @cache
 def suite():
-    return _harness().suite.load_suite(SUITE)
+    return _bench().suite.load_suite(SUITE)
 
 
 @cache
 def metrics():
-    """One harness.lib.Metrics per process (LPIPS and identity load once)."""
-    return _harness().lib.Metrics()
+    """One fsr.bench.lib.Metrics per process (LPIPS and identity load once)."""
+    return _bench().lib.Metrics()
 
 
 def metric_columns() -> list[str]:
@@ -49,7 +49,7 @@ def metric_columns() -> list[str]:
 def score_given(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, list[str]]:
     """The pose suite's metrics of one uint8 crop against a ground truth the user gave (resized
     to the crop), scored like a benchmark image; failures are messages."""
-    h = _harness()
+    h = _bench()
     task = h.suite.Task(name="given", kind="restore", size=pred.shape[0], scale=1)
     values, problems = {}, []
     for spec in suite().metrics:  # one at a time: one failing must not hide the others
@@ -109,7 +109,7 @@ def ground_truths(img: np.ndarray, detector, max_faces: int, size: int, aligned:
 def simulate(img: np.ndarray, usable: list[tuple[str, object]], *, detector, max_faces: int,
              aligned: bool, time_limit: float, start: float, messages: list[str]):
     """(faces, ran, rows, seconds, dropped) of the simulated mode; see the module docstring."""
-    h = _harness()
+    h = _bench()
     su = suite()
     tasks = {}
     for name, m in usable:
