@@ -264,7 +264,7 @@ def test_yaw_plots(tmp_path):
 
 
 @pytest.mark.slow
-def test_auto_mode_restores_a_group_photo_of_small_faces(tmp_path):
+def test_auto_mode_restores_a_group_photo_of_small_faces(tmp_path, monkeypatch):
     """Faces ~40 px (multi_face.jpg shrunk 4x): SAM3D x4 blends them (fsr.restore.routes), so
     'auto' restores the photo itself and every face's note says its route and why."""
     from fsr.imageio import read_image
@@ -272,11 +272,11 @@ def test_auto_mode_restores_a_group_photo_of_small_faces(tmp_path):
 
     src = read_image(PHOTO)
     small = resize_uint8(src, (round(src.shape[0] / 4), round(src.shape[1] / 4)))
-    from demo.photo import DetectOnce
     from fsr.face.detectors import create_detector
 
-    res = compare(small, ["bicubic-x4", "sam3d-x4-samples"], out_dir=tmp_path,
-                  detector=DetectOnce(create_detector("mtcnn", min_face=12)))
+    small_faces = create_detector("mtcnn", min_face=12)  # the ~20 px face boxes
+    monkeypatch.setattr("demo.compare.get_detector", lambda name: small_faces)
+    res = compare(small, ["bicubic-x4", "sam3d-x4-samples"], out_dir=tmp_path)
     assert res["mode"] == "native", res["messages"]
     assert any(m.startswith("mode: your photo is the low-resolution input") and
                "sam3d-x4-samples (blend)" in m for m in res["messages"])
