@@ -107,6 +107,8 @@ def test_leaderboard_commands_reproduce_the_committed_files(tmp_path):
     committed (a drift would also fail tests/test_readme.py)."""
     shutil.copytree(REPO / "leaderboard", tmp_path / "leaderboard")
     shutil.copy(REPO / "README.md", tmp_path / "README.md")
+    (tmp_path / "docs").mkdir()
+    shutil.copy(REPO / "docs" / "results.md", tmp_path / "docs" / "results.md")
     (tmp_path / "weights").mkdir()
     for card in (REPO / "weights").glob("*.md"):
         shutil.copy(card, tmp_path / "weights" / card.name)
@@ -115,6 +117,6 @@ def test_leaderboard_commands_reproduce_the_committed_files(tmp_path):
         args[1] = str(REPO / args[1])  # the script from the checkout, its paths in the copy
         proc = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-2000:]
-    for rel in ["leaderboard/LEADERBOARD.md", "README.md",
+    for rel in ["leaderboard/LEADERBOARD.md", "README.md", "docs/results.md",
                 *(f"weights/{c.name}" for c in (REPO / "weights").glob("*.md"))]:
         assert (tmp_path / rel).read_text() == (REPO / rel).read_text(), rel

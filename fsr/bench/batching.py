@@ -23,7 +23,8 @@ import numpy as np
 
 from fsr.bench import BenchError, lib
 from fsr.bench.datasets import Dataset, Item
-from fsr.bench.store import encode_feat
+from fsr.bench.outputs import OutputFileError, OutputsMethod
+from fsr.bench.store import encode_feat, image_key, ref_key, result_key
 from fsr.bench.suite import Task
 
 
@@ -57,7 +58,7 @@ class ImageJob:
 
     def lq_of(self, task: Task) -> np.ndarray:  # each task's input made once, for all uses
         if task.name not in self.lqs:
-            self.lqs[task.name] = self.runner._input(self.ds, self.item, task, self.gt_at)
+            self.lqs[task.name] = self.runner.task_input(self.ds, self.item, task, self.gt_at)
         return self.lqs[task.name]
 
 
@@ -67,7 +68,7 @@ def plan_jobs(runner, jobs: list[tuple]) -> list[ImageJob]:
     for ds, item, ref_only in jobs:
         if ref_only:  # an image of the FID reference set: only its features
             work, need_image, detect = [], False, []
-            refs = [s for s in runner.sizes if runner._ref_missing(item, s)]
+            refs = [s for s in runner.sizes if runner.ref_missing(item, s)]
         else:
             work, refs, need_image, detect = runner.todo(item)
         if work or refs or need_image or detect:
@@ -75,19 +76,51 @@ def plan_jobs(runner, jobs: list[tuple]) -> list[ImageJob]:
     return out
 
 
+def file_problem(err: Exception, path) -> str:
+    """A read error as a short reason: 'truncated', 'not an image', or its own words."""
+    text = (str(err).splitlines() or [type(err).__name__])[0]
+    text = text.removeprefix(f"{path}: ").removeprefix(f"{path}").strip(" :")
+    low = text.lower()
+    if "truncated" in low:
+        return "truncated"
+    if "not an image" in low or "unknown format" in low or "cannot identify" in low:
+        return "not an image"
+    return text or type(err).__name__
+
+
+def readable(runner, job: ImageJob) -> bool:
+    """Decode the job's files once before anything is computed; an unreadable one leaves the
+    image out of the run (one line, :meth:`Runner.skip`) instead of stopping it."""
+    item = job.item
+    need_gt = item.gt_path is not None and (job.work or job.refs or job.need_image
+                                            or job.detect)
+    try:
+        if need_gt:
+            what, path = "ground truth", item.gt_path
+            job.gt_at(min(runner.sizes))
+        if item.lq_path is not None and (job.work or job.detect or job.need_image):
+            what, path = "input", item.lq_path
+            with runner.timer("io"):
+                job.ds.load_lq(item, None)
+    except (ValueError, OSError) as err:  # ImageReadError (a ValueError), unreadable file
+        runner.skip(what, path, err, image_key(item))
+        return False
+    return True
+
+
 def process_chunk(runner, jobs: list[tuple]) -> int:
     """Compute and store everything the chunk's images miss; returns how many were computed."""
-    todo = plan_jobs(runner, jobs)
+    todo = [job for job in plan_jobs(runner, jobs) if readable(runner, job)]
     if not todo:
         return 0
     for job in todo:
         if job.need_image:
-            job.lines.append(runner._image_line(job.ds, job.item, job.gt_at))
+            job.lines.append(runner.image_line(job.ds, job.item, job.gt_at))
     _reference_features(runner, todo)
     for task in runner.suite.tasks:
         for job in todo:
             if task in job.detect:
-                job.lines.append(runner._detect_line(job.item, task, job.lq_of(task)))
+                job.lines.append(runner.detect_line(job.item, task, job.lq_of(task)))
         results = []  # (job, record, output) for this task, every method
         for m in runner.plan.methods[task.name]:
             group = [job for job in todo if any(t is task and mm is m for t, mm in job.work)]
@@ -105,8 +138,6 @@ def process_chunk(runner, jobs: list[tuple]) -> int:
 
 
 def _reference_features(runner, todo: list[ImageJob]) -> None:
-    from fsr.bench.engine import ref_key
-
     pairs = [(job, s) for job in todo for s in job.refs]
     if not pairs:
         return
@@ -142,26 +173,16 @@ def _method_group(runner, task: Task, m, group: list[ImageJob]) -> list[tuple]:
     import torch
 
     from fsr.bench.datasets import resize_image
-    from fsr.bench.engine import result_key
 
-    lqs = [job.lq_of(task) for job in group]
-    lq_t = torch.cat([lib.to_tensor(lq) for lq in lqs])
-    prior_t = None
-    if m.needs_prior:
-        priors = [runner._prior(lq, job.gt_at, task) for lq, job in zip(lqs, group, strict=True)]
-        prior_t = {"render": torch.cat([lib.to_tensor(p["render"]) for p in priors]),
-                   "coeffs": torch.stack([torch.from_numpy(p["coeffs"]) for p in priors])}
+    if isinstance(m, OutputsMethod):
+        group, out, seconds = _read_outputs(runner, task, m, group)
+        if not group:
+            return []
+    else:
+        out, seconds = _run_network(runner, task, m, group)
     n = len(group)
-    t0 = time.perf_counter()
-    try:
-        with torch.inference_mode():
-            out = m(lq_t, prior_t).float()
-    except Exception as err:  # noqa: BLE001 - one line naming method and image
-        msg = (str(err).splitlines() or [type(err).__name__])[0]
-        more = f" (or another of the {n} images in its batch)" if n > 1 else ""
-        raise BenchError(f"method {m.label} failed on {group[0].item.key}{more} "
-                         f"({task.name}): {msg}") from err
-    took = (time.perf_counter() - t0) / n
+    lqs = [job.lq_of(task) for job in group]
+    took = seconds / n
     runner.timer.add(f"method:{m.label}", took * n, count=n)
     if tuple(out.shape) != (n, 3, task.size, task.size):
         raise BenchError(f"method {m.label} returned {tuple(out.shape)} for task "
@@ -194,6 +215,49 @@ def _method_group(runner, task: Task, m, group: list[ImageJob]) -> list[tuple]:
                 recs[i]["time"][spec.column] = round(each, 4)
                 recs[i]["msig"][spec.column] = runner.msig[spec.column]
     return [(job, rec, out[i:i + 1]) for i, (job, rec) in enumerate(zip(group, recs, strict=True))]
+
+
+def _run_network(runner, task: Task, m, group: list[ImageJob]):
+    """The method's network on the group's inputs (prior from each input), one batch;
+    (outputs, seconds of the network call)."""
+    import torch
+
+    lqs = [job.lq_of(task) for job in group]
+    lq_t = torch.cat([lib.to_tensor(lq) for lq in lqs])
+    prior_t = None
+    if m.needs_prior:
+        priors = [runner.prior_for(lq, job.gt_at, task) for lq, job in zip(lqs, group, strict=True)]
+        prior_t = {"render": torch.cat([lib.to_tensor(p["render"]) for p in priors]),
+                   "coeffs": torch.stack([torch.from_numpy(p["coeffs"]) for p in priors])}
+    n = len(group)
+    t0 = time.perf_counter()
+    try:
+        with torch.inference_mode():
+            return m(lq_t, prior_t).float(), time.perf_counter() - t0
+    except Exception as err:  # noqa: BLE001 - one line naming method and image
+        msg = (str(err).splitlines() or [type(err).__name__])[0]
+        more = f" (or another of the {n} images in its batch)" if n > 1 else ""
+        raise BenchError(f"method {m.label} failed on {group[0].item.key}{more} "
+                         f"({task.name}): {msg}") from err
+
+
+def _read_outputs(runner, task: Task, m: OutputsMethod, group: list[ImageJob]):
+    """The group's saved outputs; an unreadable one is a skipped result (Runner.skip)."""
+    import torch
+
+    kept, outs = [], []
+    t0 = time.perf_counter()
+    for job in group:
+        path = m.output_path(job.item, task)
+        try:
+            img = m.load(job.item, task)
+        except OutputFileError as err:
+            runner.skip("output", path, err, image_key(job.item),
+                        result=(image_key(job.item), task.name, m.label))
+            continue
+        kept.append(job)
+        outs.append(lib.to_tensor(img))
+    return kept, (torch.cat(outs) if outs else None), time.perf_counter() - t0
 
 
 def _metric_values(runner, spec, pred, ref, jobs: list[ImageJob], task: Task, m) -> list[float]:

@@ -39,7 +39,7 @@ class Item:
     dataset: str
     id: str
     kind: str
-    fingerprint: str  # changes whenever the file(s) change: part of every cache key
+    fingerprint: str  # the file(s)' content hash: part of every cache key
     gt_path: Path | None = None
     lq_path: Path | None = None
     identity: str = ""
@@ -53,11 +53,18 @@ class Item:
 
 
 def _fingerprint(*paths: Path | None) -> str:
+    """The files' content (sha256, first 16 hex digits each): a re-clone or a copied results
+    folder keeps its cache, and an edited file is always recomputed, whatever its mtime."""
+    import hashlib
+
     parts = []
     for p in paths:
         if p is not None:
-            st = p.stat()
-            parts.append(f"{st.st_size}:{int(st.st_mtime)}")
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            parts.append(h.hexdigest()[:16])
     return "|".join(parts)
 
 
@@ -99,7 +106,7 @@ def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
 
 
-def _limit(items: list[Item], cfg: dict) -> list[Item]:
+def _limit(items: list, cfg: dict) -> list:
     n = cfg.get("limit")
     return items[: int(n)] if n else items
 
@@ -139,8 +146,8 @@ class FolderDataset(Dataset):
         files = _images(folder)
         if not files:
             raise DatasetMissing(f"dataset {self.name}: no images in {folder} (see {README})")
-        self.items = _limit([Item(self.name, p.stem, self.kind, _fingerprint(p), gt_path=p,
-                                  source=str(folder)) for p in files], cfg)
+        self.items = [Item(self.name, p.stem, self.kind, _fingerprint(p), gt_path=p,
+                           source=str(folder)) for p in _limit(files, cfg)]
 
 
 class RealDataset(FolderDataset):
@@ -196,11 +203,12 @@ class PairedDataset(Dataset):
                                  f"{cfg.get('env')} to a folder holding {self.holding} "
                                  f"(see {README})")
         hq = {p.stem: p for p in _images(root / hq_name)}
+        pairs = _limit([p for p in _images(root / lq_name) if p.stem in hq], cfg)
         items = [Item(self.name, p.stem, self.kind, _fingerprint(p, hq[p.stem]), gt_path=hq[p.stem],
-                      lq_path=p, source=str(root)) for p in _images(root / lq_name) if p.stem in hq]
+                      lq_path=p, source=str(root)) for p in pairs]
         if not items:
             raise DatasetMissing(f"dataset {self.name}: no matching lq/hq pairs in {root}")
-        self.items = _limit(items, cfg)
+        self.items = items
 
 
 class SamplesDataset(Dataset):

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fsr.bench import BenchError, lib
+from fsr.bench.batching import file_problem, process_chunk
 from fsr.bench.datasets import Dataset, Item, open_dataset
-from fsr.bench.store import Store, detect_key
+from fsr.bench.outputs import OutputsMethod, open_outputs, parse_spec
+from fsr.bench.store import Store, detect_key, image_key, ref_key, result_key
 from fsr.bench.suite import Suite, Task
 from fsr.bench.timing import Timer
 
@@ -34,10 +36,13 @@ class Plan:
     methods: dict[str, list]  # task name -> Method objects
     reference: Dataset | None = None
     ref_items: list[Item] = field(default_factory=list)
+    dataset_items: dict[str, list[Item]] = field(default_factory=dict)  # before sharding
 
     @property
-    def all_methods(self) -> dict:
-        return {m.label: m for ms in self.methods.values() for m in ms}
+    def outputs_methods(self) -> list[OutputsMethod]:
+        seen = {id(m): m for ms in self.methods.values() for m in ms
+                if isinstance(m, OutputsMethod)}
+        return list(seen.values())
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:
@@ -54,6 +59,8 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 
 
 def _matches(method, task: Task) -> bool:
+    if isinstance(method, OutputsMethod):
+        return method.serves(task)
     if method.task != task.kind:
         return False
     return task.kind == "restore" or method.scale == task.scale
@@ -61,17 +68,29 @@ def _matches(method, task: Task) -> bool:
 
 def select_methods(suite: Suite, only: list[str] | None, device: str = "cpu",
                    dtype: str = "float32") -> dict[str, list]:
-    """Methods per task: 'auto' = every available method whose task (and scale) matches."""
+    """Methods per task: 'auto' = every available method whose task (and scale) matches.
+
+    ``NAME=outputs:PATH`` is a folder of saved outputs (:mod:`fsr.bench.outputs`); the tasks it
+    has folders for also get their baseline (bicubic / the input), which paired.csv compares
+    every method with.
+    """
     from fsr.methods import MethodError, available_methods, load_method
 
     names = only or (available_methods(fetchable=True) if suite.methods == "auto" else list(suite.methods))
+    task_names = [t.name for t in suite.tasks]
     loaded = {}
     for name in names:
+        outputs = parse_spec(name)
         try:
-            loaded[name] = load_method(name, oracle=suite.oracle_prior, device=device,
-                                       dtype=dtype)
+            loaded[name] = open_outputs(*outputs, task_names) if outputs else \
+                load_method(name, oracle=suite.oracle_prior, device=device, dtype=dtype)
         except MethodError as err:
             raise BenchError(str(err)) from None
+    for task in suite.tasks:  # a folder of outputs is compared with its task's baseline
+        base = task.baseline
+        if base not in loaded and any(isinstance(m, OutputsMethod) and m.serves(task)
+                                      for m in loaded.values()):
+            loaded[base] = load_method(base, device=device, dtype=dtype)
     chosen = {t.name: [m for m in loaded.values() if _matches(m, t)] for t in suite.tasks}
     if only or suite.methods != "auto":
         unused = [n for n, m in loaded.items() if not any(_matches(m, t) for t in suite.tasks)]
@@ -83,7 +102,9 @@ def select_methods(suite: Suite, only: list[str] | None, device: str = "cpu",
 
 def make_plan(suite: Suite, only_methods=None, limit=None, shard=(0, 1),
               datasets: list[str] | None = None, device: str = "cpu",
-              dtype: str = "float32") -> Plan:
+              dtype: str = "float32", with_methods: bool = True) -> Plan:
+    """The run's datasets, images (this shard's) and methods per task (``with_methods=False``:
+    none, for --export-inputs, which loads no weights)."""
     cfgs = [d for d in suite.datasets if not datasets or d["name"] in datasets]
     if datasets and len(cfgs) != len(datasets):
         known = ", ".join(d["name"] for d in suite.datasets)
@@ -91,36 +112,40 @@ def make_plan(suite: Suite, only_methods=None, limit=None, shard=(0, 1),
     opened = [open_dataset(dict(c)) for c in cfgs]  # raises DatasetMissing first, before imports
     reference = open_dataset(dict(suite.reference)) if suite.reference and suite.set_metrics \
         else None
-    items = []
+    items, dataset_items = [], {}
     for ds in opened:
         chosen = ds.items[:limit] if limit else ds.items
         items += [(ds, it) for it in chosen]
+        dataset_items[ds.name] = chosen
     k, n = shard
     items = [pair for i, pair in enumerate(items) if i % n == k]
     ref_items = (reference.items[:limit] if limit else reference.items) if reference else []
     ref_items = [it for i, it in enumerate(ref_items) if i % n == k]
-    return Plan(suite, opened, items, select_methods(suite, only_methods, device, dtype),
-                reference, ref_items)
+    methods = select_methods(suite, only_methods, device, dtype) if with_methods else \
+        {t.name: [] for t in suite.tasks}
+    return Plan(suite, opened, items, methods, reference, ref_items, dataset_items)
 
 
-# -- cache keys -------------------------------------------------------------------------------
-def image_key(item: Item) -> str:
-    return f"{item.key}|{item.fingerprint}"
+def check_outputs_folders(plan: Plan, allow_missing: bool) -> dict:
+    """Every outputs folder of the plan against the run's images, before any computing:
+    label -> (OutputsCheck, the (image key, task, label) results it leaves absent)."""
+    from fsr.bench.outputs import check_outputs
 
-
-def result_key(item: Item, task: Task, method) -> str:
-    return f"{image_key(item)}|{task.name}:{task.signature}|{method.label}:{method.signature}"
-
-
-def ref_key(item: Item, size: int) -> str:
-    return f"{image_key(item)}|ref:{size}"
+    every = [it for items in plan.dataset_items.values() for it in items]
+    sizes = {t.name: t.size for t in plan.suite.tasks}
+    out = {}
+    for m in plan.outputs_methods:
+        check = check_outputs(m, [it for _, it in plan.items], every, plan.suite.tasks_for,
+                              sizes, allow_missing)
+        out[m.label] = (check, {(key, task, m.label) for key, task in check.absent})
+    return out
 
 
 class Runner:
     """Runs a :class:`Plan` into a :class:`Store`, timing every stage."""
 
     def __init__(self, plan: Plan, store: Store, timer: Timer, device: str = "cpu",
-                 batch_size: int = 1) -> None:
+                 batch_size: int = 1, strict: bool = False) -> None:
         self.plan, self.store, self.timer = plan, store, timer
         self.suite = plan.suite
         self.batch_size = max(1, int(batch_size))  # images per chunk (harness.batching)
@@ -136,6 +161,10 @@ class Runner:
             with timer("setup"):
                 self.finder = lib.FaceFinder(self.suite.face_pipeline["detector"])
         self.computed_images = 0
+        self.strict = strict  # stop at the first unreadable file instead of skipping it
+        self.skipped: list[dict] = []  # unreadable files: what, file, reason, key
+        self.skipped_images: set[str] = set()  # image keys left out of the report
+        self.absent: set[tuple] = set()  # (image key, task, method label) left unscored
         from fsr.bench.sheet import SheetTiles
 
         self.sheet = SheetTiles(plan, store.dir.parent)  # the methods' contact-sheet tiles
@@ -154,7 +183,7 @@ class Runner:
         return not self.need_feat or (rec.get("feat") is not None
                                       and rec.get("fsig") == self.fsig)
 
-    def _ref_missing(self, item: Item, size: int) -> bool:
+    def ref_missing(self, item: Item, size: int) -> bool:
         rec = self.store.records.get(ref_key(item, size))
         return rec is None or rec.get("fsig") != self.fsig
 
@@ -173,7 +202,7 @@ class Runner:
                     work.append((task, m))
         refs = []
         if self.need_feat and item.kind != "real":
-            refs = [s for s in self.sizes if self._ref_missing(item, s)]
+            refs = [s for s in self.sizes if self.ref_missing(item, s)]
         detect = [] if self.finder is None else \
             [t for t in tasks if self.detect_key(item, t) not in self.store.records]
         return work, refs, image_key(item) not in self.store.records, detect
@@ -195,36 +224,26 @@ class Runner:
 
     def process_chunk(self, jobs: list[tuple]) -> None:
         """Up to ``batch_size`` images (ds, item, ref_only) at once; one cache append."""
-        from fsr.bench.batching import process_chunk
-
         self.computed_images += process_chunk(self, jobs)
 
-    def process(self, ds: Dataset, item: Item, ref_only: bool = False) -> None:
-        self.process_chunk([(ds, item, ref_only)])
-
-    def _image_line(self, ds: Dataset, item: Item, gt_at) -> dict:
-        rec = {"type": "image", "key": image_key(item), "dataset": item.dataset, "id": item.id,
-               "identity": item.identity, "source": item.source, "kind": item.kind}
-        if item.pose is not None:
-            rec.update(pose=list(item.pose), pose_ok=True, pose_method="dataset",
-                       pose_from="gt")
-            rec.update(item.meta.get("image_fields", {}))  # sweep: target/measured yaw
-            if item.meta.get("estimate_pose"):  # labelled sets: fsr's estimate next to it
-                with self.timer("pose"):
-                    rec["pose_estimated"] = lib.estimate_pose(gt_at(POSE_SIZE))["pose"]
-            return rec
-        if item.kind == "real":
-            with self.timer("io"):
-                img = ds.load_lq(item, None)
-            src = "input"
+    def skip(self, what: str, path, err: Exception, key: str, result: tuple | None = None) -> None:
+        """A file that cannot be read: one line, recorded, the run goes on (``--strict``:
+        the same line stops it). ``result``: (image key, task, method label) left unscored;
+        None: the whole image is left out."""
+        reason = file_problem(err, path)
+        if self.strict:
+            raise BenchError(f"{what} {path}: {reason} (--strict)")
+        self.skipped.append({"what": what, "file": str(path), "reason": reason, "key": key,
+                             **({"task": result[1], "method": result[2]} if result else {})})
+        if result is None:
+            self.skipped_images.add(key)
         else:
-            img, src = gt_at(POSE_SIZE), "gt"
-        with self.timer("pose"):
-            rec.update(lib.estimate_pose(img), pose_from=src)
-        rec.update(item.meta.get("image_fields", {}))  # category labels (Menpo, CFP-FP)
-        return rec
+            self.absent.add(result)
 
-    def _detect_line(self, item: Item, task: Task, lq: np.ndarray) -> dict:
+    def image_line(self, ds: Dataset, item: Item, gt_at) -> dict:
+        return image_line(ds, item, gt_at, self.timer)
+
+    def detect_line(self, item: Item, task: Task, lq: np.ndarray) -> dict:
         """Would whole-photo mode find this face? (a miss is a result, not an error)"""
         t0 = time.perf_counter()
         try:
@@ -239,15 +258,10 @@ class Runner:
                 "id": item.id, "task": task.name, "detector": self.finder.name, **found,
                 "time": {"detect": round(took, 4)}}
 
-    def _input(self, ds: Dataset, item: Item, task: Task, gt_at) -> np.ndarray:
-        if task.degradation is None:
-            with self.timer("io"):
-                return ds.load_lq(item, task.in_size)
-        gt = gt_at(task.size)
-        with self.timer("degradation"):
-            return lib.degrade(gt, task.degradation, item.key, task.name)
+    def task_input(self, ds: Dataset, item: Item, task: Task, gt_at) -> np.ndarray:
+        return task_input(ds, item, task, gt_at, self.timer)
 
-    def _prior(self, lq: np.ndarray, gt_at, task: Task) -> dict:
+    def prior_for(self, lq: np.ndarray, gt_at, task: Task) -> dict:
         if self.suite.oracle_prior:  # labelled ablation: the prior sees the ground truth
             from fsr.bench.datasets import resize_image
 
@@ -262,3 +276,40 @@ class Runner:
                 self.store.save_prior(key, prior)
                 prior = self.store.load_prior(key)  # use exactly what a rerun will read
         return prior
+
+
+# -- what every method of a task gets: the same for a run and for --export-inputs ------------
+def task_input(ds: Dataset, item: Item, task: Task, gt_at, timer: Timer) -> np.ndarray:
+    """The task's input of ``item``: the dataset's given input at the task's input size, or
+    the ground truth at the task's size degraded with the per-(image, task) seed."""
+    if task.degradation is None:
+        with timer("io"):
+            return ds.load_lq(item, task.in_size)
+    gt = gt_at(task.size)
+    with timer("degradation"):
+        return lib.degrade(gt, task.degradation, item.key, task.name)
+
+
+def image_line(ds: Dataset, item: Item, gt_at, timer: Timer) -> dict:
+    """The image's cache line: its identity and pose (the dataset's label, else fsr.pose on
+    the ground truth at POSE_SIZE, or on the input for real photos)."""
+    rec = {"type": "image", "key": image_key(item), "dataset": item.dataset, "id": item.id,
+           "identity": item.identity, "source": item.source, "kind": item.kind}
+    if item.pose is not None:
+        rec.update(pose=list(item.pose), pose_ok=True, pose_method="dataset",
+                   pose_from="gt")
+        rec.update(item.meta.get("image_fields", {}))  # sweep: target/measured yaw
+        if item.meta.get("estimate_pose"):  # labelled sets: fsr's estimate next to it
+            with timer("pose"):
+                rec["pose_estimated"] = lib.estimate_pose(gt_at(POSE_SIZE))["pose"]
+        return rec
+    if item.kind == "real":
+        with timer("io"):
+            img = ds.load_lq(item, None)
+        src = "input"
+    else:
+        img, src = gt_at(POSE_SIZE), "gt"
+    with timer("pose"):
+        rec.update(lib.estimate_pose(img), pose_from=src)
+    rec.update(item.meta.get("image_fields", {}))  # category labels (Menpo, CFP-FP)
+    return rec

@@ -93,6 +93,24 @@ def metric_signature(info: MetricInfo) -> str:
     return hashlib.sha1(repr(spec).encode()).hexdigest()[:10]
 
 
+def metric_definitions(suite, built: dict | None = None) -> tuple[dict, dict]:
+    """(metric column -> definition, column -> lower_better) from the fsr metric table."""
+    defs, lower = {}, {}
+    for spec in suite.metrics:
+        info = metric_info(spec.name)
+        defs[spec.column] = {"name": spec.name, "against": spec.against,
+                             "lower_better": info.lower_better, "reference": info.reference,
+                             "model": model_of(spec.name, (built or {}).get(spec.name)),
+                             "description": info.description, "weights_sha256": info.weights}
+        lower[spec.column] = info.lower_better
+    for name in suite.set_metrics:
+        defs[name] = {"name": name, "set_metric": True, "lower_better": True,
+                      "description": set_metric_description(name),
+                      "weights_sha256": feature_weights()}
+        lower[name] = True
+    return defs, lower
+
+
 class Metrics:
     """Builds each metric once (float32, on ``device``); ``values(name, pred, ref)`` -> one
     float per image of an (N,3,H,W) batch, ``value`` the same for a (1,3,H,W) pair."""

@@ -69,5 +69,29 @@ def merge_dirs(dirs: list[Path], out: Path):
         raise BenchError(f"--merge: the shards ran different face-pipeline detectors or weights "
                          f"({', '.join(names)}); rerun them on one machine setup")
     face_pipeline = manifests[0].get("face_pipeline") if suite.face_pipeline else None
-    info = RunInfo(suite, keys, methods, ref_keys, face_pipeline=face_pipeline)
+    extra["protocol"] = same_protocol(dirs, manifests)
+    extra["skipped"] = [s for m in manifests for s in m.get("skipped") or []]
+    extra["submitted_by"] = manifests[0].get("submitted_by")
+    absent = {tuple(k) for m in manifests for k in m.get("absent_results") or []}
+    extra["absent_results"] = sorted(list(k) for k in absent)
+    info = RunInfo(suite, keys, methods, ref_keys, face_pipeline=face_pipeline, absent=absent)
     return info, store, timer, datasets, extra
+
+
+def same_protocol(dirs: list[Path], manifests: list[dict]) -> dict:
+    """The shards' common protocol (each shard pins the whole, unsharded image list)."""
+    from fsr.bench.protocol import differences
+
+    first = manifests[0].get("protocol")
+    for d, m in zip(dirs, manifests, strict=True):
+        if m.get("protocol") is None:
+            raise BenchError(f"--merge: {d}/manifest.json has no protocol fingerprint (a run "
+                             "from before protocols were pinned); rerun that shard")
+        for key in sorted(set(first) | set(m["protocol"])):
+            a, b = first.get(key), m["protocol"].get(key)
+            if a is None or b is None:
+                continue  # a shard may hold no image of a dataset
+            diff = differences(a["parts"], b["parts"])
+            if diff:
+                raise BenchError(f"--merge: {key}: {d}'s {diff[0]} differs from {dirs[0]}'s")
+    return {k: v for m in manifests for k, v in m["protocol"].items()}

@@ -25,9 +25,8 @@ SUMMARY_COLUMNS = ["dataset", "task", "method", "metric", "bucket", "mean", "ci_
                    "n", "lower_better"]
 PAIRED_COLUMNS = ["dataset", "task", "comparison", "method", "versus", "metric", "bucket",
                   "delta", "ci_lo", "ci_hi", "n", "clusters", "lower_better"]
-# paired.csv compares every method with weights against the task's plain baseline, and every
-# method against its ablations, found by label: the same label with the tag in it
-PAIRED_BASELINE = {"sr": "bicubic-x{scale}", "restore": "input"}
+# paired.csv compares every method with weights against the task's plain baseline (Task.baseline),
+# and every method against its ablations, found by label: the same label with the tag in it
 ABLATION_TAGS = {"-noprior": "prior vs no prior", "-plain": "MMRB vs plain blocks",
                  "-noselfsup": "self-supervised term vs none",
                  "-noattn": "path attention vs equal path weights",
@@ -54,6 +53,9 @@ class RunInfo:
     ref_keys: list[str] = field(default_factory=list)  # reference-set images (real-photo FID)
     lower_better: dict[str, bool] = field(default_factory=dict)  # metric column -> bool
     face_pipeline: dict | None = None  # FaceFinder.describe() of the run; None: not counted
+    # (image key, task, method label) with no result by design: a missing output scored with
+    # --allow-missing, an unreadable output file (skipped)
+    absent: set = field(default_factory=set)
 
 
 def bucket_of(yaw: float | None, ok: bool, edges: tuple[float, ...]) -> str:
@@ -100,7 +102,7 @@ def collect(info: RunInfo, store: Store):
                 rec = store.records.get(f"{ikey}|{task.name}:{task.signature}|"
                                         f"{m['label']}:{m['signature']}")
                 if rec is None:
-                    missing += 1
+                    missing += (ikey, task.name, m["label"]) not in info.absent
                     continue
                 for metric in wanted:
                     if metric in rec["metrics"]:
@@ -207,9 +209,9 @@ def comparisons(info: RunInfo) -> list[tuple[str, str, str, str]]:
     for task in info.suite.tasks:
         methods = info.methods.get(task.name, [])
         labels = {m["label"]: m for m in methods}
-        base = PAIRED_BASELINE.get(task.kind, "").format(scale=task.scale)
+        base = task.baseline
         for m in methods:
-            if m.get("weights_sha256") and base in labels:
+            if (m.get("weights_sha256") or m.get("outputs_sha256")) and base in labels:
                 out.append((task.name, m["label"], base, "vs baseline"))
             out += [(task.name, m["label"], other, kind) for tag, kind in ABLATION_TAGS.items()
                     for other in labels if tag in other and other.replace(tag, "") == m["label"]]

@@ -29,6 +29,20 @@ import numpy as np
 from fsr.bench import BenchError
 
 
+# -- cache keys: every key format lives here, beside the cache it indexes --------------------
+def image_key(item) -> str:
+    """``<dataset>/<id>|<content fingerprint>`` of a dataset Item."""
+    return f"{item.key}|{item.fingerprint}"
+
+
+def result_key(item, task, method) -> str:
+    return f"{image_key(item)}|{task.name}:{task.signature}|{method.label}:{method.signature}"
+
+
+def ref_key(item, size: int) -> str:
+    return f"{image_key(item)}|ref:{size}"
+
+
 def detect_key(image_key: str, task, detector: str, signature: str) -> str:
     """Cache key of the face-pipeline line of one image and task (``task``: a suite Task)."""
     return f"{image_key}|detect:{task.name}:{task.signature}|{detector}:{signature}"

@@ -36,6 +36,8 @@ from fsr.bench import BenchError
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "bench" / "suites"
 TASK_KINDS = ("sr", "restore")
+# each task kind's plain baseline: paired.csv compares every method with weights against it
+TASK_BASELINE = {"sr": "bicubic-x{scale}", "restore": "input"}
 FACE_PIPELINE_DEFAULT = {"detector": "auto"}
 
 
@@ -52,6 +54,11 @@ class Task:
     @property
     def in_size(self) -> int:
         return self.size // self.scale
+
+    @property
+    def baseline(self) -> str:
+        """The plain method every other is compared with in paired.csv (bicubic / the input)."""
+        return TASK_BASELINE[self.kind].format(scale=self.scale)
 
     @property
     def signature(self) -> str:

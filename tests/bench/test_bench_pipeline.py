@@ -9,14 +9,11 @@ real faces at 128 px and never the grey image.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from bench_testing import REPO, load_script, run_bench
-
-sys.path.insert(0, str(REPO / "bench"))
+from bench_testing import REPO, run_bench
 
 FACES = ["takeo", "breakingbad", "pyfeat45"]
 SUITE = """
@@ -146,7 +143,7 @@ def test_switching_it_on_keeps_cached_method_results(run, data, tmp_path):
 def test_leaderboard_section(run, tmp_path):
     import shutil
 
-    make = load_script("leaderboard_make", REPO / "leaderboard" / "make.py").make
+    from fsr.bench.leaderboard.page import make
     text = make(run)
     assert text == make(run)
     title = "## Face pipeline (whole-photo mode): faces not detected"

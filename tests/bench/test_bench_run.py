@@ -20,8 +20,6 @@ import numpy as np
 import pytest
 from bench_testing import REPO, load_script, run_bench, write_face_suite
 
-sys.path.insert(0, str(REPO / "bench"))
-
 FACES = ["audrey_crop", "bill-murray-snl_crop", "cage2_crop", "chuck_crop", "kim1_crop",
          "obama4_crop"]
 SUITE = """
@@ -163,8 +161,9 @@ def test_shard_and_merge_equal_single_run(single, suite_file, tmp_path):
 def test_leaderboard_deterministic_and_bold_best(single, tmp_path):
     import pandas as pd
 
-    lb = load_script("leaderboard_make", REPO / "leaderboard" / "make.py")
-    make, lb_main = lb.make, lb.main
+    from fsr.bench.leaderboard.page import make
+
+    lb_main = load_script("leaderboard_make", REPO / "leaderboard" / "make.py").main
 
     text = make(single)
     assert text == make(single)

@@ -1,15 +1,12 @@
 """The methods' contact sheet: which faces it picks, and the tiled sheet from the run's tiles."""
 
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from fsr.bench.datasets import Item  # noqa: E402
 from fsr.bench.sheet import SheetTiles, pick, tile_sheets  # noqa: E402
 

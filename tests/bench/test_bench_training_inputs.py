@@ -4,14 +4,12 @@ curves and the benchmark measure the same thing; the test split is left to the b
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "bench"))
 
 
 @pytest.mark.parametrize("task, scale, spec, bench_task", [

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "bench"))
 
 IMAGES = {"Justin-Bieber2_crop-0": "justin-bieber", "bieber_small-0": "justin-bieber",
           "audrey-0": "audrey-hepburn", "audrey_crop-0": "audrey-hepburn",
@@ -41,8 +39,7 @@ def test_floor_over_different_people_of_the_sample_set(tmp_path):
     assert rows.loc[("identity-match", "same"), "mean"] == 1.0
     assert set(table["model"]) == {"dlib-resnet"}
     # the leaderboard's row under the methods, aligned with the table's columns
-    sys.path.insert(0, str(REPO / "leaderboard"))
-    from identity_floor import floor_rows, read_floor
+    from fsr.bench.leaderboard.identity_floor import floor_rows, read_floor
 
     (row,) = floor_rows(read_floor(tmp_path), "samples", "sr-x4", "all",
                         ["psnr", "identity-dist", "identity-match"])

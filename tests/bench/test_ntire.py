@@ -99,10 +99,9 @@ def test_stand_in_run_writes_the_challenge_score(tmp_path, monkeypatch):
     for var, value in _stand_ins(tmp_path).items():
         monkeypatch.setenv(var, value)
     out = tmp_path / "out"
-    import run as bench_run
+    from bench_testing import run_bench
 
-    assert bench_run.main(["--suite", str(suite), "--out", str(out), "--methods", "input",
-                           "--quiet"]) == 0
+    assert run_bench("--suite", str(suite), "--out", str(out), "--methods", "input") == 0
     res = pd.read_csv(out / "results.csv")
     score = pd.read_csv(out / "ntire_score.csv")
     row = score[(score["bucket"] == "all") & (score["method"] == "input")].iloc[0]

@@ -3,7 +3,7 @@
 (dlib: a swapped face scores distance ~0.83 and same-person rate ~0.002 on the sample set).
 
     floors = read_floor(run_dir)
-    lines += _table(rows, sets, cols, lower)
+    lines += table(rows, sets, cols, lower)
     lines += floor_rows(floors, ds, task, bucket, cols_of_that_table)
 """
 
