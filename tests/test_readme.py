@@ -145,7 +145,7 @@ COMMANDS = {
     "uv run python -m fsr restore photo.jpg out.png --method sam3d-x4-samples":
         'tests/test_restore.py::_cli(PHOTO, tmp_path / "out.png", "--method", "sam3d-x4-samples"',
     "uv run python -m fsr restore crops/ out/ --method lanczos-x8 --aligned": RUN_HERE,
-    "uv run python demo/app.py": 'demo/browser.py::ROOT / "demo" / "app.py"',
+    "uv run python -m demo.app": 'demo/browser.py::"-m", "demo.app"',
     # "Benchmark your own method": run end to end, on two sample faces, by the harness's test
     "uv run python bench/run.py --suite pose --export-inputs inputs/":
         'tests/bench/test_outputs.py::"--suite", "pose", "--export-inputs", "inputs/"',

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 COLUMNS = ["dataset", "task", "metric", "model", "bucket", "pairs", "mean", "ci_lo", "ci_hi",
            "n_pairs", "n_images"]
-IDENTITY_METRICS = ("identity", "identity-deg", "identity-dist", "identity-match")
+IDENTITY_METRICS = ("identity", "identity-deg", "identity-deg-dlib", "identity-dist",
+                    "identity-match")
 
 
 def identity_floor(info, df):

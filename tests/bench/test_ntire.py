@@ -88,6 +88,8 @@ def _stand_ins(root: Path) -> dict[str, str]:
 def test_stand_in_run_writes_the_challenge_score(tmp_path, monkeypatch):
     """The suite's own file with the metrics whose weights are offline here (pyiqa NIQE, dlib
     identity); CLIP-IQA/MANIQA/MUSIQ need user weights and stop a run with the resolver's line."""
+    pytest.importorskip("pyiqa", reason="NIQE runs on pyiqa, the optional 'iqa' extra "
+                                        "(uv run installs it)")
     import pandas as pd
 
     from fsr.bench.ntire import COUNTS, score_terms
