@@ -9,22 +9,10 @@ import shutil
 
 import pytest
 from bench_testing import REPO, load_script, run_bench, write_face_suite
+from test_bench_run import FACES
+from test_bench_run import SUITE as TINY
 
-FACES = ["audrey_crop", "bill-murray-snl_crop", "cage2_crop", "chuck_crop", "kim1_crop",
-         "obama4_crop"]
-SUITE = """
-name: merge
-datasets:
-  - {{name: faces, type: folder, path: {path}}}
-tasks:
-  - {{name: sr-x4, kind: sr, scale: 4, size: 64, degradation: {{type: bicubic, scale: 4}}}}
-  - {{name: sr-x8, kind: sr, scale: 8, size: 64, degradation: {{type: bicubic, scale: 8}}}}
-methods: [bicubic-x4, lanczos-x4, bicubic-x8, lanczos-x8]
-metrics: [psnr, ssim]
-pose: {{edges: [0, 15, 30, 45]}}
-bootstrap: {{n: 200, seed: 0, alpha: 0.05}}
-face_pipeline: false
-"""
+SUITE = TINY + "face_pipeline: false\n"  # the tiny suite of test_bench_run, no detector
 
 
 def make(*args: str) -> int:
