@@ -155,7 +155,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if not src.is_dir():
         print(f"fsr: error: {src} is not a folder")
         return 2
-    from fsr.pose.profile_io import parse_yaws
+    from fsr.synth.profile_io import parse_yaws
 
     try:
         yaws = parse_yaws(args.yaws, both_signs=args.both_signs)
@@ -167,8 +167,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
         print(f"fsr: error: no images in {src}")
         return 2
     from fsr.imageio import ImageReadError, read_image, write_image
-    from fsr.pose.profile import ProfileError
-    from fsr.pose.profile_io import profile_image, render_name, write_manifest
+    from fsr.synth.profile import ProfileError
+    from fsr.synth.profile_io import profile_image, render_name, write_manifest
 
     rows, failed = [], 0
     for path in paths:

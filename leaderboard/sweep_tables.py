@@ -38,7 +38,7 @@ def sweep_section(run_dir: Path, tasks: list[str], fmt) -> list[str]:
         return []
     robust = _rows(Path(run_dir) / "robustness.csv")
     out = ["## Synthetic pose sweep (face profiling)", "",
-           "Near-frontal test crops turned to each target yaw by `fsr.pose.profile` (3D face + "
+           "Near-frontal test crops turned to each target yaw by `fsr.synth.profile` (3D face + "
            "head depth model, rotated and re-rendered): **synthetic pose**, not photographs "
            "at that pose. Columns are target |yaw|; the last row is the median |yaw| MediaPipe "
            "measures on those renders (over the renders where it finds a face; beyond 45 degrees it "

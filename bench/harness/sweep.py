@@ -2,7 +2,7 @@
 
 ``type: sweep`` takes near-frontal crops of the sample set's split (``max_source_yaw``, at most
 ``per_identity`` per identity, nearest to frontal first) and profiles each to every yaw of
-``yaws`` (``fsr.pose.profile``: 3D face + head depth model, rotated and re-rendered). With
+``yaws`` (``fsr.synth.profile``: 3D face + head depth model, rotated and re-rendered). With
 ``signs: alternate`` (the default) source k gets +yaw when k is even and -yaw when odd, so
 each |yaw| has one render per source; ``signs: both`` renders both. The item's pose is the
 target yaw (the bucket); MediaPipe's yaw measured on the render rides along on the image
@@ -71,7 +71,7 @@ class SweepDataset(Dataset):
             raise DatasetMissing(f"dataset {self.name}: no near-frontal (|yaw| < {max_yaw:g}) "
                                  f"crops in the sample set's {cfg.get('split', 'test')} split")
         sources = sources[: int(cfg["limit_sources"])] if cfg.get("limit_sources") else sources
-        from fsr.pose.profile_io import PROFILE_VERSION, cached_renders
+        from fsr.synth.profile_io import PROFILE_VERSION, cached_renders
 
         items = []
         for k, s in enumerate(sources):

@@ -2,7 +2,7 @@
 crop to a chosen yaw by fitting a 3D face, giving the rest of the head a depth model, rotating
 the whole 3D image mesh and rendering it back with the photo's own texture.
 
-    from fsr.pose.profile import profile_face
+    from fsr.synth.profile import profile_face
     out = profile_face(crop_rgb, 30.0)        # the head turned by +30 degrees of yaw
     out.image.shape == crop_rgb.shape, out.mask.dtype    # (True, dtype('uint8'))
 

@@ -1,7 +1,7 @@
 """Face profiling of image files: renders at several yaws, a manifest, and a render cache keyed by
 the source's bytes (what ``python -m fsr profile`` and the benchmark's ``sweep`` dataset use).
 
-    >>> from fsr.pose.profile_io import parse_yaws, render_name
+    >>> from fsr.synth.profile_io import parse_yaws, render_name
     >>> parse_yaws("0,15,30", both_signs=True)
     [0.0, 15.0, -15.0, 30.0, -30.0]
     >>> render_name("audrey-0", -30.0)
@@ -24,7 +24,7 @@ import numpy as np
 
 MANIFEST_COLUMNS = ("file", "mask", "source", "yaw_target", "yaw_source", "yaw_measured",
                     "turn", "real_fraction", "synthetic")
-# bump when fsr.pose.profile changes what it renders or fsr.pose how it measures yaw (the
+# bump when fsr.synth.profile changes what it renders or fsr.pose how it measures yaw (the
 # cache keeps yaw_source and yaw_measured): cached renders are keyed by it
 PROFILE_VERSION = "prof2"  # prof2: weak-perspective yaw
 
@@ -70,7 +70,7 @@ class Render:
 def profile_image(img_rgb: np.ndarray, yaws, measure: bool = True) -> list[Render]:
     """Profile one RGB crop to each yaw (fit once); measures MediaPipe's yaw on each render."""
     from fsr.pose import estimate_pose
-    from fsr.pose.profile import build_image_mesh, geometric_turn, render_profile
+    from fsr.synth.profile import build_image_mesh, geometric_turn, render_profile
 
     mesh = build_image_mesh(img_rgb)
     out = []
@@ -101,7 +101,7 @@ def cached_renders(source: str | os.PathLike | np.ndarray, yaws, size: int | Non
     """Renders of a crop (a file, or an RGB uint8 array), resized to ``size`` first when
     given, cached by the content's sha256, size and yaw: [{'image': path, 'mask': path,
     'yaw_target', 'yaw_source', 'yaw_measured', 'turn', 'real_fraction'}, ...] in the order of
-    ``yaws``. Raises :class:`~fsr.pose.profile.ProfileError` when it cannot be profiled."""
+    ``yaws``. Raises :class:`~fsr.synth.profile.ProfileError` when it cannot be profiled."""
     import json
 
     from fsr.imageio import read_image, write_image
@@ -116,7 +116,7 @@ def cached_renders(source: str | os.PathLike | np.ndarray, yaws, size: int | Non
     folder = root / key
     meta_path = folder / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    from fsr.pose.profile import geometric_turn
+    from fsr.synth.profile import geometric_turn
 
     def slot(y) -> str:  # the 3D turn is part of the key: a new calibration re-renders
         return f"{float(y):g}@{geometric_turn(float(y)):.3f}"

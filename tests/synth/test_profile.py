@@ -1,9 +1,9 @@
-"""Face profiling (fsr.pose.profile) on the committed test crops."""
+"""Face profiling (fsr.synth.profile) on the committed test crops."""
 
 import numpy as np
 import pytest
 
-from fsr.pose.profile import (
+from fsr.synth.profile import (
     MASK_FILLED,
     MASK_REAL,
     ProfileError,
