@@ -173,7 +173,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     rows, failed = [], 0
     for path in paths:
         try:
-            renders = profile_image(read_image(path), yaws)
+            renders = profile_image(read_image(path), yaws, validity=True)
         except (ImageReadError, ProfileError, ValueError) as err:
             failed += 1
             print(f"fsr: {err}" if str(path) in str(err) else f"fsr: {path}: {err}")
@@ -185,7 +185,11 @@ def cmd_profile(args: argparse.Namespace) -> int:
             rows.append({"file": name, "mask": f"masks/{name}", "source": path.name,
                          "yaw_target": f"{r.yaw_target:g}", "yaw_source": f"{r.yaw_source:.2f}",
                          "yaw_measured": f"{r.yaw_measured:.2f}", "turn": f"{r.turn:.2f}",
-                         "real_fraction": f"{r.real_fraction:.4f}", "synthetic": 1})
+                         "real_fraction": f"{r.real_fraction:.4f}",
+                         "detector_found": int(r.validity.detector_found),
+                         "mediapipe_found": int(r.validity.mediapipe_found),
+                         "identity_distance": f"{r.validity.identity_distance:.3f}",
+                         "valid": int(r.validity.valid), "synthetic": 1})
         print(f"{path} -> {len(renders)} renders (source yaw {renders[0].yaw_source:+.1f})")
     if not rows:
         print(f"fsr: error: nothing written ({failed} of {len(paths)} image(s) failed)")

@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from profile_accuracy import contact_sheet
 
 UNSEEN = Path(__file__).resolve().parent / "unseen_faces"
