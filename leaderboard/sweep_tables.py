@@ -36,7 +36,7 @@ def _cell(mean: float, lo: float, hi: float, fmt) -> str:
 
 
 VALIDITY_ROWS = (  # sweep.csv column, row label, format
-    ("renders", "renders", lambda v: f"{v:.0f}"),
+    ("n_renders", "renders", lambda v: f"{v:.0f}"),
     ("detector_found", "dlib (HOG, else MMOD) finds a face", lambda v: f"{v:.0%}"),
     ("mediapipe_found", "MediaPipe finds a face", lambda v: f"{v:.0%}"),
     ("same_person", "keeps the person (dlib distance < 0.6)", lambda v: f"{v:.0%}"),

@@ -42,7 +42,7 @@ import numpy as np
 from harness import BenchError
 from harness.datasets import Dataset, DatasetMissing, Item, _fingerprint
 
-VALIDITY_COLUMNS = ["renders", "detector_found", "mediapipe_found", "is_face", "same_person",
+VALIDITY_COLUMNS = ["n_renders", "detector_found", "mediapipe_found", "is_face", "same_person",
                     "valid", "identity_distance_median", "filled_fraction"]
 SWEEP_COLUMNS = ["dataset", "task", "method", "metric", "yaw_target", "mean", "ci_lo", "ci_hi",
                  "n", "identities", "yaw_measured_median", "mean_valid", "n_valid",
@@ -133,13 +133,13 @@ def validity_summary(recs: list[dict]) -> dict:
     """The validity columns over image records of one target yaw (shares in [0, 1])."""
     n = len(recs)
     if not n:
-        return {"renders": 0, **{c: math.nan for c in VALIDITY_COLUMNS[1:]}}
+        return {"n_renders": 0, **{c: math.nan for c in VALIDITY_COLUMNS[1:]}}
 
     def share(key):
         return sum(bool(r.get(key)) for r in recs) / n
 
     dist = [float(r["identity_distance"]) for r in recs if r.get("identity_distance") is not None]
-    return {"renders": n, "detector_found": share("detector_found"),
+    return {"n_renders": n, "detector_found": share("detector_found"),
             "mediapipe_found": share("mediapipe_found"), "is_face": share("is_face"),
             "same_person": share("same_person"), "valid": share("valid"),
             "identity_distance_median": float(np.median(dist)) if dist else math.nan,

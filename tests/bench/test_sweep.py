@@ -91,7 +91,7 @@ def test_sweep_tables_drop_sign_and_identity_bootstrap(tmp_path):
     assert p60["n"] == 6 and p60["identities"] == 3
     assert p60["yaw_measured_median"] == pytest.approx(54.0)  # over the 4 faces
     # validity beside the number: 4 of 6 renders at 60 are faces that keep the person
-    assert p60["renders"] == 6 and p60["valid"] == pytest.approx(4 / 6)
+    assert p60["n_renders"] == 6 and p60["valid"] == pytest.approx(4 / 6)
     assert p60["is_face"] == pytest.approx(4 / 6) and p60["mediapipe_found"] == pytest.approx(4 / 6)
     assert p60["identity_distance_median"] == pytest.approx(0.4)
     assert p60["filled_fraction"] == pytest.approx(0.2)
