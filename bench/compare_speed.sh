@@ -7,8 +7,9 @@
 # "Cold" = an empty results folder (no records, no priors) with the weights already cached
 # (the fsr asset cache and weights/ are shared by both trees; run `python -m fsr assets verify`
 # once first). Each commit gets its own `git worktree` under $WORK (default /tmp/fsr-compare),
-# run with this checkout's virtual environment (bench/run.py puts its own tree first on
-# sys.path; the script prints which fsr each run imported). Runs alternate before, after,
+# run with this checkout's virtual environment and PYTHONPATH set to the tree, so each run
+# imports its own tree's fsr, not the one installed in the environment (the script prints which
+# fsr each run imported). Runs alternate before, after,
 # before, after ... so a change in machine load hits both alike. Both run the SAME suite file:
 # a suite name is taken from the BEFORE tree (bench/suites/<name>.yml, copied to $WORK), so a
 # suite that grew since (more datasets or tasks) does not count as a slowdown; SUITE=path.yml
@@ -35,7 +36,7 @@ for side in before after; do
   if [ -d "$tree" ]; then git -C "$REPO" worktree remove --force "$tree"; fi
   git -C "$REPO" worktree add --detach "$tree" "$rev" >/dev/null 2>&1
   echo "$side: $(git -C "$tree" log -1 --format='%h %s')"
-  (cd "$tree" && "$PY" -c "import sys; sys.path.insert(0, '.'); import fsr; print('  imports', fsr.__file__)")
+  (cd "$tree" && PYTHONPATH="$tree" "$PY" -c "import fsr; print('  imports', fsr.__file__)")
 done
 
 if [ -f "$SUITE" ]; then cp "$SUITE" "$WORK/suite.yml"
@@ -50,7 +51,7 @@ for i in $(seq 1 "$REPEATS"); do
     echo "run $i $side: bench/run.py --suite $WORK/suite.yml --out $out --quiet $args (load $(cut -d' ' -f1 /proc/loadavg))"
     # shellcheck disable=SC2086
     # each tree its own bundled weights: the installed package's fsr.weights is this checkout's
-    (cd "$tree" && FSR_BUNDLED_DIR="$tree/weights" /usr/bin/time -f "  %e s wall, %U s user, %S s sys" \
+    (cd "$tree" && PYTHONPATH="$tree" FSR_BUNDLED_DIR="$tree/weights" /usr/bin/time -f "  %e s wall, %U s user, %S s sys" \
       "$PY" bench/run.py --suite "$WORK/suite.yml" --out "$out" --quiet $args > "$out.log" 2>&1) \
       || { echo "  failed, see $out.log"; tail -5 "$out.log"; exit 1; }
     tail -1 "$out.log"

@@ -67,7 +67,6 @@ def _cli(main, folder: Path, method: str, batch: int | None, aligned: bool) -> f
 
 def child(args: argparse.Namespace) -> None:
     """One repeat in this process: warm-up, then each method x batch size once (JSON lines)."""
-    sys.path.insert(0, str(Path(args.child).resolve()))
     import fsr.restore
     from fsr.__main__ import main
 
@@ -117,8 +116,9 @@ def main(argv: list[str] | None = None) -> None:
                    "--faces", str(args.faces), "--methods", *args.methods,
                    "--batch-sizes", *map(str, args.batch_sizes)]
             cmd += [] if args.aligned else ["--whole-photo"]
-            # each tree its own bundled weights (the installed fsr.weights is one checkout's)
-            env = {**os.environ, "FSR_BUNDLED_DIR": str(tree / "weights")}
+            # each tree imports its own fsr (PYTHONPATH comes before the installed editable
+            # finder) and its own bundled weights (the installed fsr.weights is one checkout's)
+            env = {**os.environ, "PYTHONPATH": str(tree), "FSR_BUNDLED_DIR": str(tree / "weights")}
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tree, env=env)
             if proc.returncode != 0:
                 raise SystemExit(f"restore_speed: the {label} run failed:\n{proc.stdout[-2000:]}"

@@ -29,8 +29,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # (measured: Real-ESRGAN on 32x32, 33 s vs 1.4 s with passive waiting on a busy 2-core box).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import harness`, run from anywhere
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # `import fsr` from the checkout
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,55 +52,45 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "(default 8; results agree to float rounding whatever the size)")
     p.add_argument("--dtype", default=None, help="the methods' number type: float32 "
                    "(default, $FSR_DTYPE), bfloat16 or float16; metrics stay float32")
+    p.add_argument("--export-inputs", type=Path, metavar="DIR",
+                   help="write the exact inputs the run would give a method "
+                   "(DIR/<dataset>/<task>/<image id>.png, inputs.csv, protocol.json) and stop; "
+                   "no ground truth goes into DIR")
+    p.add_argument("--allow-missing", action="store_true", help="score an outputs: folder "
+                   "that lacks some outputs (the tables show the real n)")
+    p.add_argument("--strict", action="store_true", help="stop at the first unreadable file "
+                   "(default: skip it with one line, record it, go on)")
+    p.add_argument("--by", metavar="NAME", help="who ran this (recorded in the manifest and "
+                   "shown by a merged leaderboard)")
     p.add_argument("--list", action="store_true", help="list suites and available methods")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
 
 def _run_info(plan, runner):
-    from harness.report import RunInfo
+    from fsr.bench.report import RunInfo
+    from fsr.bench.store import image_key
 
     order = {ds.name: i for i, ds in enumerate(plan.datasets)}
-    keys = sorted((image_key(it) for _, it in plan.items),
+    keys = sorted((image_key(it) for _, it in plan.items
+                   if image_key(it) not in runner.skipped_images),
                   key=lambda k: (order[k.split("/", 1)[0]], k))
     ref_keys = sorted(image_key(it) for it in plan.ref_items)
     methods = {t: [m.describe() for m in ms] for t, ms in plan.methods.items()}
     finder = getattr(runner, "finder", None)
     return RunInfo(plan.suite, keys, methods, ref_keys,
-                   face_pipeline=finder.describe() if finder is not None else None)
-
-
-def image_key(item) -> str:
-    from harness.engine import image_key as key
-
-    return key(item)
-
-
-def metric_definitions(suite, built: dict | None = None) -> tuple[dict, dict]:
-    """(metric column -> definition, column -> lower_better) from the fsr metric table."""
-    from harness import lib
-
-    defs, lower = {}, {}
-    for spec in suite.metrics:
-        info = lib.metric_info(spec.name)
-        defs[spec.column] = {"name": spec.name, "against": spec.against,
-                             "lower_better": info.lower_better, "reference": info.reference,
-                             "model": lib.model_of(spec.name, (built or {}).get(spec.name)),
-                             "description": info.description, "weights_sha256": info.weights}
-        lower[spec.column] = info.lower_better
-    for name in suite.set_metrics:
-        defs[name] = {"name": name, "set_metric": True, "lower_better": True,
-                      "description": lib.set_metric_description(name),
-                      "weights_sha256": lib.feature_weights()}
-        lower[name] = True
-    return defs, lower
+                   face_pipeline=finder.describe() if finder is not None else None,
+                   absent=set(runner.absent))
 
 
 def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None = None,
-           built: dict | None = None, sheet_picks: dict | None = None) -> int:
-    from harness.manifest import cached_compute, write_manifest
-    from harness.plots import plot_metrics, print_pipeline, print_summary
-    from harness.report import write_tables
+           built: dict | None = None, sheet_picks: dict | None = None,
+           protocol: dict | None = None, protocol_datasets: dict | None = None,
+           protocol_reference=None) -> int:
+    from fsr.bench.lib import metric_definitions
+    from fsr.bench.manifest import cached_compute, write_manifest
+    from fsr.bench.plots import plot_metrics, print_pipeline, print_summary
+    from fsr.bench.report import write_tables
 
     with timer("setup"):
         defs, lower = metric_definitions(info.suite, built)
@@ -111,7 +99,7 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
         tables = write_tables(info, store, out)
         plots = plot_metrics(tables["results"], info.suite, out, lower)
         if sheet_picks:  # the methods' contact sheets, from the tiles the run (or shards) wrote
-            from harness.sheet import tile_sheets
+            from fsr.bench.sheet import tile_sheets
 
             plots += tile_sheets(out, [d["name"] for d in info.suite.datasets],
                                  [t.name for t in info.suite.tasks],
@@ -119,11 +107,24 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
                                  sheet_picks)
     cached = cached_compute(store, info)
     timings = timer.as_dict()
+    extra = dict(extra or {})
+    if protocol is None:  # a fresh run: pinned from its plan
+        from fsr.bench.protocol import run_protocol
+
+        protocol = run_protocol(info.suite, protocol_datasets, defs, protocol_reference)
+    extra["protocol"] = protocol
     write_manifest(out, suite=info.suite, info=info, datasets=datasets, metric_defs=defs,
                    timings=timings, cached=cached, total_s=timer.total(), plots=plots,
                    extra=extra)
     print_summary(tables["summary"], tables["set"], timings, cached, timer.total())
     print_pipeline(tables["pipeline"])
+    print_protocol(protocol)
+    for column, line in (extra.get("dropped_metrics") or {}).items():
+        print(f"dropped metric {column}: {line}")
+    skipped = extra.get("skipped") or []
+    if skipped:
+        total = len(info.image_keys) + len({s["key"] for s in skipped if "task" not in s})
+        print(f"\n{skipped_line(skipped, total)}")
     # NAME@PATH rows are labelled by their file's sha256: say which file each label is
     user = {m["label"]: m["weights_path"] for ms in info.methods.values() for m in ms
             if m.get("weights_path")}
@@ -137,11 +138,37 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
     return 0
 
 
+def skipped_line(skipped: list[dict], total: int) -> str:
+    """'skipped 2 of 3000: trunc.png (truncated), text.png (not an image)' (first five)."""
+    names = ", ".join(f"{Path(s['file']).name} ({s['reason']})" for s in skipped[:5])
+    more = f", and {len(skipped) - 5} more (manifest.json)" if len(skipped) > 5 else ""
+    return f"skipped {len(skipped)} of {total}: {names}{more}"
+
+
+def print_protocol(protocol: dict) -> None:
+    print("\nprotocol (manifest.json 'protocol'; leaderboard/make.py merges runs that agree):")
+    for key, entry in protocol.items():
+        print(f"  {key:32s} {entry['fingerprint']}")
+
+
+def export_inputs(args: argparse.Namespace) -> int:
+    """--export-inputs DIR: every input the run would give a method, and nothing else."""
+    from fsr.bench.export import export_inputs as export
+    from fsr.bench.suite import load_suite
+
+    suite = load_suite(args.suite)
+    summary = export(suite, args.export_inputs, limit=args.limit, shard=args.shard,
+                     datasets=_split(args.datasets), strict=args.strict,
+                     progress=not args.quiet)
+    print(summary)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    from harness.engine import Runner, make_plan, parse_shard
-    from harness.store import Store
-    from harness.suite import load_suite
-    from harness.timing import Timer
+    from fsr.bench.engine import Runner, check_outputs_folders, make_plan, parse_shard
+    from fsr.bench.store import Store
+    from fsr.bench.suite import load_suite
+    from fsr.bench.timing import Timer
 
     timer = Timer()
     suite = load_suite(args.suite)
@@ -156,6 +183,23 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    from fsr.bench.lib import Metrics, usable_metrics
+
+    metrics = Metrics(device)
+    with timer("setup"):
+        plan.suite, dropped = usable_metrics(plan.suite, metrics)
+    for column, line in dropped.items():
+        print(f"bench: metric {column} dropped: {line}", file=sys.stderr)
+    checks = check_outputs_folders(plan, args.allow_missing)
+    for label, (check, _) in checks.items():
+        if check.missing:
+            print(f"bench: {label}: {len(check.missing)} of {check.expected} outputs missing "
+                  f"(first: {', '.join(check.missing[:3])}); scoring the rest (--allow-missing)",
+                  file=sys.stderr)
+        if check.extra:
+            print(f"bench: {label}: {len(check.extra)} file(s) no image of the run expects, not "
+                  f"scored: {', '.join(check.extra[:5])}{' ...' if len(check.extra) > 5 else ''}",
+                  file=sys.stderr)
     store = Store(out)
     try:
         if store.skipped_lines:
@@ -165,8 +209,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"bench: suite {suite.name}: {', '.join(d.describe() for d in plan.datasets)}; "
               f"{len(plan.items)} image(s) in this run; {len(suite.tasks)} task(s), "
               f"{n_methods} method x task pair(s) -> {out}", file=sys.stderr)
-        runner = Runner(plan, store, timer, device=device, batch_size=args.batch_size)
+        runner = Runner(plan, store, timer, device=device, batch_size=args.batch_size,
+                        strict=args.strict, metrics=metrics)
+        for _, absent in checks.values():
+            runner.absent |= absent
         runner.run(progress=not args.quiet)
+        for s in runner.skipped:
+            print(f"bench: skipped {s['what']} {s['file']} ({s['reason']})", file=sys.stderr)
         info = _run_info(plan, runner)
         datasets = {d.name: {"type": d.cfg["type"], "images": len(d.items),
                              "kind": d.kind} for d in plan.datasets}
@@ -175,17 +224,26 @@ def run(args: argparse.Namespace) -> int:
                                              "reference", "images": len(plan.ref_items)}
         extra = {"shard": args.shard, "limit": args.limit,
                  "computed_images": runner.computed_images,
-                 "inference": _inference_info(device, dtype, args.batch_size)}
+                 "inference": _inference_info(device, dtype, args.batch_size),
+                 "submitted_by": args.by, "skipped": runner.skipped,
+                 "dropped_metrics": dropped,
+                 "absent_results": sorted(list(k) for k in runner.absent),
+                 "outputs_checks": {label: {"expected": c.expected, "missing": c.missing,
+                                            "extra": c.extra}
+                                    for label, (c, _) in checks.items()}}
+        protocol_datasets = {d.name: (d.cfg["type"], d.kind, plan.dataset_items[d.name])
+                             for d in plan.datasets}
+        reference = (plan.reference.name, plan.reference.items) if plan.reference else None
         return finish(info, store, out, timer, datasets=datasets, extra=extra,
-                      built=runner.metrics.built, sheet_picks=runner.sheet.picks)
+                      built=runner.metrics.built, sheet_picks=runner.sheet.picks,
+                      protocol_datasets=protocol_datasets, protocol_reference=reference)
     finally:
         store.close()
 
 
 def _device_dtype(args: argparse.Namespace) -> tuple[str, str]:
     """--device / --dtype checked now, before any weights load (one-line errors, exit 2)."""
-    from harness import BenchError
-
+    from fsr.bench import BenchError
     from fsr.device import DeviceError, parse_device, parse_dtype
 
     if args.batch_size < 1:
@@ -209,8 +267,8 @@ def _inference_info(device: str, dtype: str, batch_size: int) -> dict:
 
 
 def merge(args: argparse.Namespace) -> int:
-    from harness.merge import merge_dirs
-    from harness.sheet import merge_tiles
+    from fsr.bench.merge import merge_dirs
+    from fsr.bench.sheet import merge_tiles
 
     if args.out is None:
         print("bench: error: --merge needs --out DIR", file=sys.stderr)
@@ -219,14 +277,13 @@ def merge(args: argparse.Namespace) -> int:
     try:
         picks = merge_tiles(args.merge, args.out)
         return finish(info, store, args.out, timer, datasets=datasets, extra=extra,
-                      sheet_picks=picks)
+                      sheet_picks=picks, protocol=extra.pop("protocol"))
     finally:
         store.close()
 
 
 def list_things() -> int:
-    from harness.suite import suite_names
-
+    from fsr.bench.suite import suite_names
     from fsr.methods import available_methods, load_method, method_names
 
     print("suites:", ", ".join(suite_names()))
@@ -252,19 +309,21 @@ def _split(text: str | None) -> list[str] | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from harness import BenchError
+    from fsr.bench import BenchError
 
     try:
         if args.list:
             return list_things()
         if args.merge:
             return merge(args)
-        from harness.distributed import launch_from_env, run_distributed
+        if args.export_inputs:
+            return export_inputs(args)
+        from fsr.bench.distributed import launch_from_env, run_distributed
 
         launch = launch_from_env()
         if launch is None:
             return run(args)
-        from harness.suite import load_suite
+        from fsr.bench.suite import load_suite
 
         args.out = args.out or Path("results") / load_suite(args.suite).name
         return run_distributed(args, launch, run, lambda dirs, out: merge(

@@ -1,7 +1,8 @@
 """Gradio app: compare face SR / restoration methods side by side, per face and per photo.
 
-    python demo/app.py                         # http://127.0.0.1:7860
-    python demo/app.py --host 0.0.0.0 --port 8080
+    python -m demo.app                         # http://127.0.0.1:7860
+    python -m demo.app --host 0.0.0.0 --port 8080
+    python app.py                              # the Space's entry point (fetches the peers first)
 
 As a Hugging Face Space the root ``app.py`` imports and launches this module (Spaces set
 GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, which are the flags' defaults). UI only: the work
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no phoning home
@@ -23,33 +23,40 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's glog lines
 # spinning OpenMP threads make torch far slower when the cores are shared (see bench/run.py)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `python demo/app.py` puts demo/, not the repo, on the path
-    sys.path.insert(0, str(ROOT))
-
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
 from demo.compare import (  # noqa: E402
     MAX_FACES,
     MAX_PIXELS,
-    METRICS,
     TIME_LIMIT_S,
     DemoError,
     compare,
     leaderboard_markdown,
     method_choices,
+    yaw_plots,
 )
-from demo.peers import CODEFORMER_PREFIX, peers_markdown, with_fidelity  # noqa: E402
+from demo.peers import CODEFORMER_PREFIX, peers_line, peers_markdown, with_fidelity  # noqa: E402
+from demo.simulate import metric_columns  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = Path(__file__).resolve().parent / "examples"
-QUEUE_SIZE = 8
+# A public Space on 2 vCPUs: requests run one at a time (two at once only share the cores) and
+# up to QUEUE_SIZE wait; `python -m demo.latency --concurrent 20` measured both (docs/restore.md)
+QUEUE_SIZE = int(os.environ.get("FSR_DEMO_QUEUE_SIZE", 32))  # waiting; more: "queue is full"
+CONCURRENCY = int(os.environ.get("FSR_DEMO_CONCURRENCY", 1))  # requests run at once
+ZOOM_PX = 384  # the face pair is shown at about this side, enlarged by a whole factor
 MAX_UPLOAD = "50mb"
 DEFAULT_METHODS = ("bicubic-x4", "realesrgan-x4plus")
 TASKS = [("super-resolution", "sr"), ("restoration", "restore")]
-TABLE_COLUMNS = ["mode", "method", "face", "face_px", "status", "yaw", "pitch", "roll", "task",
-                 "input_px", "output_px", *METRICS, "psnr_vs_input", "identity_dist_vs_input",
-                 "seconds", "note"]
+
+
+def table_columns() -> list[str]:
+    return ["mode", "method", "face", "face_px", "status", "yaw", "pitch", "roll", "task",
+            "input_px", "output_px", *metric_columns(), "psnr_vs_input", "identity_dist_vs_input",
+            "seconds", "note"]
+
+
 NATIVE_ONLY = ("psnr_vs_input", "identity_dist_vs_input")
 # what on_run returns, in order (the Compare button's output components)
 RUN_OUTPUTS = ("status", "state", "annotated", "face", "shown", "slider", "grid", "notes",
@@ -59,10 +66,10 @@ RUN_OUTPUTS = ("status", "state", "annotated", "face", "shown", "slider", "grid"
 def mode_choices(task: str) -> list[tuple[str, str]]:
     """The input radio: the benchmark on the visitor's photo, or the photo as it is."""
     if task == "sr":
-        return [("Auto (simulate when the faces are larger than the method's input)", "auto"),
+        return [("Auto (simulate when no method restores the faces at their size)", "auto"),
                 ("Simulate a low-resolution capture (benchmark degradation, ground truth)",
                  "simulate"), ("My photo is the low-resolution input", "native")]
-    return [("Auto (simulate when the faces are larger than the method's input)", "auto"),
+    return [("Auto (simulate when no method restores the faces at their size)", "auto"),
             ("Simulate a degraded capture (benchmark blind degradation, ground truth)",
              "simulate"), ("My photo is the degraded input (identity to the input)", "native")]
 log = logging.getLogger("fsr.demo")
@@ -118,6 +125,15 @@ def _nearest(img: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(img, (side, side), interpolation=cv2.INTER_NEAREST)
 
 
+def zoom(img: np.ndarray, target: int = ZOOM_PX) -> np.ndarray:
+    """``img`` enlarged by the whole factor that brings it nearest ``target`` px (nearest
+    neighbour: every pixel a crisp square), so the browser never stretches a small crop."""
+    import cv2
+
+    k = max(1, round(target / img.shape[0]))
+    return img if k == 1 else cv2.resize(img, None, fx=k, fy=k, interpolation=cv2.INTER_NEAREST)
+
+
 def face_views(state: dict | None, face: int | None, method: str | None):
     """(ImageSlider value, Gallery value) for one face of a finished comparison: simulated,
     ground truth | input | methods (slider: ground truth vs method); native, input | methods
@@ -133,13 +149,13 @@ def face_views(state: dict | None, face: int | None, method: str | None):
                 (_nearest(f["input"], out.shape[0]), f"input ({side} px, benchmark "
                                                      "degradation, nearest-upscaled)")]
         grid += [(f["outputs"][m], m) for m in state["methods"]]
-        return (_nearest(f["gt"], out.shape[0]), out), grid
+        return (zoom(_nearest(f["gt"], out.shape[0])), zoom(out)), grid
     seen = f.get("inputs", {}).get(method, f["input"])
     side = seen.shape[0]
     grid = [(_nearest(seen, out.shape[0]), f"input ({side} px, nearest-upscaled)")]
     grid += [(f["outputs"][m], f"{m}: {f.get('status', {}).get(m, 'restored')}")
              for m in state["methods"]]
-    return (_nearest(seen, out.shape[0]), out), grid
+    return (zoom(_nearest(seen, out.shape[0])), zoom(out)), grid
 
 
 def face_notes(state: dict | None, face: int | None) -> str:
@@ -154,7 +170,7 @@ def face_notes(state: dict | None, face: int | None) -> str:
         note = f.get("notes", {}).get(m)
         row = next((r for r in state.get("rows", []) if r["method"] == m
                     and r["face"] == f["index"]), {})
-        nums = ", ".join(f"{k} {row[k]:.4g}" for k in (*METRICS, *NATIVE_ONLY)
+        nums = ", ".join(f"{k} {row[k]:.4g}" for k in (*metric_columns(), *NATIVE_ONLY)
                          if row.get(k) is not None)
         lines.append(f"- {m}: {note or 'simulated'}" + (f" ({nums})" if nums else ""))
     return "\n".join(lines)
@@ -163,7 +179,7 @@ def face_notes(state: dict | None, face: int | None) -> str:
 def _slider_label(state, method) -> str:
     shown = method if state and method in state["methods"] else "method"
     first = "Ground truth" if state and state.get("mode") == "simulate" else "Input"
-    return f"{first} vs {shown} (drag the handle)"
+    return f"{first} vs {shown}, enlarged (drag the handle)"
 
 
 def on_pick(state, face, method):
@@ -178,19 +194,25 @@ def _status(res: dict) -> str:
     what += (", simulated capture" if res.get("mode") == "simulate" else
              ", your crop as input" if res["aligned"] else ", your photo as input")
     times = ", ".join(f"{m} {s:.1f} s" for m, s in res["seconds"].items())
+    mode = next((m for m in res["messages"] if m.startswith("mode: ")), "")
+    others = [m for m in res["messages"] if m != mode]
     lines = [f"**Done:** {what}, {len(res['methods'])} method(s) in "
-             f"{res['total_seconds']:.1f} s ({times})."]
-    lines += [f"- {m}" for m in res["messages"]]
+             f"{res['total_seconds']:.1f} s ({times})." + (f" {mode[0].upper()}{mode[1:]}."
+                                                            if mode else "")]
+    if others:  # collapsed: the result stays in view
+        lines += ["", f"<details><summary>{len(others)} note(s)</summary>", ""]
+        lines += [f"- {m}" for m in others] + ["", "</details>"]
     return "\n".join(lines)
 
 
 def _table(rows: list[dict], has_gt: bool, mode: str = "native"):
     import pandas as pd
 
-    cols = [c for c in TABLE_COLUMNS if (has_gt or c not in METRICS)
+    all_cols, metrics = table_columns(), metric_columns()
+    cols = [c for c in all_cols if (has_gt or c not in metrics)
             and (mode == "native" or c not in NATIVE_ONLY)]
-    # the suite's metric columns beyond METRICS (e.g. identity-dist), before 'seconds'
-    extra = list(dict.fromkeys(k for r in rows for k in r if k not in TABLE_COLUMNS
+    # the suite's metric columns beyond the fixed ones (e.g. identity-dist), before 'seconds'
+    extra = list(dict.fromkeys(k for r in rows for k in r if k not in all_cols
                                and k not in ("x1", "y1", "x2", "y2", "score")))
     cols[cols.index("seconds"):cols.index("seconds")] = extra
     return pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
@@ -215,8 +237,6 @@ def on_run(image, aligned, methods, gt, fidelity=None, mode="auto"):
         msg = f"internal error ({type(err).__name__}); the server log has the details"
         gr.Warning(msg)
         return (f"**Error:** {msg}", *empty)
-    for m in res["messages"]:
-        gr.Warning(m)
     state = {k: res[k] for k in ("faces", "methods", "rows", "mode")}
     faces = [(f["label"], f["index"]) for f in res["faces"]]
     slider, grid = face_views(state, 1, res["methods"][0])
@@ -232,14 +252,14 @@ def on_run(image, aligned, methods, gt, fidelity=None, mode="auto"):
 
 
 INTRO = f"""# fsr: face super-resolution and restoration, side by side
-Upload a photo or an already-aligned face crop, pick methods, and compare them face by face.
-**Simulate** runs the benchmark on your photo: each face is the ground truth, degraded with the
-benchmark's recipe, restored by every method and scored (PSNR/SSIM/LPIPS/identity).
-**My photo is the input** restores the photo itself at its native resolution: a face larger
-than a method's input is kept, never shrunk, and the page says so. Only methods whose
-weights are on this server are offered. Limits: {MAX_PIXELS / 1e6:.0f} MP per image,
-{MAX_FACES} faces (the largest), {TIME_LIMIT_S:.0f} s per request, one request at a time.
+Upload a photo or an aligned face crop, pick methods, press Compare. **Simulate** runs the
+benchmark on your photo (each face is the ground truth, degraded, restored, scored); **my photo
+is the input** restores the photo itself, each face by the route measured best for its size.
+Limits: {MAX_PIXELS / 1e6:.0f} MP, {MAX_FACES} faces, {TIME_LIMIT_S:.0f} s per request.
 """
+YAW_INTRO = """**The point of the project in one picture:** each method's score against the head's
+yaw on the benchmark's test faces (dots: faces, lines: 15-degree bucket means). A method that
+looks fine on frontal faces can fall apart on turned ones; the tables below give the numbers."""
 
 
 def _has_codeformer(methods) -> bool:
@@ -250,12 +270,12 @@ def build_demo(peers=None) -> gr.Blocks:
     """The page; ``peers``: demo.peers.fetch_peers()'s report (None: look at the cache now)."""
     with gr.Blocks(title="fsr: compare face SR and restoration methods") as demo:
         gr.Markdown(INTRO)
-        gr.Markdown(peers_markdown(peers), elem_id="peers")
+        gr.Markdown(peers_line(peers), elem_id="peers")
         state = gr.State(None)
         with gr.Tab("Compare"):
             with gr.Row():
                 with gr.Column(scale=2):
-                    image = image_input(label="Photo or face crop",
+                    image = image_input(label="Photo or face crop", height=300,
                                         sources=["upload", "clipboard"], elem_id="input-image")
                     aligned = gr.Checkbox(label="already-aligned face crop", value=False,
                                           elem_id="aligned")
@@ -277,18 +297,25 @@ def build_demo(peers=None) -> gr.Blocks:
                     run = gr.Button("Compare", variant="primary", elem_id="run")
                     gr.Examples(_examples(), inputs=[image, aligned], cache_examples=False,
                                 label="Examples (real photos; see demo/examples/PROVENANCE.md)")
+                    details = peers_markdown(peers)
+                    with gr.Accordion("Missing peers: how to add them", open=False,
+                                      visible=bool(details), elem_id="peers-details"):
+                        gr.Markdown(details)
                 with gr.Column(scale=3):
                     status = gr.Markdown(elem_id="status")
-                    annotated = gr.Image(label="Detected faces (yaw / pitch / roll, degrees)",
-                                         format="jpeg", interactive=False, elem_id="annotated")
+                    # the face pair first, enlarged by a whole factor, short enough for the screen
+                    slider = gr.ImageSlider(label="Input vs method, enlarged (drag the handle)",
+                                            format="png", interactive=False, elem_id="slider",
+                                            max_height=420)
                     with gr.Row():
                         face = gr.Dropdown([], label="Face", elem_id="face")
                         shown = gr.Dropdown([], label="Method in the slider", elem_id="shown")
-                    slider = gr.ImageSlider(label="Input vs method (drag the handle)",
-                                            format="png", interactive=False, elem_id="slider")
-                    grid = gr.Gallery(label="This face, every method", columns=4, format="png",
-                                      object_fit="contain", height=300, elem_id="grid")
                     notes = gr.Markdown(elem_id="face-notes")
+                    grid = gr.Gallery(label="This face, every method", columns=4, format="png",
+                                      object_fit="contain", height=260, elem_id="grid")
+                    annotated = gr.Image(label="Detected faces (yaw / pitch / roll, degrees)",
+                                         format="jpeg", interactive=False, elem_id="annotated",
+                                         height=360)
                     photos = gr.Gallery(label="Whole photo per method (full resolution)",
                                         columns=2, object_fit="contain", height=420, elem_id="photos")
                     table = gr.Dataframe(label="Per face and method", interactive=False,
@@ -296,6 +323,15 @@ def build_demo(peers=None) -> gr.Blocks:
                     files = gr.File(label="Download: images (zip) and numbers (CSV)",
                                     file_count="multiple", interactive=False, elem_id="files")
         with gr.Tab("Benchmark"):
+            plots = yaw_plots()
+            gr.Markdown(YAW_INTRO)
+            metric = gr.Radio(list(plots), value=next(iter(plots), None), label="Metric",
+                              elem_id="yaw-metric", visible=bool(plots))
+            plot = gr.Image(str(next(iter(plots.values()))) if plots else None,
+                            label="Score against |yaw|, per task", interactive=False,
+                            elem_id="yaw-plot", visible=bool(plots), format="png")
+            metric.change(lambda k: str(plots[k]) if k in plots else None, metric, plot,
+                          queue=False)
             board = gr.Markdown(leaderboard_markdown(), elem_id="leaderboard")
             gr.Button("Reload").click(lambda: leaderboard_markdown(), None, board, queue=False)
 
@@ -307,7 +343,7 @@ def build_demo(peers=None) -> gr.Blocks:
         methods.change(lambda ms: gr.update(visible=_has_codeformer(ms)), methods, fidelity,
                        queue=False)
         run.click(on_run, [image, aligned, methods, gt, fidelity, mode],
-                  [outputs[k] for k in RUN_OUTPUTS], concurrency_limit=1)
+                  [outputs[k] for k in RUN_OUTPUTS], concurrency_limit=CONCURRENCY)
         for picker in (face, shown):
             picker.input(on_pick, [state, face, shown], [slider, grid, notes], queue=False)
     return demo
@@ -315,7 +351,7 @@ def build_demo(peers=None) -> gr.Blocks:
 
 def launch_kwargs() -> dict:
     return {"share": False, "show_error": True, "ssr_mode": False, "max_file_size": MAX_UPLOAD,
-            "allowed_paths": [str(EXAMPLES)]}
+            "allowed_paths": [str(EXAMPLES), str(ROOT / "leaderboard")]}
 
 
 def main(argv: list[str] | None = None, demo: gr.Blocks | None = None) -> None:
@@ -343,7 +379,7 @@ def main(argv: list[str] | None = None, demo: gr.Blocks | None = None) -> None:
     except DemoError as err:
         log.warning("no face detector yet (%s); photos will fail until its weights are here", err)
     demo = demo or build_demo()
-    demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     demo.launch(server_name=args.host, server_port=args.port, **launch_kwargs())
 
 

@@ -1,10 +1,10 @@
 """Drive the app in a headless Chromium (Playwright): used by the end-to-end test and to make
 the screenshot in docs/demo.png.
 
-    python demo/browser.py docs/demo.png --photo demo/examples/t1.jpg \\
+    python -m demo.browser docs/demo.png --photo demo/examples/t1.jpg \\
         --methods bicubic-x4 realesrgan-x4plus
 
-Starts ``demo/app.py`` on a free loopback port in a subprocess, uploads the photo, ticks
+Starts the app (``python -m demo.app``) on a free loopback port in a subprocess, uploads the photo, ticks
 exactly the given methods, presses Compare and waits for the slider and the gallery.
 Chromium is the system one (``FSR_CHROMIUM``, default /usr/bin/chromium), never downloaded.
 """
@@ -34,13 +34,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(port: int | None = None, timeout: float = 300.0, log: str | os.PathLike | None = None):
-    """Run the app in a subprocess on 127.0.0.1; yields its URL, stops it afterwards."""
+def serve(port: int | None = None, timeout: float = 300.0, log: str | os.PathLike | None = None,
+          env: dict[str, str] | None = None):
+    """Run the app (``python -m demo.app``) in a subprocess on 127.0.0.1 with ``env`` added to
+    the environment; yields its URL, stops it afterwards."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}/"
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, str(ROOT / "demo" / "app.py"), "--port", str(port)],
-                            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "demo.app", "--port", str(port)],
+                            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                            env={**os.environ, **(env or {})})
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -23,33 +23,23 @@ import zipfile
 from functools import cache
 from pathlib import Path
 
-import numpy as np
-
-from demo.photo import (  # noqa: F401 - pose_text, get_detector: the app's names
-    DemoError,
-    DetectOnce,
-    annotate,
-    get_detector,
-    pose_text,
-    read_photo,
-)
+from demo.photo import DemoError, DetectOnce, annotate, get_detector, pose_text, read_photo
+from demo.simulate import metric_columns, score_given, simulate
 
 MAX_PIXELS = int(os.environ.get("FSR_DEMO_MAX_PIXELS", 16_000_000))  # input photo
 MAX_OUTPUT_PIXELS = 24_000_000  # the whole restored photo; faces keep the method's full scale
 MAX_FACES = int(os.environ.get("FSR_DEMO_MAX_FACES", 10))
 TIME_LIMIT_S = float(os.environ.get("FSR_DEMO_TIME_LIMIT", 180))
-def _suite_columns() -> tuple[str, ...]:
-    from demo.simulate import metric_columns
-
-    return tuple(metric_columns())
-
-
-METRICS = _suite_columns()  # the pose suite's metric columns (simulated mode, user ground truth)
 CHECKS = ("psnr_vs_input", "identity_dist_vs_input")  # native mode: is the output still the input?
 MODES = ("auto", "simulate", "native")
-CSV_COLUMNS = ["mode", "method", "face", "x1", "y1", "x2", "y2", "score", "yaw", "pitch", "roll",
-               "face_px", "status", "task", "input_px", "output_px", *METRICS, *CHECKS,
-               "seconds", "note"]
+
+
+def csv_columns() -> list[str]:
+    """The CSV's columns; the metric ones are the pose suite's (read on first use, not at import)."""
+    return ["mode", "method", "face", "x1", "y1", "x2", "y2", "score", "yaw", "pitch", "roll",
+            "face_px", "status", "task", "input_px", "output_px", *metric_columns(),
+            *CHECKS, "seconds", "note"]
+
 OUT_ROOT = Path(tempfile.gettempdir()) / "fsr-demo"
 KEEP_OUTPUTS_S = 3600  # request folders older than this are deleted by later requests
 
@@ -75,24 +65,6 @@ def method_choices(task: str | None = None, scale: int | None = None) -> list[st
         if scale is None or m_task != "sr" or m_scale == int(scale):
             names.append(name)
     return names
-
-
-def face_metrics(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, list[str]]:
-    """The pose suite's metrics of one uint8 crop against a ground truth the user gave (resized
-    to the crop), scored by harness.scoring like a benchmark image; failures are messages."""
-    from demo import simulate
-
-    h = simulate._harness()
-    task = h.suite.Task(name="given", kind="restore", size=pred.shape[0], scale=1)
-    values, problems = {}, []
-    for spec in simulate.suite().metrics:  # one at a time: one failing must not hide the others
-        try:
-            values.update(h.scoring.score(simulate.metrics(), [spec], h.lib.to_tensor(pred / 255.0),
-                                          gt.astype(np.float32) / 255, gt.astype(np.float32) / 255,
-                                          task, "the crop"))
-        except h.BenchError as err:
-            problems.append(str(err))
-    return {k: round(v, 4) for k, v in values.items()}, problems
 
 
 def _out_dir() -> Path:
@@ -176,8 +148,6 @@ def compare(image, methods, aligned: bool = False, gt=None, *, mode: str = "auto
     ran: list[str] = []
     rows: list[dict] = []
     if mode == "simulate":
-        from demo.simulate import simulate
-
         try:
             faces, ran, rows, seconds, dropped = simulate(
                 img, loaded, detector=det, max_faces=max_faces, aligned=aligned,
@@ -250,7 +220,7 @@ def compare(image, methods, aligned: bool = False, gt=None, *, mode: str = "auto
                        "output_px": pred.shape[0], "psnr_vs_input": psnr_in,
                        "identity_dist_vs_input": id_in, "seconds": round(seconds[name], 3)}
                 if gt_img is not None:
-                    values, problems = face_metrics(pred, gt_img)
+                    values, problems = score_given(pred, gt_img)
                     row.update(values)
                     messages += [p for p in problems if p not in messages]
                 rows.append(row)
@@ -279,9 +249,10 @@ def compare(image, methods, aligned: bool = False, gt=None, *, mode: str = "auto
         files.append(write_image(out / "faces" / "ground_truth.png", gt_img))
     csv_path = out / "results.csv"
     with open(csv_path, "w", newline="") as fh:
-        # the suite's metric columns beyond METRICS (e.g. identity-dist) follow the fixed ones
-        extra = list(dict.fromkeys(k for r in rows for k in r if k not in CSV_COLUMNS))
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS + extra, restval="")
+        # the suite's metric columns beyond the fixed ones (e.g. identity-dist) follow them
+        columns = csv_columns()
+        extra = list(dict.fromkeys(k for r in rows for k in r if k not in columns))
+        writer = csv.DictWriter(fh, fieldnames=columns + extra, restval="")
         writer.writeheader()
         writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
     zip_path = out / "fsr-results.zip"
@@ -296,17 +267,15 @@ def compare(image, methods, aligned: bool = False, gt=None, *, mode: str = "auto
 
 
 def _auto_mode(img, loaded, aligned: bool, has_gt: bool, det, max_faces: int) -> tuple[str, str]:
-    """'simulate' when the largest face is larger than the smallest input the methods' tasks
-    take (SAM3D x4: 32 px; any-size SR x4: the benchmark's 32 px), else 'native'; and why."""
+    """'native' when a chosen fixed-input method would put the largest face through its model
+    (fsr.restore.routes: up to the measured sizes), or, with any-size methods only, when the
+    face is within the benchmark's input (x4: 32 px); else 'simulate' (restoring the photo
+    itself would only keep its faces). And why, for the status line."""
     from fsr.restore import face_input_side, native_side
+    from fsr.restore.routes import choose_route
 
     if has_gt:
         return "native", "mode: your crop and your ground truth (native)"
-    sides = []
-    for _, m in loaded:
-        side = face_input_side(m)
-        sides.append(side if side is not None else (128 // m.scale if m.task == "sr" else 128))
-    side = min(sides)
     if aligned:
         largest = img.shape[0]
     else:
@@ -316,13 +285,20 @@ def _auto_mode(img, loaded, aligned: bool, has_gt: bool, det, max_faces: int) ->
         if not found:
             return "native", "mode: native (no face found to simulate)"
         largest = max(int(round(native_side(f.affine))) for f in found)
-    if largest > side:
-        return "simulate", (f"mode: simulated low-resolution capture (the largest face, "
-                            f"{largest} px, is larger than the {side} px input: restoring it "
-                            "as it is would shrink it); choose 'My photo is the low-resolution "
-                            "input' to restore the photo itself")
-    return "native", (f"mode: your photo is the low-resolution input (faces up to {largest} px, "
-                      f"within the {side} px input)")
+    routed = []  # fixed-input methods that would use their model on the largest face
+    for name, m in loaded:
+        side = face_input_side(m)
+        if side is not None and choose_route(m.label, largest, side).route != "kept":
+            routed.append(f"{name} ({choose_route(m.label, largest, side).route})")
+    fixed = [m for _, m in loaded if face_input_side(m) is not None]
+    bench_side = min(128 // m.scale if m.task == "sr" else 128 for _, m in loaded)
+    if routed or (not fixed and largest <= bench_side):
+        return "native", (f"mode: your photo is the low-resolution input (largest face {largest} "
+                          "px" + (f"; {', '.join(routed)}" if routed else "") + ")")
+    return "simulate", (f"mode: simulated low-resolution capture (the largest face, {largest} "
+                        "px, is beyond what the methods restore at its size: restoring the photo "
+                        "itself would keep it as it is); choose 'My photo is the "
+                        "low-resolution input' to restore the photo itself")
 
 
 def _label_faces(faces: list[dict], ran: list[str], mode: str) -> None:
@@ -349,3 +325,14 @@ def leaderboard_markdown(root: str | os.PathLike | None = None) -> str:
             "```\npython bench/run.py --suite pose       # writes results/pose/\n"
             "python leaderboard/make.py results/pose -o leaderboard/LEADERBOARD.md\n```\n\n"
             "then reload this page.")
+
+
+YAW_METRICS = ("psnr", "lpips", "identity-dist")  # the Benchmark tab's choice, in this order
+
+
+def yaw_plots(root: str | os.PathLike | None = None) -> dict[str, Path]:
+    """The leaderboard's per-yaw plots of the test faces, {metric: PNG}, those that exist."""
+    root = Path(root) if root is not None else Path(__file__).resolve().parents[1]
+    plots = root / "leaderboard" / "pose" / "plots"
+    found = {m: plots / f"samples_{m}_vs_yaw.png" for m in YAW_METRICS}
+    return {m: p for m, p in found.items() if p.is_file()}

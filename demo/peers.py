@@ -81,13 +81,27 @@ def fetch_peers(download: bool | None = None) -> list[PeerStatus]:
     return report
 
 
-def peers_markdown(report: list[PeerStatus] | None = None) -> str:
-    """One paragraph for the page: which peers are missing and how to add them ('' if none)."""
+def _missing(report: list[PeerStatus] | None) -> list[PeerStatus]:
     from fsr.assets import status
 
     if report is None:  # what is on this machine now, without fetching
         report = [PeerStatus(a, w, status(a).startswith("ok"), "") for a, w in PEERS]
-    missing = [p for p in report if not p.ok]
+    return [p for p in report if not p.ok]
+
+
+def peers_line(report: list[PeerStatus] | None = None) -> str:
+    """One short line for the top of the page: which peers this server lacks ('' if none)."""
+    missing = _missing(report)
+    if not missing:
+        return ""
+    names = ", ".join(p.what.split(" (")[0] for p in missing)
+    return (f"*Not on this server: {names}; their methods are not offered "
+            "(how to add them: below the Compare button).*")
+
+
+def peers_markdown(report: list[PeerStatus] | None = None) -> str:
+    """The list for a collapsed section: each missing peer and how to add it ('' if none)."""
+    missing = _missing(report)
     if not missing:
         return ""
     lines = ["**Missing peers:** this server lacks the weights of "

@@ -4,7 +4,7 @@ Each detected face, aligned at the benchmark's ground-truth size, is the ground 
 degraded exactly as the benchmark degrades its images (the pose suite's task for the method:
 sr-x4 / sr-x8 bicubic, restore GFPGAN blind; seed ``seed_for(image_key, task)`` with an
 image key made from the photo's bytes and the face's number), every method restores that
-input, and each output is scored by ``harness.scoring`` -- the engine's own degrade, prior and
+input, and each output is scored by ``fsr.bench.scoring`` -- the engine's own degrade, prior and
 metric calls, so the numbers mean what the leaderboard's mean. Metric or method failures come
 back as messages; no number is made up or turned into NaN.
 """
@@ -12,40 +12,54 @@ back as messages; no number is made up or turned into NaN.
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+from demo.photo import pose_text
+
 SUITE = "pose"  # the leaderboard's suite: its tasks, metrics and degradation recipes
 
 
-def _harness():
-    if str(BENCH) not in sys.path:  # `import harness`, as bench/run.py does
-        sys.path.insert(0, str(BENCH))
-    import harness.lib
-    import harness.scoring
-    import harness.suite
+def _bench():
+    import fsr.bench
+    import fsr.bench.lib
+    import fsr.bench.scoring
+    import fsr.bench.suite
 
-    return harness
+    return fsr.bench
 
 
 @cache
 def suite():
-    return _harness().suite.load_suite(SUITE)
+    return _bench().suite.load_suite(SUITE)
 
 
 @cache
 def metrics():
-    """One harness.lib.Metrics per process (LPIPS and identity load once)."""
-    return _harness().lib.Metrics()
+    """One fsr.bench.lib.Metrics per process (LPIPS and identity load once)."""
+    return _bench().lib.Metrics()
 
 
 def metric_columns() -> list[str]:
     return [s.column for s in suite().metrics]
+
+
+def score_given(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, list[str]]:
+    """The pose suite's metrics of one uint8 crop against a ground truth the user gave (resized
+    to the crop), scored like a benchmark image; failures are messages."""
+    h = _bench()
+    task = h.suite.Task(name="given", kind="restore", size=pred.shape[0], scale=1)
+    values, problems = {}, []
+    for spec in suite().metrics:  # one at a time: one failing must not hide the others
+        try:
+            values.update(h.scoring.score(metrics(), [spec], h.lib.to_tensor(pred / 255.0),
+                                          gt.astype(np.float32) / 255, gt.astype(np.float32) / 255,
+                                          task, "the crop"))
+        except h.BenchError as err:
+            problems.append(str(err))
+    return {k: round(v, 4) for k, v in values.items()}, problems
 
 
 def _u8(t_or_a) -> np.ndarray:
@@ -60,7 +74,7 @@ def photo_key(img: np.ndarray) -> str:
 def ground_truths(img: np.ndarray, detector, max_faces: int, size: int, aligned: bool):
     """[(face dict, float gt at ``size``)] for each detected face, or the aligned crop."""
     from fsr.restore import RestoreError
-    from fsr.restore_photo import _crop
+    from fsr.restore.common import aligned_crop
 
     if aligned:
         from fsr.data.degradations import resize
@@ -83,7 +97,7 @@ def ground_truths(img: np.ndarray, detector, max_faces: int, size: int, aligned:
     out = []
     for i, f in enumerate(faces, 1):
         px = int(round(native_side(f.affine)))
-        crop, _ = _crop(img, f.affine, size)
+        crop = aligned_crop(img, f.affine, size)
         note = (f"face {i}: {px} px in the photo; ground truth: aligned at {size} px"
                 + (" (upsampled: softer than a real face of that size)" if px < size else ""))
         out.append(({"index": i, "box": [float(v) for v in f.box], "score": float(f.score),
@@ -95,9 +109,7 @@ def ground_truths(img: np.ndarray, detector, max_faces: int, size: int, aligned:
 def simulate(img: np.ndarray, usable: list[tuple[str, object]], *, detector, max_faces: int,
              aligned: bool, time_limit: float, start: float, messages: list[str]):
     """(faces, ran, rows, seconds, dropped) of the simulated mode; see the module docstring."""
-    h = _harness()
-    from demo.compare import pose_text
-
+    h = _bench()
     su = suite()
     tasks = {}
     for name, m in usable:

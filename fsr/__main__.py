@@ -5,6 +5,7 @@
     python -m fsr assets verify          resolve and check every asset that has an offline source
     python -m fsr restore IN OUT --method M   restore a photo/crop, or every image in a folder
     python -m fsr methods                list the methods and whether their weights are here
+    python -m fsr metrics                the metric table: definition (paper / fsr), licence, status
     python -m fsr profile IN OUT --yaws 0,15,30   turn aligned crops to other yaws (synthetic pose)
 """
 
@@ -209,6 +210,24 @@ def cmd_methods(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from fsr.metrics import METRICS, availability
+
+    rows = [(s.name, s.mode, "lower" if s.lower_better else "higher",
+             "paper" if s.is_paper else "fsr", availability(s.name), s.licence, s.definition)
+            for s in METRICS.values()]
+    print(f"{'name':18} {'mode':4} {'better':6} {'def':5} {'status':34} licence")
+    for name, mode, better, kind, state, licence, definition in rows:
+        print(f"{name:18} {mode:4} {better:6} {kind:5} {state[:34]:34} {licence}")
+        if args.verbose:
+            print(f"{'':18} definition: {definition}")
+            if len(state) > 34:
+                print(f"{'':18} status: {state}")
+    print("def: 'paper' = a published evaluation script's definition exactly; 'fsr' = fsr's own "
+          "(offline stand-ins carry their own names). -v: definitions and full status")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fsr", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -245,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     prof.set_defaults(run=cmd_profile)
     methods = commands.add_parser("methods", help="list methods and whether their weights are here")
     methods.set_defaults(run=cmd_methods)
+    metrics = commands.add_parser("metrics", help="list metrics: definition, licence, status")
+    metrics.add_argument("-v", "--verbose", action="store_true", help="definitions, full status")
+    metrics.set_defaults(run=cmd_metrics)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -34,6 +34,13 @@ COMMANDS = {
     "uv run python bench/run.py --suite pose --out leaderboard/pose":
         'tests/bench/test_bench_run.py::"--suite", str(suite_file), "--out"',
     "uv run python leaderboard/make.py leaderboard/pose -o leaderboard/LEADERBOARD.md": RUN_HERE,
+    # the export -> your method -> score -> merged page loop, on two sample faces
+    "uv run python bench/run.py --suite pose --export-inputs inputs/":
+        'tests/bench/test_outputs.py::"--export-inputs", "inputs/"',
+    'uv run python bench/run.py --suite pose --methods mine=outputs:mine/ --out results/mine '
+    '--by "Your Name"': 'tests/bench/test_outputs.py::"--by", "Your Name"',
+    "uv run python leaderboard/make.py leaderboard/pose results/mine -o results/LEADERBOARD.md":
+        'tests/bench/test_outputs.py::make.main(["results/pose", "results/mine"',
     "uv run python leaderboard/make.py leaderboard/pose --readme README.md --cards weights":
         RUN_HERE,
 }
@@ -107,14 +114,17 @@ def test_leaderboard_commands_reproduce_the_committed_files(tmp_path):
     committed (a drift would also fail tests/test_readme.py)."""
     shutil.copytree(REPO / "leaderboard", tmp_path / "leaderboard")
     shutil.copy(REPO / "README.md", tmp_path / "README.md")
+    (tmp_path / "docs").mkdir()
+    shutil.copy(REPO / "docs" / "results.md", tmp_path / "docs" / "results.md")
     (tmp_path / "weights").mkdir()
     for card in (REPO / "weights").glob("*.md"):
         shutil.copy(card, tmp_path / "weights" / card.name)
-    for command in [c for c in COMMANDS if c.startswith("uv run python leaderboard/make.py")]:
+    for command in [c for c, who in COMMANDS.items() if who == RUN_HERE
+                    and c.startswith("uv run python leaderboard/make.py")]:
         args = _uv_run(command)
         args[1] = str(REPO / args[1])  # the script from the checkout, its paths in the copy
         proc = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-2000:]
-    for rel in ["leaderboard/LEADERBOARD.md", "README.md",
+    for rel in ["leaderboard/LEADERBOARD.md", "README.md", "docs/results.md",
                 *(f"weights/{c.name}" for c in (REPO / "weights").glob("*.md"))]:
         assert (tmp_path / rel).read_text() == (REPO / rel).read_text(), rel

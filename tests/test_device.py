@@ -97,7 +97,6 @@ def test_bench_and_restore_cli_without_cuda_exit_2_one_line(tmp_path):
                                          (["--dtype", "int8"], "dtype must be"),
                                          (["--device", "tpu"], "device must be")])
 def test_bench_bad_flags_exit_2(args, needle, tmp_path, capsys):
-    sys.path.insert(0, str(REPO / "bench"))
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("bench_run_dev", REPO / "bench" / "run.py")

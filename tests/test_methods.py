@@ -146,7 +146,7 @@ def test_stochastic_nets_give_the_same_output_every_call_and_leave_the_rng_alone
 def test_output_does_not_depend_on_the_input_memory_layout(name):
     """A permuted HWC batch arrives channels_last; oneDNN picks other kernels for it, which
     once changed the last bit of an output (and 1/255 of a written pixel) with the batch."""
-    from fsr.restore import _prior
+    from fsr.restore.common import method_prior
 
     m = load_method(name)
     side = m.in_size or 32
@@ -154,7 +154,7 @@ def test_output_does_not_depend_on_the_input_memory_layout(name):
     plain = hwc.permute(0, 3, 1, 2).contiguous()
     strided = hwc.permute(0, 3, 1, 2)  # channels_last strides
     assert not strided.is_contiguous()
-    prior = _prior(m, [(hwc[0].numpy() * 255).astype("uint8")])
+    prior = method_prior(m, [(hwc[0].numpy() * 255).astype("uint8")])
     assert torch.equal(m(plain, prior), m(strided, prior))
 
 

@@ -123,32 +123,59 @@ def test_faces_larger_than_the_input_are_reproduced(method, mtcnn):
     assert res.faces
     for i, f in enumerate(res.faces, 1):
         x1, y1, x2, y2 = (int(round(v)) for v in f.box)
-        if side is not None and f.native_px > side:
+        if side is not None and f.native_px > 2.2 * side:  # beyond every measured route
             assert f.status == "kept"
-            assert f.note == f"face {i}: {f.native_px} px > {side} px input of {res.method}: kept"
-        if side is None or f.native_px > side:
+            assert f.note.startswith(f"face {i}: {f.native_px} px > {side} px input of "
+                                     f"{res.method}: kept (")
+        if f.status in ("kept", "whole-photo"):
             assert _face_psnr(back[y1:y2, x1:x2], img[y1:y2, x1:x2]) >= 35
             assert f.psnr_vs_input >= 35 and f.identity_dist_vs_input < 0.3  # same person: < 0.6
 
 
-@pytest.mark.slow
-def test_small_faces_go_through_the_method_and_beat_bicubic(mtcnn):
-    """multi_face.jpg shrunk 6x (aligned faces 24-32 px): SAM3D x4 really restores every face
-    and beats bicubic on each face box against the original photo."""
-    from fsr.restore import _resize_uint8
+def _shrunk_group(shrink: float, mtcnn, method: str = "sam3d-x4-samples"):
+    """multi_face.jpg shrunk ``shrink`` times, x4 by ``method`` and by bicubic, and the original
+    resized to the output (the ground truth at the output's scale)."""
+    from fsr.restore.common import resize_uint8
 
     src = read_image(GROUP)
-    small = _resize_uint8(src, (round(src.shape[0] / 6), round(src.shape[1] / 6)))
-    ref = _resize_uint8(src, (small.shape[0] * 4, small.shape[1] * 4))
-    sam = restore(small, "sam3d-x4-samples", detector=mtcnn, check=False)
+    small = resize_uint8(src, (round(src.shape[0] / shrink), round(src.shape[1] / shrink)))
+    ref = resize_uint8(src, (small.shape[0] * 4, small.shape[1] * 4))
+    res = restore(small, method, detector=mtcnn, check=False)
     bic = restore(small, "bicubic-x4", detector=mtcnn, check=False)
-    assert len(sam.faces) == len(bic.faces) == 5  # same detector, same photo: same order
-    for fs in sam.faces:
-        assert fs.status in ("restored", "upsampled") and fs.native_px <= 32
-        assert fs.input_crop.shape == (32, 32, 3) and fs.output_crop.shape == (128, 128, 3)
-        x1, y1, x2, y2 = (int(round(v * 4)) for v in fs.box)
-        assert _face_psnr(sam.image[y1:y2, x1:x2], ref[y1:y2, x1:x2]) > \
-            _face_psnr(bic.image[y1:y2, x1:x2], ref[y1:y2, x1:x2])
+    assert len(res.faces) == len(bic.faces) == 5  # same detector, same photo: same order
+    gains = []
+    for f in res.faces:
+        x1, y1, x2, y2 = (int(round(v * 4)) for v in f.box)
+        gains.append(_face_psnr(res.image[y1:y2, x1:x2], ref[y1:y2, x1:x2])
+                     - _face_psnr(bic.image[y1:y2, x1:x2], ref[y1:y2, x1:x2]))
+    return res, gains
+
+
+@pytest.mark.slow
+def test_small_faces_go_through_the_method_and_beat_bicubic(mtcnn):
+    """multi_face.jpg shrunk 6x (aligned faces 24-32 px): SAM3D x4's measured route (blend, at
+    every size up to 2x its input) restores every face and beats bicubic on each face box
+    against the original photo."""
+    res, gains = _shrunk_group(6, mtcnn)
+    for f in res.faces:
+        assert f.status == "blended" and f.native_px <= 32 and "val: blend +" in f.note
+        assert f.input_crop.shape == (32, 32, 3)  # what SAM3D saw
+        assert abs(f.output_crop.shape[0] - 4 * f.native_px) <= 1  # the face at 4x
+    assert min(gains) > 0, gains
+
+
+@pytest.mark.slow
+def test_faces_up_to_twice_the_input_get_the_model_not_bicubic(mtcnn):
+    """The issue's case: a group photo shrunk so its faces are ~40 px (36-48 px, 1.1-1.5x the
+    32 px input). Before the route table every face was kept (bicubic, +0.00 dB); now each is
+    blended. Measured (bench/studies/face_routes.py --photo ... --shrink 4): +0.62, -0.03,
+    +0.45, +0.28, +0.64 dB, mean +0.39 dB; the 48 px face is the weakest."""
+    res, gains = _shrunk_group(4, mtcnn)
+    for i, f in enumerate(res.faces, 1):
+        assert 32 < f.native_px <= 50 and f.status == "blended"
+        assert f.note.startswith(f"face {i}: {f.native_px} px > 32 px input of "
+                                 "sam3d-x4-samples: blended: ")
+    assert np.mean(gains) > 0.3 and min(gains) > -0.1, gains
 
 
 @pytest.mark.slow
@@ -171,7 +198,7 @@ def test_output_size_guard(mtcnn):
 def test_tiled_upsampler_matches_whole_photo_for_bicubic():
     from fsr.face.paste import upsample_tiled
     from fsr.methods import load_method
-    from fsr.restore import method_upsampler
+    from fsr.restore.common import method_upsampler
 
     img = read_image(CROP)
     whole = method_upsampler(load_method("bicubic-x4"), tile=0)(img)

@@ -15,8 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench" / "studies"))
-from raw_faces import add_raw_argument, require_raw  # noqa: E402
+from fsr.data.raw_faces import RAW_HELP, RawFacesMissing, default_raw, require_raw
 
 CROP = 256
 MIN_NATIVE = 64  # source pixels spanned by the crop; smaller faces are too small to be GT
@@ -213,10 +212,13 @@ def write_provenance(rows: list[dict], out: Path) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_raw_argument(parser)
+    parser.add_argument("--raw", type=Path, default=default_raw(), help=RAW_HELP)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "samples")
     args = parser.parse_args()
-    require_raw(args.raw, "build_samples")
+    try:
+        require_raw(args.raw)
+    except RawFacesMissing as err:
+        parser.exit(2, f"build_samples: {err}\n")
     rows = build(args.raw, args.out)
     write_provenance(rows, args.out)
     ids = {s: {r["identity"] for r in rows if r["split"] == s} for s in ("train", "val", "test")}

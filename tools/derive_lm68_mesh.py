@@ -12,14 +12,11 @@ with the smallest median distance over all faces wins.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench" / "studies"))
-from pose_faces import STILL_EXTS  # noqa: E402
-from raw_faces import add_raw_argument, require_raw  # noqa: E402
+from fsr.data.raw_faces import RAW_HELP, STILL_EXTS, RawFacesMissing, default_raw, require_raw
 
 
 def frames(raw: Path):
@@ -41,8 +38,11 @@ def frames(raw: Path):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_raw_argument(ap)
-    raw = require_raw(ap.parse_args().raw, "derive_lm68_mesh")
+    ap.add_argument("--raw", type=Path, default=default_raw(), help=RAW_HELP)
+    try:
+        raw = require_raw(ap.parse_args().raw)
+    except RawFacesMissing as err:
+        ap.exit(2, f"derive_lm68_mesh: {err}\n")
     from fsr.pose.mediapipe_pose import get_face_mesh
     from fsr.pose.pnp import _dlib_models, detect_68
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from fsr.data.raw_faces import RAW_HELP, RawFacesMissing, default_raw, require_raw
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench" / "studies"))
-from raw_faces import add_raw_argument, require_raw  # noqa: E402
 
 
 def main() -> None:
@@ -31,9 +30,12 @@ def main() -> None:
     from fsr.imageio import read_image
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_raw_argument(ap)
+    ap.add_argument("--raw", type=Path, default=default_raw(), help=RAW_HELP)
     args = ap.parse_args()
-    require_raw(args.raw, "dlib_sp5_layout")
+    try:
+        require_raw(args.raw)
+    except RawFacesMissing as err:
+        ap.exit(2, f"dlib_sp5_layout: {err}\n")
     files = json.loads((ROOT / "tests/face/data/face_counts.json").read_text())
     hog = dlib.get_frontal_face_detector()
     sp5 = dlib.shape_predictor(str(resolve("dlib-sp5")))

@@ -112,7 +112,7 @@ def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sess
               "`docs/training_curves.png`).", "",
               "## Load it", "", "```python",
               "from basicsr.utils.registry import ARCH_REGISTRY",
-              "import fsr  # registers the architectures",
+              "import fsr.archs  # registers the architectures",
               "from fsr.archs.checkpoint import load_checkpoint", "",
               f"net = ARCH_REGISTRY.get('{arch}')(**{net}).eval()",
               f"load_checkpoint(net, 'weights/{release.name}')   # picks params_ema",

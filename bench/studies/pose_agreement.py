@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from pose_faces import collect_crops, lowres
-from raw_faces import add_raw_argument, require_raw
+from pose_faces import collect_crops, lowres  # this folder's helper
+
+from fsr.data.raw_faces import RAW_HELP, RawFacesMissing, default_raw, require_raw
 
 SIZES = (16, 32, 64)
 HR = 256
@@ -191,13 +192,16 @@ def write_sheet(crops: list[dict], records: list[dict], path: Path, n: int = 8) 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_raw_argument(ap)
+    ap.add_argument("--raw", type=Path, default=default_raw(), help=RAW_HELP)
     ap.add_argument("--video-step", type=int, default=60, help="keep every Nth video frame")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N crops")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw records here")
     ap.add_argument("--sheet", type=Path, default=None, help="also write a contact sheet PNG")
     args = ap.parse_args(argv)
-    require_raw(args.raw, "pose_agreement")
+    try:
+        require_raw(args.raw)
+    except RawFacesMissing as err:
+        ap.exit(2, f"pose_agreement: {err}\n")
     res = run(args.raw, args.video_step, args.limit)
     if args.sheet:
         crops = collect_crops(args.raw, video_step=args.video_step, size=HR)[: args.limit]

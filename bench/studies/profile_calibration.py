@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 TURNS = (10, 20, 30, 40, 50, 55, 60, 65, 70, 80)
 # rotate_geometric, not render_profile: the table measures the uncalibrated turn

@@ -159,6 +159,27 @@ _ROWS = [
         urls=("https://download.pytorch.org/models/vgg16-397923af.pth",),
         convert="fsr.assets.converters:lpips_flax_to_torchvision", inputs=("lpips-vgg-flax",),
     ),
+    # --- the papers' face metrics (VQFR's metric_paper/; users download: no registry ships them)
+    Asset(
+        "arcface-resnet18-110", "resnet18_110.pth",
+        "ArcFace resnet_face18 (ronghuaiyang/arcface-pytorch), DataParallel state dict: VQFR's "
+        "Deg network. Official copy: VQFR README 'metric_weights' Google Drive folder "
+        "1k3RCSliF6PsujCMIdCD1hNM63EozlDIZ (arcface-pytorch's own: Baidu pan 1tFEX0yjUq3srop378Z1WMA)",
+        "no licence stated (arcface-pytorch has no LICENSE file; VQFR redistributes it)",
+    ),
+    Asset(
+        "awing-fan-wflw", "alignment_WFLW_4HG.pth",
+        "AWing FAN, 4 hourglasses, 98 WFLW landmarks ({'state_dict'}): facexlib's awing_fan, "
+        "VQFR's LMD network", "MIT (facexlib release); trained on WFLW (research use)",
+        urls=(f"{_GH}/xinntao/facexlib/releases/download/v0.1.0/alignment_WFLW_4HG.pth",),
+    ),
+    Asset(
+        "vqfr-inception-ffhq-512", "inception_FFHQ_512.pth",
+        "VQFR's FID reference statistics of FFHQ at 512 ({'mean', 'cov'}, pytorch-fid's "
+        "Inception); Official copy: VQFR README 'metric_weights' Google Drive folder "
+        "1k3RCSliF6PsujCMIdCD1hNM63EozlDIZ",
+        "Apache-2.0 (VQFR release); statistics of FFHQ (images CC BY-NC-SA 4.0)",
+    ),
     # --- pyiqa's weights (fsr.metrics.pyiqa_engine links them where pyiqa looks) -------------
     # pyiqa publishes no checksums; its file names' 8-hex tags are not documented as sha256.
     Asset(

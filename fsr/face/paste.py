@@ -190,33 +190,83 @@ def paste_faces(canvas: np.ndarray, restored: Sequence[np.ndarray], affines: Seq
     if canvas.ndim != 3 or canvas.shape[2] != 3:
         raise PasteError(f"canvas must be (H, W, 3), got {canvas.shape}")
     out = np.array(canvas, dtype=np.uint8, copy=True)  # blend per face box, never the whole canvas in float
-    ch, cw = canvas.shape[:2]
     for face, affine in zip(restored, affines, strict=True):
         face = np.asarray(face)
         if face.ndim != 3 or face.shape[0] != face.shape[1] or face.shape[2] != 3:
             raise PasteError(f"restored faces must be square (s, s, 3), got {face.shape}")
         if face.dtype != np.uint8:
             face = np.clip(np.round(face), 0, 255).astype(np.uint8)
-        side = face.shape[0]
-        # canvas -> restored-crop affine (pixel-centre exact for both rescalings).
-        to_face = rescale_affine(affine, src_scale=upscale,
-                                 dst_scale=side / float(crop_size or side))
-        to_canvas = cv2.invertAffineTransform(to_face)
-        corners = transform_points(to_canvas, [[-1, -1], [side, -1], [-1, side], [side, side]])
-        x0, y0 = np.floor(corners.min(0)).astype(int)
-        x1, y1 = np.ceil(corners.max(0)).astype(int) + 1
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, cw), min(y1, ch)
-        if x1 <= x0 or y1 <= y0:
+        placed = _warp_to_canvas(face, affine, out.shape, upscale, crop_size, mask,
+                                 cv2.INTER_LINEAR, cv2.BORDER_REPLICATE, face)
+        if placed is None:
             continue  # the face lies entirely outside the canvas
-        # Warp into the face's bounding box only: shift the canvas origin to (x0, y0).
-        roi = to_face.copy()
-        roi[:, 2] += roi[:, 0] * x0 + roi[:, 1] * y0
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        size = (x1 - x0, y1 - y0)
-        warped = cv2.warpAffine(face, roi, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-        m = cv2.warpAffine(_mask_for(mask, face), roi, size, flags=flags,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
+        (x0, y0, x1, y1), warped, m = placed
         region = out[y0:y1, x0:x1].astype(np.float32)
         blend = m * warped.astype(np.float32) + (1.0 - m) * region
         out[y0:y1, x0:x1] = np.clip(np.round(blend), 0, 255).astype(np.uint8)
     return out
+
+
+def add_detail(canvas: np.ndarray, details: Sequence[np.ndarray], affines: Sequence[np.ndarray],
+               upscale: float = 1.0, crop_size: int | None = None,
+               mask: str | np.ndarray | Callable = "ellipse",
+               mask_faces: Sequence[np.ndarray] | None = None) -> np.ndarray:
+    """Add signed detail crops (float32 (s, s, 3), 0-255 units) to ``canvas`` under the face
+    mask: the canvas's own pixels are kept and only the detail is warped (bicubic), so a
+    face made of its own pixels plus a method's detail is not blurred by a warp there and back.
+    Arguments as :func:`paste_faces`; a callable ``mask`` (a face parser) reads ``mask_faces``
+    (uint8 crops the size of the details, the face itself). Returns a new uint8 canvas.
+
+    Example:
+        >>> canvas = np.full((40, 40, 3), 100, np.uint8)
+        >>> a = np.array([[1.0, 0, 0], [0, 1.0, 0]])            # the crop is the canvas's corner
+        >>> out = add_detail(canvas, [np.full((20, 20, 3), 50, np.float32)], [a], mask="square")
+        >>> int(out[10, 10, 0]), int(out[30, 30, 0])
+        (150, 100)
+    """
+    if len(details) != len(affines):
+        raise PasteError(f"{len(details)} detail crops but {len(affines)} affine matrices")
+    if callable(mask) and (mask_faces is None or len(mask_faces) != len(details)):
+        raise PasteError("a callable mask needs mask_faces, one uint8 crop per detail crop")
+    out = np.array(canvas, dtype=np.uint8, copy=True)
+    for i, (detail, affine) in enumerate(zip(details, affines, strict=True)):
+        detail = np.asarray(detail, np.float32)
+        if detail.ndim != 3 or detail.shape[0] != detail.shape[1] or detail.shape[2] != 3:
+            raise PasteError(f"detail crops must be square (s, s, 3), got {detail.shape}")
+        face = mask_faces[i] if mask_faces is not None else np.zeros(detail.shape, np.uint8)
+        placed = _warp_to_canvas(detail, affine, out.shape, upscale, crop_size, mask,
+                                 cv2.INTER_CUBIC, cv2.BORDER_CONSTANT, face)
+        if placed is None:
+            continue
+        (x0, y0, x1, y1), warped, m = placed
+        region = out[y0:y1, x0:x1].astype(np.float32) + m * warped
+        out[y0:y1, x0:x1] = np.clip(np.round(region), 0, 255).astype(np.uint8)
+    return out
+
+
+def _warp_to_canvas(crop: np.ndarray, affine: np.ndarray, canvas_shape: tuple, upscale: float,
+                    crop_size: int | None, mask, interp: int, border: int,
+                    mask_face: np.ndarray):
+    """``crop`` and its mask (made from ``mask_face``, uint8 of the crop's size) warped into the canvas box the face covers: ((x0, y0, x1, y1),
+    warped crop, (h, w, 1) mask), or None when the face lies outside the canvas."""
+    ch, cw = canvas_shape[:2]
+    side = crop.shape[0]
+    # canvas -> crop affine (pixel-centre exact for both rescalings).
+    to_face = rescale_affine(affine, src_scale=upscale, dst_scale=side / float(crop_size or side))
+    to_canvas = cv2.invertAffineTransform(to_face)
+    corners = transform_points(to_canvas, [[-1, -1], [side, -1], [-1, side], [side, side]])
+    x0, y0 = np.floor(corners.min(0)).astype(int)
+    x1, y1 = np.ceil(corners.max(0)).astype(int) + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, cw), min(y1, ch)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    # Warp into the face's bounding box only: shift the canvas origin to (x0, y0).
+    roi = to_face.copy()
+    roi[:, 2] += roi[:, 0] * x0 + roi[:, 1] * y0
+    size = (x1 - x0, y1 - y0)
+    warped = cv2.warpAffine(crop, roi, size, flags=interp | cv2.WARP_INVERSE_MAP,
+                            borderMode=border, borderValue=0)
+    m = cv2.warpAffine(_mask_for(mask, mask_face), roi, size,
+                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
+    return (x0, y0, x1, y1), warped, m

@@ -16,6 +16,17 @@ polynomial kernel ``(x.y / d + 1)^3``, averaged over random subsets as in StyleG
 clean-fid / torch-fidelity (100 subsets of up to 1000):
 :func:`fsr.metrics.stats.kid_from_features`.
 Never compare FIDs computed with different extractors or reference sets.
+
+A paper's FID is against a reference: the ground-truth set (DifFace), all 70k FFHQ-512 images
+(PMRF, torch-fidelity), or statistics a paper ships (VQFR's ``inception_FFHQ_512.pth``).
+:func:`load_reference` takes any of these (a folder, an ``.npz`` with ``mu``/``sigma``, VQFR's
+``.pth`` with ``mean``/``cov``) and returns ``(mu, sigma, fingerprint)``; the fingerprint
+(kind, path, sha256 of the file or of the folder's content, image count, extractor) goes
+into the run's protocol and beside every FID number. :func:`fid_from_stats` is the
+pytorch-fid / BasicSR computation on two ``(mu, sigma)``. A FID over fewer than
+:data:`MIN_STABLE_FID_IMAGES` images (pytorch-fid's recommended minimum: below the 2048
+feature dimensions the covariance is rank-deficient) is biased upward and unstable:
+:func:`small_sample_warning` says so in one line.
 """
 
 from __future__ import annotations
@@ -33,8 +44,16 @@ from fsr.metrics.common import MetricError
 from fsr.metrics.inception import EXTRACTOR_TAG, FEATURE_DIM, FIDInception, iter_batches
 from fsr.metrics.stats import check_features, fid_low_rank, kid_from_features
 
-__all__ = ["FID", "KID", "feature_stats", "fid_from_features", "frechet_distance",
-           "kid_from_features", "load_stats", "save_stats"]
+__all__ = ["FID", "KID", "MIN_STABLE_FID_IMAGES", "feature_stats", "fid_from_features",
+           "fid_features_vs_stats", "fid_from_stats", "folder_images", "frechet_distance", "kid_from_features",
+           "load_reference", "load_stats", "save_stats", "small_sample_warning"]
+
+# pytorch-fid's README: "use a minimum sample size of 2048" (the feature dimension; fewer
+# images leave the covariance rank-deficient and the FID biased upward)
+MIN_STABLE_FID_IMAGES = 2048
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
+# what computed a reference's statistics: only equal extractors give comparable FIDs
+VQFR_EXTRACTOR = "pytorch-fid pt_inception-2015-12-05 (VQFR vqfr/metrics/fid.py)"
 
 Stats = tuple[np.ndarray, np.ndarray]
 
@@ -209,3 +228,154 @@ class KID(_SetMetric):
         mean, self.last_std = kid_from_features(feats_a, feats_b, self.num_subsets,
                                                 self.subset_size, self.seed)
         return mean
+
+
+def fid_from_stats(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray
+                   ) -> float:
+    """FID of two ``(mu, sigma)``: the pytorch-fid / BasicSR ``sqrtm`` route
+    (:func:`frechet_distance`).
+
+    >>> fid_from_stats(np.zeros(2), np.eye(2), np.ones(2), np.eye(2))
+    2.0
+    """
+    return frechet_distance(mu1, sigma1, mu2, sigma2, method="sqrtm")
+
+
+def fid_features_vs_stats(feats: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> float:
+    """FID of a feature set ``(M, D)`` against reference ``(mu, sigma)``, exact and cheap for
+    M < D: the non-zero eigenvalues of ``S_x sigma`` are those of ``A sigma A^T / (M - 1)``
+    (A the centred features), a symmetric M x M matrix, so no D x D square root is taken.
+
+    >>> x = np.random.default_rng(0).normal(size=(50, 8))
+    >>> mu, s = np.zeros(8), np.eye(8) * 2
+    >>> round(fid_features_vs_stats(x, mu, s) - frechet_distance(*feature_stats(x), mu, s), 9)
+    0.0
+    """
+    feats = check_features(feats, "features")
+    mu, sigma = np.asarray(mu, np.float64), np.asarray(sigma, np.float64)
+    if feats.shape[1] != mu.size or sigma.shape != (mu.size, mu.size):
+        raise MetricError(f"FID: features are {feats.shape[1]}-D, reference mu {mu.shape}, "
+                          f"sigma {sigma.shape}")
+    m = feats.mean(axis=0)
+    a = feats - m
+    inner = a @ sigma @ a.T / (len(feats) - 1)
+    w = linalg.eigvalsh((inner + inner.T) / 2)
+    # the centred set has rank <= M - 1: the null eigenvalues are rounding noise whose square
+    # roots (1e-8 each) would add up, so they are zeroed below numpy's matrix_rank tolerance
+    w[w < w.max() * len(w) * np.finfo(np.float64).eps] = 0.0
+    tr_sqrt = float(np.sqrt(w).sum())
+    tr_x = float((a * a).sum() / (len(feats) - 1))
+    diff = m - mu
+    return float(diff @ diff + tr_x + np.trace(sigma) - 2 * tr_sqrt)
+
+
+def small_sample_warning(n: int, what: str = "FID") -> str | None:
+    """One line when ``n`` images are too few for a stable FID, else None.
+
+    >>> small_sample_warning(5000) is None
+    True
+    """
+    if n >= MIN_STABLE_FID_IMAGES:
+        return None
+    return (f"warning: {what} over {n} images (< {MIN_STABLE_FID_IMAGES}, pytorch-fid's "
+            "minimum): biased upward and unstable; compare only with FIDs over the same images")
+
+
+def folder_images(folder: str | os.PathLike) -> list[Path]:
+    """The image files directly in ``folder``, sorted by name (as the papers' scripts glob)."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise MetricError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def folder_fingerprint(files: list[Path]) -> str:
+    """sha256 over the sorted (name, sha256 of the file) lines: the folder's content."""
+    import hashlib
+
+    lines = "".join(f"{p.name}  {_sha256(p)}\n" for p in files)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _load_vqfr_pth(path: Path) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """VQFR's ``inception_stat.py`` output: ``torch.save({'name', 'size', 'mean', 'cov'})`` of
+    numpy arrays, read with ``weights_only=True`` and numpy's array types allowed."""
+    import numpy.dtypes
+
+    reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's _reconstruct, any version
+    # files written under numpy 1 (VQFR's, 2022) name it numpy.core.multiarray._reconstruct
+    allowed = [reconstruct, (reconstruct, "numpy.core.multiarray._reconstruct"), np.ndarray,
+               np.dtype, numpy.dtypes.Float64DType, numpy.dtypes.Float32DType]
+    try:
+        with torch.serialization.safe_globals(allowed):
+            data = torch.load(path, map_location="cpu", weights_only=True)
+        mu, sigma = np.asarray(data["mean"], np.float64), np.asarray(data["cov"], np.float64)
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise MetricError(f"{path}: not FID statistics with 'mean' and 'cov' ({first})") from None
+    return mu, sigma, None
+
+
+def load_reference(spec: str | os.PathLike, fid: FID | None = None,
+                   cache: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """FID reference statistics ``(mu, sigma, fingerprint)`` from what a paper compares with.
+
+    ``spec``: a folder of images (features by ``fid``, default ``FID()``; its statistics are
+    cached by content in ``cache`` or ``$FSR_HOME/fid_stats``), an ``.npz`` with ``mu`` and
+    ``sigma`` (fsr's :func:`save_stats`, pytorch-fid, clean-fid), or VQFR's ``.pth``
+    (``mean``, ``cov``). The fingerprint: ``{'kind', 'path', 'sha256', 'n_images',
+    'extractor'}``; ``n_images`` is None when the file does not say, ``extractor`` names who
+    computed the features (a FID is comparable only between equal extractors).
+    """
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise MetricError(f"FID reference {path} does not exist (a folder of images, an .npz "
+                          "with mu/sigma, or VQFR's .pth with mean/cov)")
+    if path.is_dir():
+        files = folder_images(path)
+        digest = folder_fingerprint(files)
+        fid = fid or FID()
+        if cache is None:
+            from fsr.assets import fsr_home
+
+            cache = fsr_home() / "fid_stats"
+        cached = Path(cache) / f"folder-{digest[:32]}.npz"
+        if cached.is_file():
+            mu, sigma = load_stats(cached)
+        else:
+            from PIL import Image
+
+            feats = fid.features(np.asarray(Image.open(f).convert("RGB")) for f in files)
+            mu, sigma = feature_stats(feats)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            save_stats(cached, stats=(mu, sigma), count=len(files), folder=str(path))
+        return mu, sigma, {"kind": "folder", "path": str(path), "sha256": digest,
+                           "n_images": len(files), "extractor": EXTRACTOR_TAG}
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        mu, sigma = load_stats(path, extractor=None)
+        with np.load(path) as data:
+            count = int(data["count"]) if "count" in data and int(data["count"]) > 0 else None
+            extractor = str(data["extractor"]) if "extractor" in data else "unknown (not stored)"
+        kind = "npz"
+    elif suffix in (".pth", ".pt"):
+        mu, sigma, count = _load_vqfr_pth(path)
+        kind, extractor = "vqfr-pth", VQFR_EXTRACTOR
+    else:
+        raise MetricError(f"FID reference {path}: expected a folder, an .npz or a .pth")
+    if mu.ndim != 1 or sigma.shape != (mu.size, mu.size):
+        raise MetricError(f"FID reference {path}: mu {mu.shape} and sigma {sigma.shape} "
+                          "do not fit together")
+    return mu, sigma, {"kind": kind, "path": str(path), "sha256": _sha256(path),
+                       "n_images": count, "extractor": extractor}

@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from fsr.metrics.common import MetricError, check_images, check_pair
+from fsr.metrics.errors import MetricUnavailable
 
 _BUILD_LOCK = threading.Lock()  # the guards below patch module attributes
 
@@ -67,7 +68,7 @@ def place(asset: str, relative: str) -> Path:
     try:
         source = resolve(asset).resolve()
     except AssetError as exc:
-        raise MetricError(str(exc)) from None
+        raise MetricUnavailable(str(exc)) from None
     dest = target_path(relative)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_symlink() and dest.resolve() == source:

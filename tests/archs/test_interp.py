@@ -13,7 +13,7 @@ import torch
 from basicsr.utils.registry import ARCH_REGISTRY
 from PIL import Image
 
-import fsr  # noqa: F401  (registers the archs)
+import fsr.archs  # noqa: F401  (registers the archs)
 from fsr.archs.interp_arch import Bicubic, Lanczos, lanczos_weights, resize_bicubic, resize_lanczos
 
 # A real face committed with the sample set (provenance: samples/PROVENANCE.md).

@@ -8,7 +8,7 @@ import pytest
 import torch
 from basicsr.utils.registry import ARCH_REGISTRY
 
-import fsr  # noqa: F401
+import fsr.archs  # noqa: F401  (registers the archs)
 from fsr.archs import pretrained
 from fsr.archs.checkpoint import CheckpointError
 from fsr.archs.pretrained import PRETRAINED, create_model, get_record, list_records

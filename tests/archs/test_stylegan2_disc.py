@@ -4,7 +4,7 @@ import pytest
 import torch
 from basicsr.utils.registry import ARCH_REGISTRY
 
-import fsr  # noqa: F401
+import fsr.archs  # noqa: F401  (registers the archs)
 from fsr.archs.stylegan2_blocks import ArchConfigError
 from fsr.archs.stylegan2_disc_arch import DownResBlock, StyleGAN2DiscriminatorClean
 

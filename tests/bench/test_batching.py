@@ -10,14 +10,11 @@ FID/KID on the Inception features, which are batched across images and methods.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from bench_testing import REPO, run_bench, write_face_suite
-
-sys.path.insert(0, str(REPO / "bench"))
 
 FACES = ["takeo", "breakingbad", "pyfeat45"]  # tests/pose/data/<name>_128.jpg
 SUITE = """

@@ -3,22 +3,18 @@ identity-cluster bootstrap of fsr.metrics.stats (the numbers the model cards and
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-
-from harness.report import RESULT_COLUMNS, comparisons, paired  # noqa: E402
-
+from fsr.bench.report import RESULT_COLUMNS, comparisons, paired  # noqa: E402
+from fsr.bench.suite import Task  # noqa: E402
 from fsr.metrics import paired_bootstrap  # noqa: E402
 
 
 def _info():
-    suite = SimpleNamespace(tasks=[SimpleNamespace(name="sr-x4", kind="sr", scale=4)],
+    suite = SimpleNamespace(tasks=[Task(name="sr-x4", kind="sr", size=128, scale=4)],
                             bootstrap={"n": 300, "seed": 0, "alpha": 0.05}, edges=(0, 15, 30))
     methods = {"sr-x4": [
         {"label": "bicubic-x4", "needs_prior": False, "weights_sha256": None},
@@ -54,7 +50,7 @@ def test_which_pairs_are_compared():
 
 
 def test_levers_compare_the_tagged_method_with_its_base():
-    suite = SimpleNamespace(tasks=[SimpleNamespace(name="restore", kind="restore", scale=1)])
+    suite = SimpleNamespace(tasks=[Task(name="restore", kind="restore", size=128)])
     methods = {"restore": [
         {"label": "input", "weights_sha256": None},
         {"label": "mmrb-sg2-128-idloss-samples", "weights_sha256": "c" * 64},

@@ -9,14 +9,11 @@ real faces at 128 px and never the grey image.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from bench_testing import REPO, load_script, run_bench
-
-sys.path.insert(0, str(REPO / "bench"))
+from bench_testing import REPO, run_bench
 
 FACES = ["takeo", "breakingbad", "pyfeat45"]
 SUITE = """
@@ -103,7 +100,7 @@ def test_pipeline_csv_counts(run):
     unknown = df[df.bucket == "unknown"]
     assert list(unknown["n"]) == [1, 1] and list(unknown["missed"]) == [1, 1]
     # buckets as summary.csv orders them
-    from harness.report import bucket_order
+    from fsr.bench.suite import bucket_order
 
     order = bucket_order((0, 15, 30, 45, float("inf")))
     for _, g in df.groupby("task"):
@@ -146,7 +143,7 @@ def test_switching_it_on_keeps_cached_method_results(run, data, tmp_path):
 def test_leaderboard_section(run, tmp_path):
     import shutil
 
-    make = load_script("leaderboard_make", REPO / "leaderboard" / "make.py").make
+    from fsr.bench.leaderboard.page import make
     text = make(run)
     assert text == make(run)
     title = "## Face pipeline (whole-photo mode): faces not detected"
@@ -195,7 +192,8 @@ def test_bad_face_pipeline_exit_2_one_line(extra, needle, data, tmp_path, capsys
 
 def test_suite_default_is_on_and_signatures_unchanged(data, tmp_path):
     import yaml
-    from harness.suite import parse_suite
+
+    from fsr.bench.suite import parse_suite
 
     raw = yaml.safe_load(SUITE.format(path=data, extra=""))
     on = parse_suite(raw, Path("pipe.yml"))
@@ -205,7 +203,7 @@ def test_suite_default_is_on_and_signatures_unchanged(data, tmp_path):
         {"detector": "auto"}
     assert [t.signature for t in on.tasks] == [t.signature for t in off.tasks]
     # the pose suite's task signatures, as cached by runs made before face_pipeline existed
-    from harness.suite import load_suite
+    from fsr.bench.suite import load_suite
 
     # (restore-severe keeps the former restore task's degradation, so its signature)
     assert [t.signature for t in load_suite("pose").tasks] == \
@@ -213,7 +211,7 @@ def test_suite_default_is_on_and_signatures_unchanged(data, tmp_path):
 
 
 def test_detector_view():
-    from harness.lib import detector_view
+    from fsr.bench.lib import detector_view
 
     lq = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
     view, box = detector_view(lq)

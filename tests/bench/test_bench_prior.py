@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,6 @@ import torch
 from torch import nn
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "bench"))
 
 FACES = ["audrey_crop", "obama4_crop"]
 
@@ -41,12 +39,11 @@ def faces(tmp_path_factory) -> Path:
 
 
 def _run(faces: Path, out: Path, oracle: bool):
-    from harness.datasets import open_dataset
-    from harness.engine import Plan, Runner
-    from harness.store import Store
-    from harness.suite import parse_suite
-    from harness.timing import Timer
-
+    from fsr.bench.catalog import open_dataset
+    from fsr.bench.engine import Plan, Runner
+    from fsr.bench.store import Store
+    from fsr.bench.suite import parse_suite
+    from fsr.bench.timing import Timer
     from fsr.methods import Method
 
     raw = {"name": "prior", "datasets": [{"name": "f", "type": "folder", "path": str(faces)}],
@@ -69,7 +66,7 @@ def _run(faces: Path, out: Path, oracle: bool):
 
 
 def test_prior_comes_from_the_degraded_input(faces, tmp_path):
-    from harness import lib
+    from fsr.bench import lib
 
     ds, net, store, method = _run(faces, tmp_path / "a", oracle=False)
     assert method.label == "standin" and len(net.renders) == len(FACES)

@@ -20,8 +20,6 @@ import numpy as np
 import pytest
 from bench_testing import REPO, load_script, run_bench, write_face_suite
 
-sys.path.insert(0, str(REPO / "bench"))
-
 FACES = ["audrey_crop", "bill-murray-snl_crop", "cage2_crop", "chuck_crop", "kim1_crop",
          "obama4_crop"]
 SUITE = """
@@ -61,10 +59,10 @@ def single(suite_file, tmp_path_factory) -> Path:
 def test_results_and_summary_content(single, suite_file):
     import pandas as pd
     import torch
-    from harness.datasets import resize_image
-    from harness.lib import to_tensor
 
     from fsr.archs.interp_arch import resize_bicubic
+    from fsr.bench.datasets import resize_image
+    from fsr.bench.lib import to_tensor
 
     res = pd.read_csv(single / "results.csv")
     assert len(res) == 6 * 2 * 2 * 2  # images x tasks x methods per task x metrics
@@ -163,8 +161,9 @@ def test_shard_and_merge_equal_single_run(single, suite_file, tmp_path):
 def test_leaderboard_deterministic_and_bold_best(single, tmp_path):
     import pandas as pd
 
-    lb = load_script("leaderboard_make", REPO / "leaderboard" / "make.py")
-    make, lb_main = lb.make, lb.main
+    from fsr.bench.leaderboard.page import make
+
+    lb_main = load_script("leaderboard_make", REPO / "leaderboard" / "make.py").main
 
     text = make(single)
     assert text == make(single)

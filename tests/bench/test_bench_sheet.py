@@ -1,17 +1,14 @@
 """The methods' contact sheet: which faces it picks, and the tiled sheet from the run's tiles."""
 
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from harness.datasets import Item  # noqa: E402
-from harness.sheet import SheetTiles, pick, tile_sheets  # noqa: E402
+from fsr.bench.datasets import Item  # noqa: E402
+from fsr.bench.sheet import SheetTiles, pick, tile_sheets  # noqa: E402
 
 
 @dataclass
@@ -88,7 +85,7 @@ def test_tiles_then_sheet_rows_by_yaw_columns_gt_input_methods(tmp_path):
 def test_merge_tiles_of_two_shards_gives_the_single_runs_sheet(tmp_path):
     """--merge: each shard wrote the tiles of its own images; tiled together they are the
     single run's sheet, without the datasets (the picks travel in sheet/picks.json)."""
-    from harness.sheet import merge_tiles
+    from fsr.bench.sheet import merge_tiles
 
     plan, task = _plan()
     results = _results(plan, seed=1)

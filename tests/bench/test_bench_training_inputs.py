@@ -4,14 +4,12 @@ curves and the benchmark measure the same thing; the test split is left to the b
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "bench"))
 
 
 @pytest.mark.parametrize("task, scale, spec, bench_task", [
@@ -20,9 +18,8 @@ sys.path.insert(0, str(REPO / "bench"))
     ("blind", 1, {"type": "blind", "preset": "gfpgan"}, "restore"),
 ])
 def test_validation_inputs_equal_the_benchmarks(task, scale, spec, bench_task):
-    from harness import lib
-    from harness.datasets import open_dataset
-
+    from fsr.bench import lib
+    from fsr.bench.catalog import open_dataset
     from fsr.data.samples_dataset import SampleSetDataset
 
     val = SampleSetDataset({"name": "samples-val", "phase": "val", "split": "val",

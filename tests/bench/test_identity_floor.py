@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "bench"))
 
 IMAGES = {"Justin-Bieber2_crop-0": "justin-bieber", "bieber_small-0": "justin-bieber",
           "audrey-0": "audrey-hepburn", "audrey_crop-0": "audrey-hepburn",
@@ -17,8 +15,8 @@ IMAGES = {"Justin-Bieber2_crop-0": "justin-bieber", "bieber_small-0": "justin-bi
 
 
 def test_floor_over_different_people_of_the_sample_set(tmp_path):
-    from harness.identity_floor import write_identity_floor
-    from harness.suite import parse_suite
+    from fsr.bench.identity_floor import write_identity_floor
+    from fsr.bench.suite import parse_suite
 
     suite = parse_suite({
         "name": "floor", "datasets": [{"name": "samples", "type": "samples", "split": "test"}],
@@ -41,8 +39,7 @@ def test_floor_over_different_people_of_the_sample_set(tmp_path):
     assert rows.loc[("identity-match", "same"), "mean"] == 1.0
     assert set(table["model"]) == {"dlib-resnet"}
     # the leaderboard's row under the methods, aligned with the table's columns
-    sys.path.insert(0, str(REPO / "leaderboard"))
-    from identity_floor import floor_rows, read_floor
+    from fsr.bench.leaderboard.identity_floor import floor_rows, read_floor
 
     (row,) = floor_rows(read_floor(tmp_path), "samples", "sr-x4", "all",
                         ["psnr", "identity-dist", "identity-match"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +9,10 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "bench"))
 
 
 def test_sweep_dataset_renders_once_and_labels_target_yaw(tmp_path, monkeypatch):
-    from harness.datasets import open_dataset
+    from fsr.bench.catalog import open_dataset
 
     monkeypatch.setenv("FSR_HOME", str(tmp_path))
     cfg = {"name": "sweep", "type": "sweep", "split": "test", "yaws": [0, 30],
@@ -53,7 +51,7 @@ class _Store:
 
 class _Info:
     def __init__(self):
-        from harness.suite import parse_suite
+        from fsr.bench.suite import parse_suite
 
         self.suite = parse_suite({"datasets": [{"name": "sweep", "type": "sweep"}],
                                   "tasks": [{"name": "sr-x4", "kind": "sr", "scale": 4}],
@@ -63,7 +61,7 @@ class _Info:
 
 
 def test_sweep_tables_drop_sign_and_identity_bootstrap(tmp_path):
-    from harness.sweep import sweep_tables
+    from fsr.bench.sweep import sweep_tables
 
     rows, records, info = [], {}, _Info()
     rng = np.random.default_rng(0)
@@ -107,8 +105,7 @@ def test_sweep_tables_drop_sign_and_identity_bootstrap(tmp_path):
     assert v.loc["psnr", "drop"] == pytest.approx(6.0, abs=0.2)
 
     # the leaderboard's sweep section: validity beside the numbers, both robustness figures
-    sys.path.insert(0, str(REPO / "leaderboard"))
-    from sweep_tables import sweep_section
+    from fsr.bench.leaderboard.sweep_tables import sweep_section
 
     sweep.to_csv(tmp_path / "sweep.csv", index=False)
     rob.to_csv(tmp_path / "robustness.csv", index=False)

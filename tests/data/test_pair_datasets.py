@@ -154,11 +154,8 @@ def test_celeba_authors_recipe(celeba_dir):
 
 def test_benchmark_celeba_wraps_fsr_data(celeba_dir):
     """bench's CelebA lists fsr.data's split and crops fsr.data's box: the same ground truth."""
-    import sys
-    from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-    from harness.datasets import open_dataset
+    from fsr.bench.catalog import open_dataset
 
     ours = build_dataset({"name": "c", "type": "CelebADataset", "dataroot": str(celeba_dir),
                           "split": "train", "scale": 4, "phase": "val", "prior_cache": False})

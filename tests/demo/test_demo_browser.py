@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.browser import CHROMIUM, launch_browser, run_comparison, serve
+from demo.browser import CHROMIUM, launch_browser, run_comparison, serve, wait_images
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "demo" / "examples"
 PHOTO = EXAMPLES / "multi_face.jpg"  # five ~100 px faces: larger than the 32 px input
@@ -48,6 +48,13 @@ def test_compare_two_methods_in_browser(tmp_path):
                     if not r.url.startswith((url, "data:", "blob:")) else None)
 
             page.goto(url)
+            page.wait_for_selector("#run")
+            # missing peers: one short line; the how-to (cache paths, URLs) stays collapsed
+            peers = page.inner_text("#peers")
+            assert len(peers) < 250 and "/" not in peers, peers
+            if "Not on this server" in peers:
+                assert page.locator("#peers-details").count() == 1
+                assert not page.get_by_text("python -m fsr assets fetch").first.is_visible()
             page.click("#run")  # nothing uploaded: a readable message, not a traceback
             page.wait_for_function(
                 "() => document.querySelector('#status').innerText.includes('Error')")
@@ -64,7 +71,10 @@ def test_compare_two_methods_in_browser(tmp_path):
             run_comparison(page, url, PHOTO, ["bicubic-x4", "lanczos-x4"])
             status = page.inner_text("#status")
             assert "Done: 5 faces, simulated capture, 2 method(s)" in status, status
-            assert "mode: simulated" in status
+            assert "Mode: simulated" in status.splitlines()[0]  # on the status line
+            assert page.locator(".toast-body").count() == 0  # no toast over the result
+            box = page.locator("#slider").bounding_box()  # the pair fits the screen
+            assert box and box["height"] <= 520 and box["width"] >= 300, box
             assert page.locator("#slider img").count() == 2  # ground truth | method
             captions = page.locator("#grid").inner_text()
             assert page.locator("#grid img").count() == 4  # ground truth, input, two methods
@@ -83,7 +93,7 @@ def test_compare_two_methods_in_browser(tmp_path):
             assert "results.csv" in names and "faces/face05_lanczos-x4.png" in names
             sizes = page.eval_on_selector_all(
                 "#slider img", "imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
-            assert sizes == [[128, 128], [128, 128]]
+            assert sizes == [[384, 384], [384, 384]]  # 128 px enlarged 3x, pixel for pixel
 
             page.click("#face input")  # another face: the slider follows
             page.get_by_role("option").nth(4).click()
@@ -100,6 +110,8 @@ def test_compare_two_methods_in_browser(tmp_path):
             assert page.locator("#photos img").count() == 1
             assert "kept" in page.locator("#table").inner_text()
             page.get_by_role("tab", name="Benchmark").click()
+            wait_images(page, ("#yaw-plot",))  # the per-yaw plot, loaded
+            assert page.eval_on_selector("#yaw-plot img", "i => i.naturalWidth") > 1000
             board = page.locator("#leaderboard").inner_text()
             assert "LEADERBOARD.md" in board or "leaderboard/make.py" in board
             assert outside == []

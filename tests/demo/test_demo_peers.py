@@ -5,7 +5,7 @@ import pytest
 
 import fsr.assets
 from demo import peers
-from demo.peers import PEERS, fetch_peers, peers_markdown, with_fidelity
+from demo.peers import PEERS, fetch_peers, peers_line, peers_markdown, with_fidelity
 
 
 @pytest.fixture
@@ -37,6 +37,10 @@ def test_offline_start_downloads_nothing_and_says_how_to_add(empty_home, monkeyp
     assert text.startswith("**Missing peers:**") and "GFPGAN v1.4" in text
     assert "`codeformer`" not in text and "`parsenet`" in text
     assert "python -m fsr assets fetch retinaface-resnet50" in text
+    line = peers_line(list(report.values()))  # the page's first screen: one short line
+    assert line.count("\n") == 0 and len(line) < 250 and "/" not in line
+    assert "GFPGAN v1.4, RetinaFace, ParseNet" in line and "CodeFormer" not in line
+    assert peers_line([p for p in report.values() if p.ok]) == ""
 
 
 def test_online_start_resolves_each_missing_peer_and_survives_failures(empty_home, monkeypatch):
@@ -83,7 +87,8 @@ def test_page_has_the_slider_and_the_missing_peers(empty_home, monkeypatch):
     blocks = {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
     slider = blocks["fidelity"]
     assert (slider.minimum, slider.maximum, slider.value) == (0, 1, 0.5)
-    assert "Missing peers" in blocks["peers"].value
+    assert "Not on this server" in blocks["peers"].value  # one line; the list is collapsed
+    assert "Missing peers" in blocks["peers-details"].children[0].value
     # a CodeFormer method is run at the slider's w: the compare call gets codeformer-w<w>
     seen = {}
 

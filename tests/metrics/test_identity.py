@@ -69,13 +69,17 @@ def test_arcface_stand_in_checkpoint(stand_in, prefix):
 
 def test_arcface_degrees_and_bad_checkpoint(stand_in, tmp_path):
     path = stand_in[1][""]
-    deg = create_metric("identity-deg", backend="arcface", arcface_weights=path)
+    # the angle statistic of GFPGAN's pipeline (the papers' Deg is identity-deg, test_paper_face_metrics)
+    deg = IdentitySimilarity(backend="arcface", statistic="degrees", arcface_weights=path)
     gt = torch.rand(2, 3, 64, 64)
     assert torch.allclose(deg(gt, gt), torch.zeros(2), atol=0.3)
     cos = create_metric("identity", backend="arcface", arcface_weights=path)
     pred = torch.rand(2, 3, 64, 64)
     expected = torch.rad2deg(torch.acos(cos(pred, gt)))
-    assert torch.allclose(deg(pred, gt), expected, atol=1e-4) and deg.lower_better
+    assert torch.allclose(deg(pred, gt), expected, atol=1e-4)
+    # the same weights through VQFR's Deg pipeline: identical pairs are left out (NaN)
+    vqfr = create_metric("identity-deg", weights=path)
+    assert torch.isnan(vqfr(gt, gt)).all() and vqfr.last_identical == 2 and vqfr.lower_better
     torch.save({"conv1.weight": torch.zeros(64, 1, 3, 3)}, tmp_path / "bad.pth")
     with pytest.raises(ValueError, match="bad.pth|missing"):
         IdentitySimilarity(backend="arcface", arcface_weights=tmp_path / "bad.pth")

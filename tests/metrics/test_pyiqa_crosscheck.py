@@ -17,6 +17,9 @@ from PIL import Image, ImageFilter
 
 from fsr.metrics import create_metric
 
+# pyiqa is the optional `iqa` extra (PolyForm Noncommercial); `uv run` has it (dev group)
+pyiqa = pytest.importorskip("pyiqa", reason="pyiqa not installed (the iqa extra)")
+
 CROPS = Path(__file__).resolve().parents[2] / "samples" / "crops"
 NAMES = ("audrey-0", "Justin-Bieber2_crop-0", "bieber_small-0", "obama-0")
 

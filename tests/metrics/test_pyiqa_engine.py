@@ -9,6 +9,9 @@ import torch
 
 from fsr.metrics import MetricError, create_metric, get_spec, list_metrics
 
+# pyiqa is the optional `iqa` extra (PolyForm Noncommercial); `uv run` has it (dev group)
+pyiqa = pytest.importorskip("pyiqa", reason="pyiqa not installed (the iqa extra)")
+
 PYIQA_ROWS = ("niqe", "musiq", "clipiqa", "maniqa", "topiq-nr-face")
 
 

@@ -2,6 +2,7 @@
 colour is and which term a line style is, once each (not runs x terms entries)."""
 
 import csv
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +25,9 @@ def test_legends_and_image(tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
-    sys.path.insert(0, str(REPO / "tools"))
-    import plot_training
+    spec = importlib.util.spec_from_file_location("plot_training", REPO / "tools" / "plot_training.py")
+    plot_training = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plot_training)
 
     a, b, c = tmp_path / "mmrb_a.csv", tmp_path / "mmrb_b.csv", tmp_path / "sam3d_x4_c.csv"
     _log(a, ["l_pix", "l_percep"])

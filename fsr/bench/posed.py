@@ -1,0 +1,205 @@
+"""Real pose-labelled datasets, read from their official label files, and pose_error.csv.
+
+Types (``type:`` in a suite; each takes ``env``/``path`` and ``limit``):
+
+- ``aflw2000``  AFLW2000-3D: ``imageNNNNN.jpg`` + ``imageNNNNN.mat``; ``Pose_Para`` = [pitch,
+                yaw, roll, tx, ty, tz, scale], angles in radians (3DDFA's fitting).
+- ``multipie``  Multi-PIE: ``SSS_SS_RR_CCC_II.png`` (subject, session, recording, camera,
+                flash) anywhere under the folder; the 13 cameras of the yaw ring in 15-degree
+                steps (``CAMERA_YAW``; the two raised cameras 08_1 / 19_1 are left out).
+- ``menpo``     Menpo 2D: images with ``.pts`` files; 68 points = semi-frontal, 39 = profile
+                (the split SAM3D's paper used).
+- ``cfp``       CFP-FP: ``Data/Images/<id>/frontal|profile/NN.jpg`` listed by
+                ``Protocol/Pair_list_F.txt`` and ``Pair_list_P.txt``.
+
+Yaw-labelled sets (AFLW2000-3D, Multi-PIE) are bucketed by their labels; fsr's estimator runs
+too (``estimate_pose``) and its error against the label goes to ``pose_error.csv``.
+Category-labelled sets (Menpo, CFP-FP) are bucketed by fsr's estimate, and pose_error.csv gives
+the estimate's |yaw| per category. The labels' sign conventions are the datasets' own and
+are not verified here against fsr's (no copy of the datasets on this machine):
+pose_error.csv reports the error both as stored and with the label's yaw sign flipped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+from fsr.bench import BenchError
+from fsr.bench.datasets import Dataset, DatasetMissing, Item, _fingerprint, _folder, _images, _limit
+
+# Multi-PIE camera (as in file names, '051' = 05_1) -> yaw in degrees (Gross et al. 2010, Fig. 2)
+CAMERA_YAW = {"110": -90, "120": -75, "090": -60, "080": -45, "130": -30, "140": -15,
+              "051": 0, "050": 15, "041": 30, "190": 45, "200": 60, "010": 75, "240": 90}
+MULTIPIE_NAME = re.compile(r"^(\d{3})_(\d{2})_(\d{2})_(\d{3})_(\d{2})$")
+POSE_ERROR_COLUMNS = ["dataset", "label", "n", "estimated", "median_abs_yaw_error",
+                      "median_abs_yaw_error_sign_flipped", "median_abs_pitch_error",
+                      "median_abs_roll_error", "median_estimated_abs_yaw",
+                      "estimated_abs_yaw_ge_45"]
+
+
+def _item(ds, path: Path, **kw) -> Item:
+    return Item(ds.name, path.stem, ds.kind, _fingerprint(path), gt_path=path,
+                source=str(path.name), **kw)
+
+
+class AFLW2000Dataset(Dataset):
+    holding = "AFLW2000-3D's imageNNNNN.jpg and imageNNNNN.mat files"
+
+    def __init__(self, cfg: dict) -> None:
+        super().__init__(cfg)
+        from scipy.io import loadmat
+
+        root = _folder(cfg, self.holding)
+        items = []
+        for p in _images(root):
+            mat = p.with_suffix(".mat")
+            if not mat.is_file():
+                continue
+            try:
+                para = np.asarray(loadmat(str(mat))["Pose_Para"], dtype=np.float64).ravel()
+            except (KeyError, ValueError, OSError) as err:
+                raise BenchError(f"dataset {self.name}: {mat} has no readable Pose_Para "
+                                 f"({err})") from None
+            pitch, yaw, roll = (math.degrees(v) for v in para[:3])
+            items.append(_item(self, p, pose=(yaw, pitch, roll),
+                               meta={"estimate_pose": True,
+                                     "image_fields": {"label": "yaw", "pose_label":
+                                                      [yaw, pitch, roll]}}))
+        if not items:
+            raise DatasetMissing(f"dataset {self.name}: no image + .mat pairs in {root}: set "
+                                 f"{cfg.get('env')} to a folder holding {self.holding}")
+        self.items = _limit(items, cfg)
+
+
+class MultiPIEDataset(Dataset):
+    holding = "Multi-PIE images named SSS_SS_RR_CCC_II.png"
+
+    def __init__(self, cfg: dict) -> None:
+        super().__init__(cfg)
+        root = _folder(cfg, self.holding)
+        items = []
+        for p in sorted(root.rglob("*")):
+            m = MULTIPIE_NAME.match(p.stem)
+            if not (m and p.is_file() and p.suffix.lower() in (".png", ".jpg")):
+                continue
+            subject, _, _, cam, _ = m.groups()
+            if cam not in CAMERA_YAW:
+                continue
+            yaw = float(CAMERA_YAW[cam])
+            items.append(_item(self, p, identity=subject, pose=(yaw, 0.0, 0.0),
+                               meta={"estimate_pose": True, "image_fields": {
+                                   "label": f"camera {cam[:2]}_{cam[2]}",
+                                   "pose_label": [yaw, None, None]}}))
+        if not items:
+            raise DatasetMissing(f"dataset {self.name}: no yaw-ring camera images in {root}: "
+                                 f"set {cfg.get('env')} to a folder holding {self.holding}")
+        self.items = _limit(items, cfg)
+
+
+def read_pts(path: Path) -> np.ndarray:
+    """Points of an ibug/Menpo ``.pts`` file: ``version``, ``n_points: N``, ``{``, x y lines, ``}``."""
+    text = path.read_text().split("{", 1)
+    if len(text) != 2:
+        raise BenchError(f"{path}: not a .pts file (no '{{' block)")
+    body = text[1].split("}", 1)[0]
+    return np.array([[float(v) for v in ln.split()] for ln in body.splitlines() if ln.strip()])
+
+
+class MenpoDataset(Dataset):
+    holding = "Menpo 2D images with their .pts files (68 points semi-frontal, 39 profile)"
+    CATEGORY = {68: "semi-frontal", 39: "profile"}
+
+    def __init__(self, cfg: dict) -> None:
+        super().__init__(cfg)
+        root = _folder(cfg, self.holding)
+        items = []
+        for p in _images(root):
+            pts = p.with_suffix(".pts")
+            if not pts.is_file():
+                continue
+            cat = self.CATEGORY.get(len(read_pts(pts)))
+            if cat is None:
+                continue
+            items.append(_item(self, p, meta={"image_fields": {"label": cat}}))
+        if not items:
+            raise DatasetMissing(f"dataset {self.name}: no image + .pts pairs in {root}: set "
+                                 f"{cfg.get('env')} to a folder holding {self.holding}")
+        self.items = _limit(items, cfg)
+
+
+class CFPDataset(Dataset):
+    holding = "CFP-FP (Data/Images/<id>/frontal|profile/ and Protocol/Pair_list_F.txt, _P.txt)"
+
+    def __init__(self, cfg: dict) -> None:
+        super().__init__(cfg)
+        root = _folder(cfg, self.holding)
+        items = []
+        for cat, name in (("frontal", "Pair_list_F.txt"), ("profile", "Pair_list_P.txt")):
+            lst = root / "Protocol" / name
+            if not lst.is_file():
+                raise DatasetMissing(f"dataset {self.name}: {lst} not found: set "
+                                     f"{cfg.get('env')} to a folder holding {self.holding}")
+            for ln in lst.read_text().splitlines():
+                parts = ln.split()
+                if len(parts) != 2:
+                    continue
+                p = (lst.parent / parts[1]).resolve()
+                if p.is_file():
+                    ident = p.parent.parent.name
+                    it = _item(self, p, identity=ident, meta={"image_fields": {"label": cat}})
+                    it.id = f"{ident}-{cat}-{p.stem}"
+                    items.append(it)
+        if not items:
+            raise DatasetMissing(f"dataset {self.name}: the pair lists name no image under "
+                                 f"{root}: set {cfg.get('env')} to a folder holding {self.holding}")
+        self.items = _limit(items, cfg)
+
+
+TYPES = {"aflw2000": AFLW2000Dataset, "multipie": MultiPIEDataset, "menpo": MenpoDataset,
+         "cfp": CFPDataset}
+
+
+def pose_error_table(store, info):
+    """pose_error.csv rows for the labelled datasets of a run (None when there are none)."""
+    import pandas as pd
+
+    labelled = {d["name"] for d in info.suite.datasets if d.get("type") in TYPES}
+    if not labelled:
+        return None
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for ikey in info.image_keys:
+        img = store.records.get(ikey)
+        if img is not None and img.get("dataset") in labelled:
+            groups.setdefault((img["dataset"], str(img.get("label", ""))), []).append(img)
+    out = []
+    for (ds, label), imgs in sorted(groups.items()):
+        yaw_err, flip_err, p_err, r_err, est_abs = [], [], [], [], []
+        for img in imgs:
+            lab = img.get("pose_label")
+            est = img.get("pose_estimated") if lab is not None else \
+                (img.get("pose") if img.get("pose_ok") else None)
+            if est is None or est[0] is None:
+                continue
+            est_abs.append(abs(est[0]))
+            if lab is not None:
+                yaw_err.append(abs(est[0] - lab[0]))
+                flip_err.append(abs(est[0] + lab[0]))
+                if lab[1] is not None:
+                    p_err.append(abs(est[1] - lab[1]))
+                    r_err.append(abs(est[2] - lab[2]))
+
+        def med(v):
+            return float(np.median(v)) if v else math.nan
+
+        out.append({"dataset": ds, "label": label, "n": len(imgs), "estimated": len(est_abs),
+                    "median_abs_yaw_error": med(yaw_err),
+                    "median_abs_yaw_error_sign_flipped": med(flip_err),
+                    "median_abs_pitch_error": med(p_err), "median_abs_roll_error": med(r_err),
+                    "median_estimated_abs_yaw": med(est_abs),
+                    "estimated_abs_yaw_ge_45": float(np.mean(np.array(est_abs) >= 45))
+                    if est_abs else math.nan})
+    return pd.DataFrame(out, columns=POSE_ERROR_COLUMNS)
