@@ -156,7 +156,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if not src.is_dir():
         print(f"fsr: error: {src} is not a folder")
         return 2
-    from fsr.pose.profile_io import parse_yaws
+    from fsr.synth.profile_io import parse_yaws
 
     try:
         yaws = parse_yaws(args.yaws, both_signs=args.both_signs)
@@ -168,13 +168,13 @@ def cmd_profile(args: argparse.Namespace) -> int:
         print(f"fsr: error: no images in {src}")
         return 2
     from fsr.imageio import ImageReadError, read_image, write_image
-    from fsr.pose.profile import ProfileError
-    from fsr.pose.profile_io import profile_image, render_name, write_manifest
+    from fsr.synth.profile import ProfileError
+    from fsr.synth.profile_io import profile_image, render_name, write_manifest
 
     rows, failed = [], 0
     for path in paths:
         try:
-            renders = profile_image(read_image(path), yaws)
+            renders = profile_image(read_image(path), yaws, validity=True)
         except (ImageReadError, ProfileError, ValueError) as err:
             failed += 1
             print(f"fsr: {err}" if str(path) in str(err) else f"fsr: {path}: {err}")
@@ -186,7 +186,11 @@ def cmd_profile(args: argparse.Namespace) -> int:
             rows.append({"file": name, "mask": f"masks/{name}", "source": path.name,
                          "yaw_target": f"{r.yaw_target:g}", "yaw_source": f"{r.yaw_source:.2f}",
                          "yaw_measured": f"{r.yaw_measured:.2f}", "turn": f"{r.turn:.2f}",
-                         "real_fraction": f"{r.real_fraction:.4f}", "synthetic": 1})
+                         "real_fraction": f"{r.real_fraction:.4f}",
+                         "detector_found": int(r.validity.detector_found),
+                         "mediapipe_found": int(r.validity.mediapipe_found),
+                         "identity_distance": f"{r.validity.identity_distance:.3f}",
+                         "valid": int(r.validity.valid), "synthetic": 1})
         print(f"{path} -> {len(renders)} renders (source yaw {renders[0].yaw_source:+.1f})")
     if not rows:
         print(f"fsr: error: nothing written ({failed} of {len(paths)} image(s) failed)")

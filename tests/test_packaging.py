@@ -97,3 +97,12 @@ def test_wheel_ships_the_weights_and_the_sample_set(tmp_path):
     assert len(committed) > 200
     missing = [f for f in committed if "fsr/" + f not in names]
     assert not missing, f"not in the wheel: {missing[:5]}"
+
+
+def test_face_synthesis_sits_above_pose_and_priors():
+    """fsr.synth imports fsr.pose and fsr.priors; neither imports it back (no upward import)."""
+    below = [p for d in ("pose", "priors") for p in (ROOT / "fsr" / d).rglob("*.py")]
+    upward = [str(p.relative_to(ROOT)) for p in below
+              if re.search(r"^\s*(from|import)\s+fsr\.synth\b", p.read_text(), re.M)]
+    assert not upward, f"fsr.pose / fsr.priors import fsr.synth: {upward}"
+    assert not (ROOT / "fsr" / "pose" / "profile.py").exists()

@@ -1,6 +1,6 @@
 """Calibrate face profiling's turn to fsr.pose's yaw scale, on TRAIN-split identities (never test).
 
-fsr.pose.profile turns the fitted 3D head by an angle; fsr.pose (MediaPipe's landmarks under
+fsr.synth.profile turns the fitted 3D head by an angle; fsr.pose (MediaPipe's landmarks under
 weak perspective, the estimator that buckets every real photo in the benchmark) reads about
 0.9 of that turn on the renders. So that a sweep image labelled "yaw 30" sits where fsr.pose
 would put a real photo at 30, the library maps a requested yaw to the geometric turn through
@@ -33,7 +33,7 @@ def main() -> int:
     from fsr.data.samples import load_samples
     from fsr.imageio import read_image
     from fsr.pose import estimate_pose
-    from fsr.pose.profile import build_image_mesh, rotate_geometric
+    from fsr.synth.profile import build_image_mesh, rotate_geometric
 
     seen, sources = set(), []
     splits = args.splits.split(",")

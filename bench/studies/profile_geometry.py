@@ -1,7 +1,7 @@
 """Does a render look turned by its 3D turn? MediaPipe's landmarks on the render against the
 rendered geometry, on HELD-OUT (test-split) near-frontal crops.
 
-A render's ground truth is known: the rotated mesh (``fsr.pose.profile.rotate_points``). For
+A render's ground truth is known: the rotated mesh (``fsr.synth.profile.rotate_points``). For
 each geometric turn this measures, over one near-frontal crop per test identity (both signs):
 
 * ``found``: renders on which MediaPipe finds a face;
@@ -48,7 +48,7 @@ def main() -> int:
     from fsr.data.samples import load_samples
     from fsr.imageio import read_image
     from fsr.pose.mediapipe_pose import get_face_mesh
-    from fsr.pose.profile import build_image_mesh, rotate_geometric, rotate_points
+    from fsr.synth.profile import build_image_mesh, rotate_geometric, rotate_points
     from fsr.priors.mesh import N_MESH_VERTICES, fit_mesh, five_points
 
     turns = [float(t) for t in args.turns.split(",")]

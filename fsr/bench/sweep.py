@@ -2,21 +2,34 @@
 
 ``type: sweep`` takes near-frontal crops of the sample set's split (``max_source_yaw``, at most
 ``per_identity`` per identity, nearest to frontal first) and profiles each to every yaw of
-``yaws`` (``fsr.pose.profile``: 3D face + head depth model, rotated and re-rendered). With
+``yaws`` (``fsr.synth.profile``: 3D face + head depth model, rotated and re-rendered). With
 ``signs: alternate`` (the default) source k gets +yaw when k is even and -yaw when odd, so
 each |yaw| has one render per source; ``signs: both`` renders both. The item's pose is the
 target yaw (the bucket); MediaPipe's yaw measured on the render rides along on the image
 line as ``yaw_measured``. Renders are cached under ``$FSR_HOME/profiles`` by the source's
 sha256, size and yaw, so a second run renders nothing.
 
+Validity (:mod:`fsr.synth.validity`) is measured when a render is made and cached with it: does
+dlib (HOG, else MMOD) find a face, does MediaPipe, the dlib distance to the source, the filled
+share. It rides on the image line (``detector_found``, ``mediapipe_found``,
+``identity_distance``, ``filled_fraction``, ``is_face``, ``valid``); the report only reads it.
+**Every render is scored, flagged**: a render that is not a face (no detector finds it) stays
+in the metrics with ``is_face`` false, and every table below says how many renders were faces
+and valid (a face that keeps the person), and gives the valid-only figures beside the others.
+
 Tables (from results.csv's rows of sweep datasets; nothing is cached separately):
 
 * ``sweep.csv``: dataset x task x method x metric x target |yaw|: mean [95% bootstrap CI over
-  identities], n, and the median MediaPipe |yaw| measured on those renders;
+  identities], n, the median MediaPipe |yaw| measured on those renders, the same mean over the
+  valid renders only (``mean_valid``, ``n_valid``), and the renders' validity: the shares where
+  dlib / MediaPipe find a face, that are faces, that keep the person and that are valid, the
+  median dlib distance to the source, the mean filled share;
 * ``robustness.csv``: per dataset x task x method x metric, the pose-robustness figure: the
   mean per-source drop from target 0 to the largest target (60 in the pose suite), signed so
   that a positive drop is worse at 60 (value(0) - value(60), or the reverse for lower-better
-  metrics such as LPIPS), with a cluster-bootstrap interval over identities (``fsr.metrics.stats``).
+  metrics such as LPIPS), with a cluster-bootstrap interval over identities (``fsr.metrics.stats``);
+  ``renders`` = ``all`` (every source), then ``valid`` (the sources whose renders at both ends
+  are valid).
 """
 
 from __future__ import annotations
@@ -29,10 +42,13 @@ import numpy as np
 from fsr.bench import BenchError
 from fsr.bench.datasets import Dataset, DatasetMissing, Item, _fingerprint
 
+VALIDITY_COLUMNS = ["n_renders", "detector_found", "mediapipe_found", "is_face", "same_person",
+                    "valid", "identity_distance_median", "filled_fraction"]
 SWEEP_COLUMNS = ["dataset", "task", "method", "metric", "yaw_target", "mean", "ci_lo", "ci_hi",
-                 "n", "identities", "yaw_measured_median", "lower_better", "synthetic"]
-ROBUST_COLUMNS = ["dataset", "task", "method", "metric", "from_yaw", "to_yaw", "drop", "ci_lo",
-                  "ci_hi", "n", "identities", "lower_better", "synthetic"]
+                 "n", "identities", "yaw_measured_median", "mean_valid", "n_valid",
+                 *VALIDITY_COLUMNS, "lower_better", "synthetic"]
+ROBUST_COLUMNS = ["dataset", "task", "method", "metric", "renders", "from_yaw", "to_yaw", "drop",
+                  "ci_lo", "ci_hi", "n", "identities", "lower_better", "synthetic"]
 
 
 class SweepDataset(Dataset):
@@ -46,7 +62,9 @@ class SweepDataset(Dataset):
         except ImportError as err:
             raise DatasetMissing(f"dataset {self.name}: fsr.data.samples cannot be imported "
                                  f"({err})") from None
-        yaws = [float(y) for y in cfg.get("yaws", [0, 15, 30, 45, 60])]
+        # the default stops at 45: at 60 MediaPipe finds a face in about half the renders of
+        # unseen crops (docs/profiling.md), so a 60 column would measure render artifacts
+        yaws = [float(y) for y in cfg.get("yaws", [0, 15, 30, 45])]
         if not yaws or any(y < 0 or y > 90 for y in yaws):
             raise BenchError(f"dataset {self.name}: yaws must be in [0, 90], got {yaws}")
         signs = cfg.get("signs", "alternate")
@@ -71,7 +89,7 @@ class SweepDataset(Dataset):
             raise DatasetMissing(f"dataset {self.name}: no near-frontal (|yaw| < {max_yaw:g}) "
                                  f"crops in the sample set's {cfg.get('split', 'test')} split")
         sources = sources[: int(cfg["limit_sources"])] if cfg.get("limit_sources") else sources
-        from fsr.pose.profile_io import PROFILE_VERSION, cached_renders
+        from fsr.synth.profile_io import PROFILE_VERSION, cached_renders
 
         items = []
         for k, s in enumerate(sources):
@@ -80,12 +98,13 @@ class SweepDataset(Dataset):
             for y in yaws:
                 targets += [y] if y == 0 else ([sign * y] if signs == "alternate" else [y, -y])
             try:
-                renders = cached_renders(s.path, targets, size=size)
+                renders = cached_renders(s.path, targets, size=size, validity=True)
             except ValueError as err:  # no face / not a crop: one line naming the image
                 raise BenchError(f"dataset {self.name}: cannot profile {s.id}: {err}") from None
             for r in renders:
                 y = float(r["yaw_target"])
                 measured = r["yaw_measured"]
+                valid = r["validity"]
                 items.append(Item(
                     self.name, f"{s.id}@yaw{y:+03.0f}", self.kind,
                     f"{_fingerprint(Path(s.path))}|{PROFILE_VERSION}|{size}|{y:g}|"
@@ -95,75 +114,113 @@ class SweepDataset(Dataset):
                     meta={"image_fields": {
                         "yaw_target": y, "yaw_source": float(r["yaw_source"]),
                         "yaw_measured": None if measured is None else float(measured),
-                        "synthetic_pose": True, "mask": str(r["mask"])}}))
+                        "synthetic_pose": True, "mask": str(r["mask"]), **valid}}))
         self.items = sorted(items, key=lambda it: it.id)
         self._n_sources = len(sources)
 
     def describe(self) -> str:
+        faces = sum(bool(it.meta["image_fields"]["is_face"]) for it in self.items)
+        valid = sum(bool(it.meta["image_fields"]["valid"]) for it in self.items)
         return (f"{self.name} (synthetic pose: {self._n_sources} near-frontal crops profiled, "
-                f"{len(self.items)} images)")
+                f"{len(self.items)} images; {faces} are faces, {valid} valid, all scored)")
 
 
 def _targets(df):
     return sorted({abs(float(y)) for y in df["yaw"].dropna()})
 
 
+def validity_summary(recs: list[dict]) -> dict:
+    """The validity columns over image records of one target yaw (shares in [0, 1])."""
+    n = len(recs)
+    if not n:
+        return {"n_renders": 0, **{c: math.nan for c in VALIDITY_COLUMNS[1:]}}
+
+    def share(key):
+        return sum(bool(r.get(key)) for r in recs) / n
+
+    dist = [float(r["identity_distance"]) for r in recs if r.get("identity_distance") is not None]
+    return {"n_renders": n, "detector_found": share("detector_found"),
+            "mediapipe_found": share("mediapipe_found"), "is_face": share("is_face"),
+            "same_person": share("same_person"), "valid": share("valid"),
+            "identity_distance_median": float(np.median(dist)) if dist else math.nan,
+            "filled_fraction": float(np.mean([float(r.get("filled_fraction", math.nan))
+                                              for r in recs]))}
+
+
+def _drop(a, b, lower: bool, boot: dict):
+    """Paired drop from table ``a`` (target 0) to ``b`` (largest target), per source."""
+    from fsr.metrics.stats import paired_bootstrap
+
+    common = [s for s in a.index if s in b.index and np.isfinite(a.at[s, "value"])
+              and np.isfinite(b.at[s, "value"])]
+    if len(common) < 2:
+        return None
+    v0 = a.loc[common, "value"].to_numpy(float)
+    v1 = b.loc[common, "value"].to_numpy(float)
+    worse_first = (v1, v0) if lower else (v0, v1)  # drop > 0: worse
+    return paired_bootstrap(*worse_first, list(a.loc[common, "identity"]), n=int(boot["n"]),
+                            seed=int(boot["seed"]), alpha=float(boot["alpha"]))
+
+
 def sweep_tables(df, store, info, image_keys):
     """(sweep.csv, robustness.csv) DataFrames for the rows of sweep datasets (None if none)."""
     import pandas as pd
 
-    from fsr.metrics.stats import finite_mean_ci, paired_bootstrap
+    from fsr.metrics.stats import finite_mean_ci
 
     sweeps = {d["name"] for d in info.suite.datasets if d.get("type") == "sweep"}
     rows = df[df["dataset"].isin(sweeps)]
     if rows.empty:
         return None, None
-    measured = {}
+    images = {}
     for ikey in image_keys:
         img = store.records.get(ikey)
         if img is not None and img.get("dataset") in sweeps:
-            measured[(img["dataset"], img["id"])] = img.get("yaw_measured")
+            images[(img["dataset"], img["id"])] = img
     boot = info.suite.bootstrap
     out, rob = [], []
     lower = info.lower_better
+
+    def ci(vals):
+        fin = vals[np.isfinite(vals)]
+        if not len(fin):
+            return math.nan, math.nan, math.nan, 0
+        return (*finite_mean_ci(fin, n=int(boot["n"]), seed=int(boot["seed"]),
+                                alpha=float(boot["alpha"])), len(fin))
+
     for (ds, task, method, metric), g in rows.groupby(["dataset", "task", "method", "metric"],
                                                       sort=False):
         targets = _targets(g)
         by_target = {}
         for t in targets:
             sel = g[g["abs_yaw"].astype(float) == t]
+            recs = [images.get((ds, i), {}) for i in sel["image_id"]]
+            valid = np.array([bool(r.get("valid")) for r in recs], bool)
             vals = sel["value"].to_numpy(float)
-            fin = np.isfinite(vals)
-            mean, lo, hi = finite_mean_ci(vals[fin], n=int(boot["n"]), seed=int(boot["seed"]),
-                                          alpha=float(boot["alpha"])) if fin.any() else \
-                (math.nan, math.nan, math.nan)
-            meas = [abs(measured[(ds, i)]) for i in sel["image_id"]
-                    if measured.get((ds, i)) is not None]
+            mean, lo, hi, n = ci(vals)
+            mean_valid, _, _, n_valid = ci(vals[valid])
+            meas = [abs(r["yaw_measured"]) for r in recs if r.get("yaw_measured") is not None]
             out.append({"dataset": ds, "task": task, "method": method, "metric": metric,
                         "yaw_target": f"{t:g}", "mean": mean, "ci_lo": lo, "ci_hi": hi,
-                        "n": int(fin.sum()), "identities": sel["identity"].nunique(),
+                        "n": n, "identities": sel["identity"].nunique(),
                         "yaw_measured_median": float(np.median(meas)) if meas else math.nan,
+                        "mean_valid": mean_valid, "n_valid": n_valid, **validity_summary(recs),
                         "lower_better": lower.get(metric, False), "synthetic": 1})
-            by_target[t] = sel.assign(src=sel["image_id"].str.split("@").str[0])
+            by_target[t] = sel.assign(src=sel["image_id"].str.split("@").str[0],
+                                      valid=valid)
         if len(targets) < 2 or 0.0 not in by_target:
             continue
         hi_t = max(targets)
         a = by_target[0.0].set_index("src")
         b = by_target[hi_t].set_index("src")
-        common = [s for s in a.index if s in b.index and np.isfinite(a.at[s, "value"])
-                  and np.isfinite(b.at[s, "value"])]
-        if len(common) < 2:
-            continue
-        v0 = a.loc[common, "value"].to_numpy(float)
-        v1 = b.loc[common, "value"].to_numpy(float)
-        worse_first = (v1, v0) if lower.get(metric, False) else (v0, v1)  # drop > 0: worse
-        d = paired_bootstrap(*worse_first,
-                             list(a.loc[common, "identity"]), n=int(boot["n"]),
-                             seed=int(boot["seed"]), alpha=float(boot["alpha"]))
-        rob.append({"dataset": ds, "task": task, "method": method, "metric": metric,
-                    "from_yaw": 0, "to_yaw": f"{hi_t:g}", "drop": d.delta, "ci_lo": d.lo,
-                    "ci_hi": d.hi, "n": d.n, "identities": d.clusters,
-                    "lower_better": lower.get(metric, False), "synthetic": 1})
+        for renders, (aa, bb) in (("all", (a, b)), ("valid", (a[a["valid"]], b[b["valid"]]))):
+            d = _drop(aa, bb, lower.get(metric, False), boot)
+            if d is None:
+                continue
+            rob.append({"dataset": ds, "task": task, "method": method, "metric": metric,
+                        "renders": renders, "from_yaw": 0, "to_yaw": f"{hi_t:g}", "drop": d.delta,
+                        "ci_lo": d.lo, "ci_hi": d.hi, "n": d.n, "identities": d.clusters,
+                        "lower_better": lower.get(metric, False), "synthetic": 1})
     return pd.DataFrame(out, columns=SWEEP_COLUMNS), pd.DataFrame(rob, columns=ROBUST_COLUMNS)
 
 

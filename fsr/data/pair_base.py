@@ -18,7 +18,7 @@ Options (YAML, BasicSR conventions; ``phase`` is set by BasicSR to 'train' or 'v
   prior together (a small training set has few backgrounds and skin tones; this teaches the
   network to pass colours through rather than memorise them).
 - ``profile_aug`` (train only; off unless set): ``{p: 0.3, yaws: [15, 30, 45, 60]}``: with
-  probability p the source is replaced by its face-profiling render (``fsr.pose.profile``,
+  probability p the source is replaced by its face-profiling render (``fsr.synth.profile``,
   synthetic pose) at a random yaw of ``yaws`` and random sign, before anything else, so
   input, prior and target agree. Renders are cached in ``$FSR_HOME/profiles`` by content;
   a source that cannot be profiled (no face found) is used as it is.
@@ -208,8 +208,8 @@ class FacePairDataset(data.Dataset):
         if index in self._unprofilable:
             return src
         from fsr.imageio import read_image
-        from fsr.pose.profile import ProfileError
-        from fsr.pose.profile_io import cached_renders
+        from fsr.synth.profile import ProfileError
+        from fsr.synth.profile_io import cached_renders
 
         yaw = float(np.random.choice(self.profile_aug["yaws"])) * (1 if np.random.random() < 0.5
                                                                    else -1)

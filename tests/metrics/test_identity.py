@@ -168,7 +168,7 @@ def test_dlib_cnn_fallback_finds_a_turned_face():
     source's box; with ``cnn_fallback`` dlib's MMOD detector finds the turned face."""
     from fsr.data.samples import load_samples
     from fsr.imageio import read_image
-    from fsr.pose.profile_io import profile_image
+    from fsr.synth.profile_io import profile_image
 
     source = next(s for s in load_samples("test") if s.id == "audrey-0")
     img = read_image(source.path)

@@ -1,9 +1,9 @@
-"""Face profiling (fsr.pose.profile) on the committed test crops."""
+"""Face profiling (fsr.synth.profile) on the committed test crops."""
 
 import numpy as np
 import pytest
 
-from fsr.pose.profile import (
+from fsr.synth.profile import (
     MASK_FILLED,
     MASK_REAL,
     ProfileError,
@@ -11,6 +11,7 @@ from fsr.pose.profile import (
     geometric_turn,
     profile_face,
     profile_yaws,
+    rotate_geometric,
     rotate_points,
 )
 
@@ -105,8 +106,38 @@ def test_cli_writes_renders_and_manifest(tmp_path, takeo, capsys):
     assert [r["yaw_target"] for r in rows] == ["0", "30", "-30"]
     assert {"file", "source", "yaw_target"} <= set(rows[0]) and rows[0]["source"] == "takeo.png"
     assert all((out / r["file"]).is_file() and (out / r["mask"]).is_file() for r in rows)
+    # validity in the manifest: a 30-degree render of takeo is still a face of takeo
+    assert all(r["detector_found"] == "1" and r["mediapipe_found"] == "1" and r["valid"] == "1"
+               for r in rows)
+    assert float(rows[0]["identity_distance"]) == 0.0 and 0 < float(rows[1]["identity_distance"]) < 0.6
     # nothing profilable: one line per image and a non-zero exit
     (src / "takeo.png").unlink()
     assert main(["profile", str(src), str(tmp_path / "none"), "--yaws", "30"]) == 1
     assert "nothing written" in capsys.readouterr().out
     assert main(["profile", str(src), str(out), "--yaws", "30,abc"]) == 2
+
+
+def test_face_is_drawn_over_the_band_that_joins_it_to_the_head(crop, mesh):
+    """At 60 degrees the band of anchors around the face oval folds over the cheek turning into
+    view; the face mesh covers every pixel it covers when rendered alone."""
+    import cv2
+
+    from fsr.priors.render import interpolate, rasterize
+
+    h, w = crop.shape[:2]
+    assert 0 < mesh.face_triangles < len(mesh.triangles)
+    assert (mesh.triangles[: mesh.face_triangles] < 468).all()
+    for turn in (-67.0, 67.0):
+        dst = rotate_points(mesh, turn)
+        alone = rasterize(dst, mesh.triangles[: mesh.face_triangles], h, w, cull_backfaces=True)
+        both = rasterize(dst, mesh.triangles, h, w, cull_backfaces=True)
+        folded = (alone.face_id >= 0) & (both.face_id >= mesh.face_triangles)
+        assert folded.any()  # the band does fold over the face (the reason for the rule)
+        face_px = alone.face_id >= 0
+        img = rotate_geometric(crop, mesh, turn).image
+        # where the face alone is drawn, the render shows the face's own texture
+        uv = interpolate(mesh.points[:, :2].astype(np.float32), mesh.triangles, alone)
+        assert face_px.sum() > 0.1 * h * w
+        want = cv2.remap(crop, uv[..., 0] - 0.5, uv[..., 1] - 0.5, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT)
+        assert np.abs(img[face_px].astype(int) - want[face_px]).max() <= 1
