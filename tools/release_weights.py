@@ -76,7 +76,7 @@ def card(name: str, opt: dict, release: Path, digest: str, log: list[dict], sess
         if ended < train["total_iter"]:
             selection += "; the run ended early, on patience or by hand (docs/training.md)"
     aug = tr.get("profile_aug")
-    aug_text = (f"; augmented with profiled faces (`fsr.pose.profile`, p={aug.get('p')}, "
+    aug_text = (f"; augmented with profiled faces (`fsr.synth.profile`, p={aug.get('p')}, "
                 f"|yaw| in {aug.get('yaws')}, both signs), flips and colour" if aug else "")
     lines = [
         f"# {name}", "",

@@ -71,8 +71,8 @@ def main() -> int:
     from fsr.data.samples import load_samples
     from fsr.imageio import read_image
     from fsr.metrics.identity import IdentitySimilarity
-    from fsr.synth.profile_io import parse_yaws, profile_image
     from fsr.priors.mesh import fit_mesh
+    from fsr.synth.profile_io import parse_yaws, profile_image
 
     yaws = parse_yaws(args.yaws, both_signs=True)
     seen, sources = set(), []

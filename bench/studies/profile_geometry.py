@@ -48,8 +48,8 @@ def main() -> int:
     from fsr.data.samples import load_samples
     from fsr.imageio import read_image
     from fsr.pose.mediapipe_pose import get_face_mesh
-    from fsr.synth.profile import build_image_mesh, rotate_geometric, rotate_points
     from fsr.priors.mesh import N_MESH_VERTICES, fit_mesh, five_points
+    from fsr.synth.profile import build_image_mesh, rotate_geometric, rotate_points
 
     turns = [float(t) for t in args.turns.split(",")]
     seen, sources = set(), []
