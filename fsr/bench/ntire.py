@@ -24,7 +24,7 @@ Differences, stated in ``ntire_score.csv``'s ``notes`` column:
   reference folder (FFHQ), not VQFR's precomputed statistics;
 * identity: the challenge's AdaFace IR-50 cosine (column ``identity-adaface-vs-input``,
   :mod:`fsr.metrics.adaface`) against the thresholds above when its weights are present (the
-  alignment points are the FFHQ template, not the challenge's per-image CSV); else, with dlib's
+  alignment points are MTCNN's on the input, not the challenge's per-image CSV); else, with dlib's
   ResNet (the model available offline), a face is low-ID when dlib says "different person"
   (descriptor distance >= 0.6, column ``identity-match-vs-input``), because dlib's cosine has
   no such scale; else fsr's ``identity`` cosine (ArcFace) against the same thresholds.

@@ -9,10 +9,14 @@ What the challenge's ``face_alignment/inference.py`` (``inference_face``) does, 
   ``get_reference_facial_points(default_square=True)``), fitted MATLAB ``cp2tform`` style and
   applied with ``cv2.warpAffine`` (bilinear, black border). fsr fits the same transform
   (:func:`similarity_to_reference`), including how the reference picks between the
-  non-reflective and the reflective fit. **Points**: fsr has no CSV for arbitrary images; by
-  default it uses the FFHQ alignment template scaled to the image (the challenge's faces are
-  FFHQ-aligned 512 crops, so the points are close but not the CSV's per-image ones); pass
-  ``points=`` to use given ones.
+  non-reflective and the reflective fit. **Points**: fsr has no CSV for arbitrary images. By
+  default (``points='mtcnn'``) it detects them on the input with fsr's MTCNN at the settings
+  of AdaFace's ``face_alignment/mtcnn.py`` (min face 20, thresholds 0.6/0.7/0.9, pyramid
+  factor 0.85), the most confident face; the CSV's box + 5-point columns look like MTCNN's
+  output, but how the challenge made them is not stated, so the points are close to, not
+  equal to, the CSV's. Where no face is found the FFHQ template scaled to the image is used
+  (``last_undetected`` counts those). ``points='template'`` always uses the template; an array
+  gives the points.
 * ``to_input``: RGB -> BGR, ``(x / 255 - 0.5) / 0.5``, float32.
 * AdaFace IR-50 (``adaface_ir50_ms1mv2.ckpt``, :class:`fsr.archs.adaface_arch.AdaFaceIR`)
   returns normalised embeddings; the score is their dot product (float32).
@@ -35,6 +39,7 @@ from torch import Tensor, nn
 
 from fsr.archs.adaface_arch import AdaFaceIR
 from fsr.face.align import face_template
+from fsr.face.detect_mtcnn import MTCNNDetector
 from fsr.metrics.common import check_pair, to_uint8_rgb
 from fsr.metrics.errors import MetricUnavailable
 
@@ -47,6 +52,9 @@ REFERENCE_112 = REFERENCE_96x112 + np.array([8.0, 0.0])
 # eval.py's thresholds on this cosine (a face below its dataset's is "low ID")
 THRESHOLDS = {"CelebA": 0.5, "LFW-Test": 0.6, "CelebChild-Test": 0.6, "Wider-Test": 0.3,
               "WebPhoto-Test": 0.3}
+# AdaFace face_alignment/mtcnn.py: MTCNN(min_face_size=20, thresholds=[0.6, 0.7, 0.9],
+# factor=0.85)
+MTCNN_SETTINGS = {"min_face": 20, "thresholds": (0.6, 0.7, 0.9), "factor": 0.85}
 
 
 def _fit_reference_to_source(src: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -138,36 +146,57 @@ class AdaFaceIdentity(nn.Module):
 
     Args:
         weights: ``adaface_ir50_ms1mv2.ckpt`` (default: the ``adaface-ir50`` asset).
-        points: (5, 2) or (N, 5, 2) alignment points in the input's pixels, the same for both
-            images of a pair (the challenge's CSV gives them for its inputs). Default: the FFHQ
-            template scaled to the image size.
+        points: where the 5 alignment points of a pair come from, the same for both images
+            (the challenge's CSV gives them for its inputs): ``'mtcnn'`` (default) detects them
+            on the input, ``'template'`` is the FFHQ template scaled to the image, or a
+            (5, 2) / (N, 5, 2) array in the input's pixels.
     """
 
-    def __init__(self, weights: str | os.PathLike | None = None, points=None) -> None:
+    def __init__(self, weights: str | os.PathLike | None = None, points="mtcnn") -> None:
         super().__init__()
         self.net = load_adaface_ir50(weights)
-        self.points = None if points is None else np.asarray(points, np.float64)
+        if isinstance(points, str):
+            if points not in ("mtcnn", "template"):
+                raise ValueError(f"points must be 'mtcnn', 'template' or an array, got "
+                                 f"{points!r}")
+            self.points = points
+        else:
+            self.points = np.asarray(points, np.float64)
+        use_mtcnn = isinstance(self.points, str) and self.points == "mtcnn"
+        self.detector = MTCNNDetector(**MTCNN_SETTINGS) if use_mtcnn else None
         self.model_name = "adaface-ir50"
         self.statistic = "cosine"
+        self.last_undetected = 0
 
-    def _points(self, n: int, size: int) -> np.ndarray:
-        if self.points is None:
-            return np.repeat(face_template(size)[None], n, 0)
-        pts = self.points if self.points.ndim == 3 else self.points[None].repeat(n, 0)
-        if pts.shape != (n, 5, 2):
-            raise ValueError(f"points: expected (5, 2) or ({n}, 5, 2), got {pts.shape}")
-        return pts
+    def input_points(self, inp: Tensor) -> np.ndarray:
+        """(N, 5, 2) alignment points of the input images ``(N, 3, H, W)`` in [0, 1]."""
+        n, size = len(inp), inp.shape[-1]
+        if isinstance(self.points, np.ndarray):
+            pts = self.points if self.points.ndim == 3 else self.points[None].repeat(n, 0)
+            if pts.shape != (n, 5, 2):
+                raise ValueError(f"points: expected (5, 2) or ({n}, 5, 2), got {pts.shape}")
+            return pts
+        out = np.repeat(face_template(size)[None], n, 0)
+        self.last_undetected = 0
+        if self.detector is not None:
+            for i, rgb in enumerate(to_uint8_rgb(inp)):
+                dets = self.detector.detect_rgb(rgb, MTCNN_SETTINGS["thresholds"][-1])
+                if len(dets):  # sorted by score: the most confident face
+                    out[i] = dets[0, 5:15].reshape(5, 2)
+                else:
+                    self.last_undetected += 1
+        return out
 
     def embed(self, img: Tensor, points: np.ndarray | None = None) -> Tensor:
         """``(N, 512)`` normalised embeddings of RGB ``(N, 3, H, W)`` in [0, 1]."""
-        pts = self._points(len(img), img.shape[-1]) if points is None else points
+        pts = self.input_points(img) if points is None else points
         p = next(self.net.parameters())
         with torch.no_grad():
             return self.net(adaface_input(to_uint8_rgb(img), pts).to(p))[0]
 
     def forward(self, pred: Tensor, inp: Tensor) -> Tensor:
         pred, inp = check_pair(pred, inp, min_size=16)
-        pts = self._points(len(inp), inp.shape[-1])
+        pts = self.input_points(inp)
         a, b = self.embed(pred, pts), self.embed(inp, pts)
         return (a * b).sum(1).double().cpu()
 
@@ -175,5 +204,5 @@ class AdaFaceIdentity(nn.Module):
         return f"model_name={self.model_name!r}"
 
 
-__all__ = ["CROP", "REFERENCE_112", "THRESHOLDS", "AdaFaceIdentity", "adaface_input",
+__all__ = ["CROP", "MTCNN_SETTINGS", "REFERENCE_112", "THRESHOLDS", "AdaFaceIdentity", "adaface_input",
            "load_adaface_ir50", "similarity_to_reference"]

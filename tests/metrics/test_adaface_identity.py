@@ -72,10 +72,24 @@ def test_identity_adaface_is_the_challenges_cosine(standin):
         assert got.item() == pytest.approx(p["cosine"], abs=1e-5)
         emb = metric.embed(inp[i:i + 1], np.asarray([p["points"]])).numpy()[0]
         np.testing.assert_allclose(emb, p["input_embedding"], atol=1e-5)
-    # default points: the FFHQ template scaled to the image, as pairs 0 and 2 use
-    default = create_metric("identity-adaface", weights=path)(restored, inp).numpy()
-    np.testing.assert_allclose(default[[0, 2]], [pairs[0]["cosine"], pairs[2]["cosine"]],
+    # points='template': the FFHQ template scaled to the image, as pairs 0 and 2 use
+    tpl = create_metric("identity-adaface", weights=path, points="template")(restored, inp)
+    np.testing.assert_allclose(tpl.numpy()[[0, 2]], [pairs[0]["cosine"], pairs[2]["cosine"]],
                                atol=1e-5)
+
+
+def test_default_points_are_mtcnn_on_the_input(standin):
+    from fsr.face.align import face_template
+
+    restored, inp, path = standin
+    metric = create_metric("identity-adaface", weights=path)
+    pts = metric.input_points(inp)
+    assert metric.last_undetected == 0 and pts.shape == (3, 5, 2)
+    # detected, so not the template, but near it on these aligned 512 px faces
+    dist = np.linalg.norm(pts - face_template(512)[None], axis=2)
+    assert dist.max() < 25 and dist.mean() > 0.5
+    given = create_metric("identity-adaface", weights=path, points=pts)(restored, inp)
+    np.testing.assert_array_equal(metric(restored, inp).numpy(), given.numpy())
 
 
 def test_aligned_crop_is_warp_and_crop_face(standin):
@@ -91,7 +105,7 @@ def test_aligned_crop_is_warp_and_crop_face(standin):
 def test_row_says_what_it_is():
     spec = get_spec("identity-adaface")
     assert spec.definition == "paper: NTIRE 2025 RealWorld eval (AdaFace IR-50 cosine)"
-    assert not spec.lower_better and spec.assets == ("adaface-ir50",)
+    assert not spec.lower_better and spec.assets[0] == "adaface-ir50"
     assert "MIT" in spec.licence
     assert THRESHOLDS == {"CelebA": 0.5, "LFW-Test": 0.6, "CelebChild-Test": 0.6,
                           "Wider-Test": 0.3, "WebPhoto-Test": 0.3}
