@@ -168,6 +168,15 @@ _ROWS = [
         "no licence stated (arcface-pytorch has no LICENSE file; VQFR redistributes it)",
     ),
     Asset(
+        "adaface-ir50", "adaface_ir50_ms1mv2.ckpt",
+        "AdaFace IR-50 trained on MS1MV2 (PyTorch Lightning checkpoint, backbone under 'model.'): "
+        "the NTIRE 2025 Real-World Face Restoration challenge's identity network. Official copy: "
+        "Google Drive file 1eUaSHG4pGlIZK7hBkqjyp2fc2epKoBvI, the 'R50 MS1MV2' row of AdaFace's "
+        "README (github.com/mk-minchul/AdaFace; sha256 not published; the challenge's "
+        "face_alignment/inference.py loads pretrained/adaface_ir50_ms1mv2.ckpt)",
+        "MIT (AdaFace repository); trained on MS1MV2 (research use)",
+    ),
+    Asset(
         "awing-fan-wflw", "alignment_WFLW_4HG.pth",
         "AWing FAN, 4 hourglasses, 98 WFLW landmarks ({'state_dict'}): facexlib's awing_fan, "
         "VQFR's LMD network", "MIT (facexlib release); trained on WFLW (research use)",

@@ -22,10 +22,12 @@ Differences, stated in ``ntire_score.csv``'s ``notes`` column:
   ``--use_qalign False``; every other term is absent when its metric was not in the run;
 * FID is fsr's (TF-FID Inception features, exact low-rank formula) against the suite's
   reference folder (FFHQ), not VQFR's precomputed statistics;
-* identity: AdaFace/ArcFace cosine (column ``identity-vs-input``) against the thresholds above
-  when that model ran; with dlib's ResNet (the model available offline) a face is low-ID when
-  dlib says "different person" (descriptor distance >= 0.6, column
-  ``identity-match-vs-input``), because dlib's cosine has no such scale.
+* identity: the challenge's AdaFace IR-50 cosine (column ``identity-adaface-vs-input``,
+  :mod:`fsr.metrics.adaface`) against the thresholds above when its weights are present (the
+  alignment points are MTCNN's on the input, not the challenge's per-image CSV); else, with dlib's
+  ResNet (the model available offline), a face is low-ID when dlib says "different person"
+  (descriptor distance >= 0.6, column ``identity-match-vs-input``), because dlib's cosine has
+  no such scale; else fsr's ``identity`` cosine (ArcFace) against the same thresholds.
 """
 
 from __future__ import annotations
@@ -79,8 +81,13 @@ def challenge_name(dataset_cfg: dict) -> str:
 
 def low_identity(df, names: dict[str, str]) -> tuple[int | None, str]:
     """Count of low-ID faces among ``df``'s images and the rule used."""
+    adaface = df[df["metric"] == "identity-adaface-vs-input"]
     match = df[df["metric"] == "identity-match-vs-input"]
     cos = df[df["metric"] == "identity-vs-input"]
+    if len(adaface):  # the challenge's own model and thresholds
+        thr = adaface["dataset"].map(lambda d: THRESHOLDS[names[d]])
+        return int((adaface["value"].to_numpy(float) < thr.to_numpy(float)).sum()), \
+            "AdaFace IR-50 cosine < the challenge's per-dataset threshold"
     if len(match):  # dlib, whose model is fixed: its own threshold
         return int((match["value"].to_numpy(float) < 0.5).sum()), \
             "dlib distance >= 0.6 (stand-in for AdaFace's cosine thresholds)"

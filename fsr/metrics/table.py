@@ -104,6 +104,18 @@ _ROWS = [
                definition="paper: VQFR metric_paper/calculate_cos_dist.py (copied by PMRF, "
                "bfrxlib)",
                licence=f"{_FSR}; resnet18_110.pth: no licence stated"),
+    MetricSpec("identity-adaface", "FR", False, (-1.0, 1.0),
+               ("adaface-ir50", "mtcnn-pnet", "mtcnn-rnet", "mtcnn-onet"),
+               "AdaFace IR-50 (adaface_ir50_ms1mv2.ckpt) cosine of the restored face and its "
+               "input, both warped to 112x112 by the same 5 points (similarity to ArcFace's "
+               "reference points, cv2 bilinear), BGR (x/255-0.5)/0.5; the challenge's "
+               "thresholds: 0.3 Wider/WebPhoto, 0.5 CelebA, 0.6 LFW/CelebChild. Points: MTCNN's "
+               "on the input at AdaFace's settings (the FFHQ template where none is found); "
+               "the challenge reads per-image points from its CSV",
+               "fsr.metrics.adaface:AdaFaceIdentity",
+               definition="paper: NTIRE 2025 RealWorld eval (AdaFace IR-50 cosine)",
+               licence=f"{_FSR}; AdaFace code and weights MIT (trained on MS1MV2); MTCNN "
+               "weights MIT (facenet-pytorch)"),
     MetricSpec("identity-deg-dlib", "FR", True, (0.0, 180.0), ("dlib-resnet", "dlib-sp5"),
                "angle in degrees between dlib ResNet descriptors of pred and gt (HOG box + "
                "5-point alignment). fsr's own: not the papers' Deg, dlib's angles are small "

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fsr.bench.leaderboard.ablations import ablation_section
 from fsr.bench.leaderboard.identity_floor import floor_rows, read_floor
+from fsr.bench.leaderboard.published import published_block
 from fsr.bench.leaderboard.sweep_tables import sweep_section
 from fsr.bench.leaderboard.tables import arrow, bucket_rank, fmt, load, read_csv, table
 
@@ -207,6 +208,8 @@ def make(run_dir: Path, out_file: Path | None = None) -> str:
                               f"against {' / '.join(refs)}: small sample, see the protocol's "
                               "warning."]
                 lines.append("")
+                if b == "all":  # the papers' own rows for this benchmark, marked as such
+                    lines += published_block(manifest)
     lines += sweep_section(run_dir, [t["name"] for t in suite["tasks"]], fmt)
     lines += ablation_section(run_dir, sweeps)
     lines += _pipeline(manifest, read_csv(run_dir / "pipeline.csv"))
