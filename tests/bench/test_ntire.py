@@ -45,6 +45,7 @@ def test_suite_names_the_challenge_datasets_and_metrics():
     assert [d["ntire"] for d in suite.datasets] == ["CelebA", "LFW-Test", "CelebChild-Test",
                                                     "WebPhoto-Test", "Wider-Test"]
     assert [m.column for m in suite.metrics] == ["niqe", "clipiqa", "maniqa", "musiq",
+                                                 "identity-adaface-vs-input",
                                                  "identity-dist-vs-input",
                                                  "identity-match-vs-input"]
     assert suite.set_metrics == ["fid"] and suite.raw["score"] == "ntire2025"
