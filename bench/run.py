@@ -85,8 +85,7 @@ def _run_info(plan, runner):
 
 def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None = None,
            built: dict | None = None, sheet_picks: dict | None = None,
-           protocol: dict | None = None, protocol_datasets: dict | None = None,
-           protocol_reference=None) -> int:
+           protocol: dict) -> int:
     from fsr.bench.lib import metric_definitions
     from fsr.bench.manifest import cached_compute, write_manifest
     from fsr.bench.plots import plot_metrics, print_pipeline, print_summary
@@ -107,12 +106,7 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
                                  sheet_picks)
     cached = cached_compute(store, info)
     timings = timer.as_dict()
-    extra = dict(extra or {})
-    if protocol is None:  # a fresh run: pinned from its plan
-        from fsr.bench.protocol import run_protocol
-
-        protocol = run_protocol(info.suite, protocol_datasets, defs, protocol_reference)
-    extra["protocol"] = protocol
+    extra = dict(extra or {}, protocol=protocol)
     write_manifest(out, suite=info.suite, info=info, datasets=datasets, metric_defs=defs,
                    timings=timings, cached=cached, total_s=timer.total(), plots=plots,
                    extra=extra)
@@ -183,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from fsr.bench.lib import Metrics, usable_metrics
+    from fsr.bench.lib import Metrics, metric_definitions, usable_metrics
 
     metrics = Metrics(device)
     with timer("setup"):
@@ -191,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     for column, line in dropped.items():
         print(f"bench: metric {column} dropped: {line}", file=sys.stderr)
     checks = check_outputs_folders(plan, args.allow_missing)
-    for label, (check, _) in checks.items():
+    for label, check in checks.items():
         if check.missing:
             print(f"bench: {label}: {len(check.missing)} of {check.expected} outputs missing "
                   f"(first: {', '.join(check.missing[:3])}); scoring the rest (--allow-missing)",
@@ -211,8 +205,8 @@ def run(args: argparse.Namespace) -> int:
               f"{n_methods} method x task pair(s) -> {out}", file=sys.stderr)
         runner = Runner(plan, store, timer, device=device, batch_size=args.batch_size,
                         strict=args.strict, metrics=metrics)
-        for _, absent in checks.values():
-            runner.absent |= absent
+        for check in checks.values():
+            runner.absent |= check.absent
         runner.run(progress=not args.quiet)
         for s in runner.skipped:
             print(f"bench: skipped {s['what']} {s['file']} ({s['reason']})", file=sys.stderr)
@@ -230,13 +224,11 @@ def run(args: argparse.Namespace) -> int:
                  "absent_results": sorted(list(k) for k in runner.absent),
                  "outputs_checks": {label: {"expected": c.expected, "missing": c.missing,
                                             "extra": c.extra}
-                                    for label, (c, _) in checks.items()}}
-        protocol_datasets = {d.name: (d.cfg["type"], d.kind, plan.dataset_items[d.name])
-                             for d in plan.datasets}
-        reference = (plan.reference.name, plan.reference.items) if plan.reference else None
+                                    for label, c in checks.items()}}
+        defs, _ = metric_definitions(plan.suite, runner.metrics.built)
         return finish(info, store, out, timer, datasets=datasets, extra=extra,
                       built=runner.metrics.built, sheet_picks=runner.sheet.picks,
-                      protocol_datasets=protocol_datasets, protocol_reference=reference)
+                      protocol=plan.protocol(defs))
     finally:
         store.close()
 

@@ -94,11 +94,17 @@ def readable(runner, job: ImageJob) -> bool:
     item = job.item
     need_gt = item.gt_path is not None and (job.work or job.refs or job.need_image
                                             or job.detect)
+    # the given input is decoded at a task's input size, kept for the task (lq_of)
+    given = next((t for t in runner.suite.tasks_for(item.dataset) if t.degradation is None),
+                 None) if item.lq_path is not None and (job.work or job.detect) else None
     try:
         if need_gt:
             what, path = "ground truth", item.gt_path
             job.gt_at(min(runner.sizes))
-        if item.lq_path is not None and (job.work or job.detect or job.need_image):
+        if given is not None:
+            what, path = "input", item.lq_path
+            job.lq_of(given)
+        elif item.lq_path is not None and job.need_image:  # a real photo's pose reads it
             what, path = "input", item.lq_path
             with runner.timer("io"):
                 job.ds.load_lq(item, None)

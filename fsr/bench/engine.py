@@ -20,7 +20,8 @@ from fsr.bench import BenchError, lib
 from fsr.bench.batching import file_problem, process_chunk
 from fsr.bench.catalog import open_dataset
 from fsr.bench.datasets import Dataset, Item
-from fsr.bench.outputs import OutputsMethod, open_outputs, parse_spec
+from fsr.bench.outputs import OutputsMethod, check_outputs, open_outputs, parse_spec
+from fsr.bench.protocol import run_protocol
 from fsr.bench.store import Store, detect_key, image_key, ref_key, result_key
 from fsr.bench.suite import Suite, Task
 from fsr.bench.timing import Timer
@@ -38,6 +39,14 @@ class Plan:
     reference: Dataset | None = None
     ref_items: list[Item] = field(default_factory=list)
     dataset_items: dict[str, list[Item]] = field(default_factory=dict)  # before sharding
+
+    def protocol(self, metric_defs: dict) -> dict:
+        """The run's protocol fingerprint per dataset x task (:mod:`fsr.bench.protocol`)."""
+        return run_protocol(self.suite, {d.name: (d.cfg["type"], d.kind,
+                                                  self.dataset_items[d.name])
+                                         for d in self.datasets}, metric_defs,
+                            (self.reference.name, self.reference.items) if self.reference
+                            else None)
 
     @property
     def outputs_methods(self) -> list[OutputsMethod]:
@@ -129,17 +138,11 @@ def make_plan(suite: Suite, only_methods=None, limit=None, shard=(0, 1),
 
 def check_outputs_folders(plan: Plan, allow_missing: bool) -> dict:
     """Every outputs folder of the plan against the run's images, before any computing:
-    label -> (OutputsCheck, the (image key, task, label) results it leaves absent)."""
-    from fsr.bench.outputs import check_outputs
-
+    label -> OutputsCheck."""
     every = [it for items in plan.dataset_items.values() for it in items]
     sizes = {t.name: t.size for t in plan.suite.tasks}
-    out = {}
-    for m in plan.outputs_methods:
-        check = check_outputs(m, [it for _, it in plan.items], every, plan.suite.tasks_for,
-                              sizes, allow_missing)
-        out[m.label] = (check, {(key, task, m.label) for key, task in check.absent})
-    return out
+    return {m.label: check_outputs(m, [it for _, it in plan.items], every, plan.suite.tasks_for,
+                                   sizes, allow_missing) for m in plan.outputs_methods}
 
 
 class Runner:

@@ -26,7 +26,6 @@ from pathlib import Path
 from fsr.bench import BenchError, lib
 from fsr.bench.batching import file_problem
 from fsr.bench.engine import image_line, make_plan, parse_shard, task_input
-from fsr.bench.protocol import run_protocol
 from fsr.bench.suite import bucket_of
 from fsr.bench.timing import Timer
 
@@ -81,10 +80,7 @@ def export_inputs(suite, out: Path, limit: int | None = None, shard: str | None 
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    defs, _ = lib.metric_definitions(suite)
-    protocol = run_protocol(suite, {d.name: (d.cfg["type"], d.kind, plan.dataset_items[d.name])
-                                    for d in plan.datasets}, defs,
-                            (plan.reference.name, plan.reference.items) if plan.reference else None)
+    protocol = plan.protocol(lib.metric_definitions(suite)[0])
     (out / "protocol.json").write_text(json.dumps(
         {"suite": suite.name, "layout": "<dataset>/<task>/<image id>.png",
          "outputs": "write <dataset>/<task>/<image id>.png at output_size x output_size "

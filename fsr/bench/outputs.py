@@ -164,9 +164,8 @@ class OutputsCheck:
 
     missing: list[str]  # "<dataset>/<task>/<id>" with no output
     extra: list[str]  # files no image of the datasets expects
-    duplicates: list[str]  # ids with several files (a.png and a.jpg)
     expected: int
-    absent: list[tuple]  # (image key, task name) left out of the scores (--allow-missing)
+    absent: set[tuple]  # (image key, task name, label) left out of the scores (--allow-missing)
 
 
 def check_outputs(m: OutputsMethod, plan_items, all_items, tasks_for, task_size: dict,
@@ -180,9 +179,9 @@ def check_outputs(m: OutputsMethod, plan_items, all_items, tasks_for, task_size:
 
     wanted = {(it.dataset, t.name, it.id) for it in all_items for t in tasks_for(it.dataset)
               if m.serves(t)}
-    extra = [str(p.relative_to(m.path)) for p in m.files
-             if _key_of(m, p) not in wanted]
-    missing, dup, absent, expected = [], [], [], 0
+    indexed = {p: key for key, paths in m.index.items() for p in paths}
+    extra = [str(p.relative_to(m.path)) for p in m.files if indexed.get(p) not in wanted]
+    missing, dup, absent, expected = [], [], set(), 0
     for it in plan_items:
         for t in tasks_for(it.dataset):
             if not m.serves(t):
@@ -194,7 +193,7 @@ def check_outputs(m: OutputsMethod, plan_items, all_items, tasks_for, task_size:
                 continue
             if not found:
                 missing.append(f"{it.dataset}/{t.name}/{it.id}")
-                absent.append((image_key(it), t.name))
+                absent.add((image_key(it), t.name, m.label))
                 continue
             try:
                 with Image.open(found[0]) as im:
@@ -213,9 +212,4 @@ def check_outputs(m: OutputsMethod, plan_items, all_items, tasks_for, task_size:
     if missing and not allow_missing:
         raise BenchError(f"{m.label}: {len(missing)} of {expected} outputs missing in {m.path} "
                          f"(first: {', '.join(missing[:3])}); --allow-missing scores the rest")
-    return OutputsCheck(missing, extra, dup, expected, absent)
-
-
-def _key_of(m: OutputsMethod, p: Path) -> tuple:
-    parts = p.relative_to(m.path).parts
-    return (parts[0], parts[1], Path(parts[2]).stem) if len(parts) == 3 else ("", "", "")
+    return OutputsCheck(missing, extra, expected, absent)
