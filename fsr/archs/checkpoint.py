@@ -18,7 +18,6 @@ Every failure is a :class:`CheckpointError` (a ``ValueError``) with a one-paragr
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import re
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
+
+from fsr.assets.resolver import sha256_of
 
 __all__ = ["CheckpointError", "LoadReport", "load_checkpoint", "read_state_dict", "save_checkpoint"]
 
@@ -253,10 +254,6 @@ def save_checkpoint(
     path = atomic_torch_save(ckpt, path)
     if not add_sha256_suffix:
         return path
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    final = path.with_name(f"{path.stem}-{digest.hexdigest()[:8]}{path.suffix}")
+    final = path.with_name(f"{path.stem}-{sha256_of(path)[:8]}{path.suffix}")
     os.replace(path, final)
     return final

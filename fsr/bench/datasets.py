@@ -55,17 +55,9 @@ class Item:
 def _fingerprint(*paths: Path | None) -> str:
     """The files' content (sha256, first 16 hex digits each): a re-clone or a copied results
     folder keeps its cache, and an edited file is always recomputed, whatever its mtime."""
-    import hashlib
+    from fsr.assets.resolver import sha256_of
 
-    parts = []
-    for p in paths:
-        if p is not None:
-            h = hashlib.sha256()
-            with open(p, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-            parts.append(h.hexdigest()[:16])
-    return "|".join(parts)
+    return "|".join(sha256_of(p)[:16] for p in paths if p is not None)
 
 
 def resize_image(img: np.ndarray, size: int) -> np.ndarray:

@@ -59,13 +59,11 @@ def _files(root: Path) -> list[Path]:
 
 def folder_hash(root: Path, files: list[Path]) -> str:
     """sha256 over each file's relative path and content sha256, in sorted order."""
+    from fsr.assets.resolver import sha256_of
+
     h = hashlib.sha256()
     for p in files:
-        fh = hashlib.sha256()
-        with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                fh.update(block)
-        h.update(f"{p.relative_to(root).as_posix()}\0{fh.hexdigest()}\n".encode())
+        h.update(f"{p.relative_to(root).as_posix()}\0{sha256_of(p)}\n".encode())
     return h.hexdigest()
 
 

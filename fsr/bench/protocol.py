@@ -65,11 +65,9 @@ def paper_reference(cfg: dict) -> dict:
     path = Path(os.path.expandvars(os.path.expanduser(where))) if where else None
     out = {"name": cfg.get("name")}
     if path is not None and path.is_file():
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        out["sha256"] = h.hexdigest()
+        from fsr.assets.resolver import sha256_of
+
+        out["sha256"] = sha256_of(path)
     elif path is not None and path.is_dir():
         out["folder"] = path.name
     else:

@@ -40,6 +40,7 @@ import torch
 from scipy import linalg
 from torch import nn
 
+from fsr.assets.resolver import sha256_of
 from fsr.metrics.common import MetricError
 from fsr.metrics.inception import EXTRACTOR_TAG, FEATURE_DIM, FIDInception, iter_batches
 from fsr.metrics.stats import check_features, fid_low_rank, kid_from_features
@@ -290,21 +291,11 @@ def folder_images(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def folder_fingerprint(files: list[Path]) -> str:
     """sha256 over the sorted (name, sha256 of the file) lines: the folder's content."""
     import hashlib
 
-    lines = "".join(f"{p.name}  {_sha256(p)}\n" for p in files)
+    lines = "".join(f"{p.name}  {sha256_of(p)}\n" for p in files)
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
@@ -377,5 +368,5 @@ def load_reference(spec: str | os.PathLike, fid: FID | None = None,
     if mu.ndim != 1 or sigma.shape != (mu.size, mu.size):
         raise MetricError(f"FID reference {path}: mu {mu.shape} and sigma {sigma.shape} "
                           "do not fit together")
-    return mu, sigma, {"kind": kind, "path": str(path), "sha256": _sha256(path),
+    return mu, sigma, {"kind": kind, "path": str(path), "sha256": sha256_of(path),
                        "n_images": count, "extractor": extractor}
