@@ -80,7 +80,7 @@ def merge_dirs(dirs: list[Path], out: Path):
 
 def same_protocol(dirs: list[Path], manifests: list[dict]) -> dict:
     """The shards' common protocol (each shard pins the whole, unsharded image list)."""
-    from fsr.bench.protocol import differences
+    from fsr.bench.protocol import difference
 
     first = manifests[0].get("protocol")
     for d, m in zip(dirs, manifests, strict=True):
@@ -91,7 +91,7 @@ def same_protocol(dirs: list[Path], manifests: list[dict]) -> dict:
             a, b = first.get(key), m["protocol"].get(key)
             if a is None or b is None:
                 continue  # a shard may hold no image of a dataset
-            diff = differences(a["parts"], b["parts"])
+            diff = difference(a["parts"], b["parts"])
             if diff:
-                raise BenchError(f"--merge: {key}: {d}'s {diff[0]} differs from {dirs[0]}'s")
+                raise BenchError(f"--merge: {key}: {d}'s {diff} differs from {dirs[0]}'s")
     return {k: v for m in manifests for k, v in m["protocol"].items()}

@@ -14,13 +14,13 @@ low-quality set, FID reference and identity code differ. A run pins all of them:
 
 It goes into manifest.json, the export's protocol.json and the leaderboard beside every
 table; ``leaderboard/make.py RUN [RUN ...]`` merges only runs whose parts agree
-(:func:`differences` names the first part that does not).
+(:func:`difference` names the first part that does not).
 
     >>> a = {"dataset": {"images": 2}, "task": {"size": 128}, "metrics": {"psnr": {"m": 1}}}
-    >>> differences(a, a | {"task": {"size": 64}})
-    ['task']
-    >>> differences(a, a | {"metrics": {"psnr": {"m": 1}, "lpips": {"m": 2}}})  # extra column
-    []
+    >>> difference(a, a | {"task": {"size": 64}})
+    'task size'
+    >>> difference(a, a | {"metrics": {"psnr": {"m": 1}, "lpips": {"m": 2}}}) is None  # extra
+    True
 """
 
 from __future__ import annotations
@@ -46,13 +46,44 @@ def fingerprint(parts: dict) -> str:
     return _sha(json.dumps(parts, sort_keys=True, default=str))[:16]
 
 
-def differences(a: dict, b: dict) -> list[str]:
-    """Names of the parts in which two protocols differ. Metric columns are compared where both
-    runs have them (a run may score more columns); every other part must be equal."""
-    out = [k for k in sorted(set(a) | set(b)) if k != "metrics" and a.get(k) != b.get(k)]
-    ma, mb = a.get("metrics") or {}, b.get("metrics") or {}
-    out += [f"metric {c}" for c in sorted(set(ma) & set(mb)) if ma[c] != mb[c]]
-    return out
+FRIENDLY = {"task.degradation": "degradation", "task.size": "task size",
+            "task.scale": "task scale", "task.seed_rule": "seed rule",
+            "dataset.content_sha256": "dataset content", "dataset.images": "image count",
+            "pose.edges": "pose bucket edges", "prior": "prior source",
+            "bootstrap": "bootstrap settings"}
+
+
+def difference(a: dict, b: dict) -> str | None:
+    """What differs first between two protocols' parts, in words (None: they agree). Metric
+    columns are compared where both runs have them (a run may score more columns); every other
+    part must be equal."""
+    common = set(a.get("metrics") or {}) & set(b.get("metrics") or {})
+    a = a | {"metrics": {c: a["metrics"][c] for c in common}}
+    b = b | {"metrics": {c: b["metrics"][c] for c in common}}
+    path = _first_leaf(a, b)
+    return None if path is None else _describe(path)
+
+
+def _first_leaf(a, b, prefix: str = "") -> str | None:
+    """Dotted path of the first leaf where two nested mappings differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            found = _first_leaf(a.get(k), b.get(k), f"{prefix}{k}.")
+            if found:
+                return found
+        return None
+    return prefix.rstrip(".") if a != b else None
+
+
+def _describe(path: str) -> str:
+    if path.startswith("set_metrics.") and ".reference" in path:
+        return f"{path.split('.')[1].upper()} reference"
+    if path.startswith("metrics."):
+        return f"metric {path.split('.')[1]} ({path.split('.', 2)[2]})"
+    for key in sorted(FRIENDLY, key=len, reverse=True):
+        if path == key or path.startswith(key + "."):
+            return FRIENDLY[key]
+    return path
 
 
 def paper_reference(cfg: dict) -> dict:

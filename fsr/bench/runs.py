@@ -26,17 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fsr.bench import BenchError
+from fsr.bench.protocol import difference
 
 METHOD_TABLES = ("summary.csv", "paired.csv", "set_metrics.csv", "sweep.csv", "robustness.csv")
 SHARED_TABLES = ("pipeline.csv", "identity_floor.csv")  # per dataset x task, not per method
-# rows whose numbers need the run's features or cache lines: kept only for unsplit methods
-NEEDS_CACHE = ("set_metrics.csv", "sweep.csv", "robustness.csv")
 RTOL = ATOL = 1e-6
-FRIENDLY = {"task.degradation": "degradation", "task.size": "task size",
-            "task.scale": "task scale", "task.seed_rule": "seed rule",
-            "dataset.content_sha256": "dataset content", "dataset.images": "image count",
-            "pose.edges": "pose bucket edges", "prior": "prior source",
-            "bootstrap": "bootstrap settings"}
 
 
 class MergeError(BenchError):
@@ -74,28 +68,6 @@ def load_run(path: Path, name: str):
     return Run(path, name, manifest, tables)
 
 
-def first_difference(a, b, prefix: str = "") -> str | None:
-    """Dotted path of the first leaf where two protocol parts differ."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b)):
-            found = first_difference(a.get(k), b.get(k), f"{prefix}{k}.")
-            if found:
-                return found
-        return None
-    return prefix.rstrip(".") if a != b else None
-
-
-def describe(path: str) -> str:
-    if path.startswith("set_metrics.") and ".reference" in path:
-        return f"{path.split('.')[1].upper()} reference"
-    if path.startswith("metrics."):
-        return f"metric {path.split('.')[1]} ({path.split('.', 2)[2]})"
-    for key in sorted(FRIENDLY, key=len, reverse=True):
-        if path == key or path.startswith(key + "."):
-            return FRIENDLY[key]
-    return path
-
-
 def check_protocols(runs: list[Run]) -> dict:
     """The union of the runs' protocols; MergeError on the first disagreement."""
     merged: dict = {}
@@ -105,13 +77,9 @@ def check_protocols(runs: list[Run]) -> dict:
             if key not in merged:
                 merged[key], owner[key] = entry, run
                 continue
-            a, b = merged[key]["parts"], entry["parts"]
-            common = set(a.get("metrics", {})) & set(b.get("metrics", {}))
-            a = a | {"metrics": {c: a["metrics"][c] for c in common}}
-            b = b | {"metrics": {c: b["metrics"][c] for c in common}}
-            diff = first_difference(a, b)
+            diff = difference(merged[key]["parts"], entry["parts"])
             if diff:
-                raise MergeError(f"{key}: run {run.name}'s {describe(diff)} differs from run "
+                raise MergeError(f"{key}: run {run.name}'s {diff} differs from run "
                                  f"{owner[key].name}'s")
     return merged
 

@@ -216,9 +216,9 @@ def test_protocol_changes_with_the_degradation(suite_file, tmp_path):
     pb = json.loads((b / "protocol.json").read_text())["protocol"]
     assert pa["faces/sr-x4"] == pb["faces/sr-x4"]
     assert pa["faces/sr-x8"]["fingerprint"] != pb["faces/sr-x8"]["fingerprint"]
-    from fsr.bench.protocol import differences
+    from fsr.bench.protocol import difference
 
-    assert differences(pa["faces/sr-x8"]["parts"], pb["faces/sr-x8"]["parts"]) == ["task"]
+    assert difference(pa["faces/sr-x8"]["parts"], pb["faces/sr-x8"]["parts"]) == "degradation"
 
 
 @pytest.mark.slow
