@@ -118,15 +118,18 @@ def metric_definitions(suite, built: dict | None = None) -> tuple[dict, dict]:
 
 def usable_metrics(suite, metrics: Metrics):
     """(the suite without the metrics whose weights or engine are not on this machine,
-    {column: the one line saying what is missing and where to put it}). Builds each metric
-    once, on ``metrics``: a suite goes on with the metrics it has."""
+    {column: the one line saying what is missing and where to put it}): a suite goes on with
+    the metrics it has. Only a metric the table's caches do not show as ready is built here
+    (on ``metrics``, for its exact line); the rest are built when first used, as before."""
     import dataclasses
 
-    from fsr.metrics import MetricUnavailable
+    from fsr.metrics import MetricUnavailable, availability
 
     dropped = {}
     for spec in suite.metrics:
         metric_info(spec.name)  # unknown or set metric: the bench's own error
+        if availability(spec.name) == "ready":
+            continue
         try:
             metrics.scorer.get(spec.name)
         except MetricUnavailable as err:
