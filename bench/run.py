@@ -68,8 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _run_info(plan, runner):
-    from fsr.bench.report import RunInfo
-    from fsr.bench.store import image_key
+    from fsr.bench.compute.store import image_key
+    from fsr.bench.report.tables import RunInfo
 
     order = {ds.name: i for i, ds in enumerate(plan.datasets)}
     keys = sorted((image_key(it) for _, it in plan.items
@@ -86,10 +86,10 @@ def _run_info(plan, runner):
 def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None = None,
            built: dict | None = None, sheet_picks: dict | None = None,
            protocol: dict) -> int:
-    from fsr.bench.lib import metric_definitions
-    from fsr.bench.manifest import cached_compute, write_manifest
-    from fsr.bench.plots import plot_metrics, print_pipeline, print_summary
-    from fsr.bench.report import write_tables
+    from fsr.bench.compute.lib import metric_definitions
+    from fsr.bench.report.manifest import cached_compute, write_manifest
+    from fsr.bench.report.plots import plot_metrics, print_pipeline, print_summary
+    from fsr.bench.report.tables import write_tables
 
     with timer("setup"):
         defs, lower = metric_definitions(info.suite, built)
@@ -98,7 +98,7 @@ def finish(info, store, out: Path, timer, *, datasets: dict, extra: dict | None 
         tables = write_tables(info, store, out)
         plots = plot_metrics(tables["results"], info.suite, out, lower)
         if sheet_picks:  # the methods' contact sheets, from the tiles the run (or shards) wrote
-            from fsr.bench.sheet import tile_sheets
+            from fsr.bench.compute.sheet import tile_sheets
 
             plots += tile_sheets(out, [d["name"] for d in info.suite.datasets],
                                  [t.name for t in info.suite.tasks],
@@ -147,8 +147,8 @@ def print_protocol(protocol: dict) -> None:
 
 def export_inputs(args: argparse.Namespace) -> int:
     """--export-inputs DIR: every input the run would give a method, and nothing else."""
-    from fsr.bench.export import export_inputs as export
-    from fsr.bench.suite import load_suite
+    from fsr.bench.compute.export import export_inputs as export
+    from fsr.bench.inputs.suite import load_suite
 
     suite = load_suite(args.suite)
     summary = export(suite, args.export_inputs, limit=args.limit, shard=args.shard,
@@ -159,10 +159,10 @@ def export_inputs(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fsr.bench.engine import Runner, check_outputs_folders, make_plan, parse_shard
-    from fsr.bench.store import Store
-    from fsr.bench.suite import load_suite
-    from fsr.bench.timing import Timer
+    from fsr.bench.compute.engine import Runner, check_outputs_folders, make_plan, parse_shard
+    from fsr.bench.compute.store import Store
+    from fsr.bench.compute.timing import Timer
+    from fsr.bench.inputs.suite import load_suite
 
     timer = Timer()
     suite = load_suite(args.suite)
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from fsr.bench.lib import Metrics, metric_definitions, usable_metrics
+    from fsr.bench.compute.lib import Metrics, metric_definitions, usable_metrics
 
     metrics = Metrics(device)
     with timer("setup"):
@@ -259,8 +259,8 @@ def _inference_info(device: str, dtype: str, batch_size: int) -> dict:
 
 
 def merge(args: argparse.Namespace) -> int:
-    from fsr.bench.merge import merge_dirs
-    from fsr.bench.sheet import merge_tiles
+    from fsr.bench.compute.sheet import merge_tiles
+    from fsr.bench.report.merge import merge_dirs
 
     if args.out is None:
         print("bench: error: --merge needs --out DIR", file=sys.stderr)
@@ -275,7 +275,7 @@ def merge(args: argparse.Namespace) -> int:
 
 
 def list_things() -> int:
-    from fsr.bench.suite import suite_names
+    from fsr.bench.inputs.suite import suite_names
     from fsr.methods import available_methods, load_method, method_names
 
     print("suites:", ", ".join(suite_names()))
@@ -310,12 +310,12 @@ def main(argv: list[str] | None = None) -> int:
             return merge(args)
         if args.export_inputs:
             return export_inputs(args)
-        from fsr.bench.distributed import launch_from_env, run_distributed
+        from fsr.bench.compute.distributed import launch_from_env, run_distributed
 
         launch = launch_from_env()
         if launch is None:
             return run(args)
-        from fsr.bench.suite import load_suite
+        from fsr.bench.inputs.suite import load_suite
 
         args.out = args.out or Path("results") / load_suite(args.suite).name
         return run_distributed(args, launch, run, lambda dirs, out: merge(

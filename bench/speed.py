@@ -40,8 +40,8 @@ metric resolves to here; ground-truth embeddings cached, as in a run), on the co
 
 ``--scoring``: the cost of scoring alone, the use of a researcher who has a folder of outputs
 and their ground truth (issue #27): per 512 px pair, fsr's full set as bench/run.py computes it
-(``fsr.bench.lib.Metrics``, i.e. ``fsr.metrics.scoring.Scorer``: psnr, ssim, lpips,
-identity-dist, identity-match of the default suite, plus ``fsr.bench.lib.Features``: the FID
+(``fsr.bench.compute.lib.Metrics``, i.e. ``fsr.metrics.scoring.Scorer``: psnr, ssim, lpips,
+identity-dist, identity-match of the default suite, plus ``fsr.bench.compute.lib.Features``: the FID
 Inception features of output and ground truth) against pyiqa's own psnr + ssim + lpips on the
 same pairs, the same device and threads, in batches of ``--batch``, the two interleaved batch by
 batch (order alternating), one warm-up batch of other pairs excluded. The pairs: the 512 px real
@@ -407,7 +407,7 @@ def scoring_main(args) -> int:
 
     import torch
 
-    from fsr.bench.lib import Features, Metrics
+    from fsr.bench.compute.lib import Features, Metrics
 
     try:
         import pyiqa  # noqa: F401  (an optional comparison: PolyForm Noncommercial)
@@ -459,7 +459,7 @@ def scoring_main(args) -> int:
              f"one warm-up batch of other pairs excluded; load average {load0:.1f} -> "
              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", "",
              "| scorer | metric | ms/pair |", "|---|---|---|"]
-    lines += [f"| fsr (fsr.bench.lib, as bench/run.py) | {k} | {ms(v):.1f} |" for k, v in ours.items()]
+    lines += [f"| fsr (fsr.bench.compute.lib, as bench/run.py) | {k} | {ms(v):.1f} |" for k, v in ours.items()]
     lines += [f"| pyiqa {pyiqa.__version__} | {k} | {ms(v):.1f} |" for k, v in theirs.items()]
     lines += [f"| **fsr, full set** | {' + '.join(ours)} | **{ms(total_ours):.1f}** |",
               f"| **pyiqa** | {' + '.join(theirs)} | **{ms(total_theirs):.1f}** |", "",

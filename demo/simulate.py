@@ -4,7 +4,7 @@ Each detected face, aligned at the benchmark's ground-truth size, is the ground 
 degraded exactly as the benchmark degrades its images (the pose suite's task for the method:
 sr-x4 / sr-x8 bicubic, restore GFPGAN blind; seed ``seed_for(image_key, task)`` with an
 image key made from the photo's bytes and the face's number), every method restores that
-input, and each output is scored by ``fsr.bench.scoring`` -- the engine's own degrade, prior and
+input, and each output is scored by ``fsr.bench.compute.scoring`` -- the engine's own degrade, prior and
 metric calls, so the numbers mean what the leaderboard's mean. Metric or method failures come
 back as messages; no number is made up or turned into NaN.
 """
@@ -22,13 +22,16 @@ from demo.photo import pose_text
 SUITE = "pose"  # the leaderboard's suite: its tasks, metrics and degradation recipes
 
 
+@cache
 def _bench():
-    import fsr.bench
-    import fsr.bench.lib
-    import fsr.bench.scoring
-    import fsr.bench.suite
+    """The benchmark pieces the demo uses, imported on first use (the app starts without torch)."""
+    from types import SimpleNamespace
 
-    return fsr.bench
+    from fsr.bench import BenchError
+    from fsr.bench.compute import lib, scoring
+    from fsr.bench.inputs import suite
+
+    return SimpleNamespace(BenchError=BenchError, lib=lib, scoring=scoring, suite=suite)
 
 
 @cache
@@ -38,7 +41,7 @@ def suite():
 
 @cache
 def metrics():
-    """One fsr.bench.lib.Metrics per process (LPIPS and identity load once)."""
+    """One fsr.bench.compute.lib.Metrics per process (LPIPS and identity load once)."""
     return _bench().lib.Metrics()
 
 

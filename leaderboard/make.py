@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="leaderboard/make.py", description=__doc__.split("\n\n")[0])
     p.add_argument("dirs", type=Path, nargs="+", metavar="DIR",
                    help="a bench output folder (results/<suite>); several are merged into one "
-                   "leaderboard when their protocols agree (fsr.bench.runs)")
+                   "leaderboard when their protocols agree (fsr.bench.report.runs)")
     p.add_argument("--tables", type=Path, metavar="DIR", help="with several DIRs: write the "
                    "merged tables and manifest here (default: a temporary folder)")
     p.add_argument("-o", "--output", type=Path, help="write the Markdown here (default: stdout)")
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     # after parsing, so --help does not wait for `import fsr` (torch)
     from fsr.bench.leaderboard import LeaderboardError, cards, page, readme
-    from fsr.bench.runs import MergeError, merge_runs
+    from fsr.bench.report.runs import MergeError, merge_runs
 
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,14 +1,18 @@
-"""The benchmark harness behind ``bench/run.py`` (``fsr.bench``): suites, datasets, a resumable cache, reports.
+"""The benchmark behind ``bench/run.py`` (``fsr.bench``), in three floors that import downwards:
 
-Modules (each imports torch/fsr lazily so ``bench/run.py --help`` stays instant):
+- :mod:`fsr.bench.inputs`  : what is scored. Suites (YAML -> :class:`~fsr.bench.inputs.suite.Suite`),
+  the datasets registry and readers (sample set, folders, CelebA, CelebA-Test pairs, real
+  low-quality photos, pose-labelled sets, the synthetic pose sweep) and the protocol fingerprint.
+- :mod:`fsr.bench.compute` : computing it into the run's cache. The engine and its per-chunk
+  batching (degrade once, pose once, prior once, every method, metrics, set-metric features,
+  ground-truth identity embeddings), the store (the cache and every key into it), methods read
+  from outputs folders, exports, timing, sharding.
+- :mod:`fsr.bench.report`  : tables from the cache only (results, summary, paired, set metrics,
+  pipeline, sweep, pose error, NTIRE score, identity floor), plots, manifest, merging shard
+  caches and run folders.
 
-- ``suite``    : suite YAML -> :class:`Suite` (datasets, tasks, methods, metrics, pose buckets)
-- ``datasets`` : sample set, folders, CelebA, CelebA-Test pairs, real low-quality folders
-- ``store``    : the append-only, fsync'ed JSON-lines cache (one batch of lines per image)
-- ``engine``   : the per-image loop (degrade once, pose once, prior once, every method, metrics)
-- ``stats``    : bootstrap CI and FID/KID from cached features
-- ``report``   : results.csv, summary.csv, set_metrics.csv, pipeline.csv (faces whole-photo
-                 mode's detector misses), plots, manifest.json, console tables
+:mod:`fsr.bench.leaderboard` renders Markdown from a run's tables. Modules import torch and the
+networks lazily so ``bench/run.py --help`` stays instant.
 """
 
 

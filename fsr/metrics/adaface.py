@@ -21,7 +21,7 @@ What the challenge's ``face_alignment/inference.py`` (``inference_face``) does, 
 * AdaFace IR-50 (``adaface_ir50_ms1mv2.ckpt``, :class:`fsr.archs.adaface_arch.AdaFaceIR`)
   returns normalised embeddings; the score is their dot product (float32).
 * The challenge's per-dataset thresholds (:data:`THRESHOLDS`) apply to this cosine; a face
-  under its dataset's threshold is "low ID" (``fsr.bench.ntire``).
+  under its dataset's threshold is "low ID" (``fsr.bench.report.ntire``).
 
     metric = create_metric('identity-adaface')   # needs adaface_ir50_ms1mv2.ckpt
     metric(restored, lq)                         # (N,) float64 cosine in [-1, 1]

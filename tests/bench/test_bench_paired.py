@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from fsr.bench.report import RESULT_COLUMNS, comparisons, paired  # noqa: E402
-from fsr.bench.suite import Task  # noqa: E402
+from fsr.bench.inputs.suite import Task  # noqa: E402
+from fsr.bench.report.tables import RESULT_COLUMNS, comparisons, paired  # noqa: E402
 from fsr.metrics import paired_bootstrap  # noqa: E402
 
 

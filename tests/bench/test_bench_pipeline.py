@@ -100,7 +100,7 @@ def test_pipeline_csv_counts(run):
     unknown = df[df.bucket == "unknown"]
     assert list(unknown["n"]) == [1, 1] and list(unknown["missed"]) == [1, 1]
     # buckets as summary.csv orders them
-    from fsr.bench.suite import bucket_order
+    from fsr.bench.inputs.suite import bucket_order
 
     order = bucket_order((0, 15, 30, 45, float("inf")))
     for _, g in df.groupby("task"):
@@ -193,7 +193,7 @@ def test_bad_face_pipeline_exit_2_one_line(extra, needle, data, tmp_path, capsys
 def test_suite_default_is_on_and_signatures_unchanged(data, tmp_path):
     import yaml
 
-    from fsr.bench.suite import parse_suite
+    from fsr.bench.inputs.suite import parse_suite
 
     raw = yaml.safe_load(SUITE.format(path=data, extra=""))
     on = parse_suite(raw, Path("pipe.yml"))
@@ -203,7 +203,7 @@ def test_suite_default_is_on_and_signatures_unchanged(data, tmp_path):
         {"detector": "auto"}
     assert [t.signature for t in on.tasks] == [t.signature for t in off.tasks]
     # the pose suite's task signatures, as cached by runs made before face_pipeline existed
-    from fsr.bench.suite import load_suite
+    from fsr.bench.inputs.suite import load_suite
 
     # (restore-severe keeps the former restore task's degradation, so its signature)
     assert [t.signature for t in load_suite("pose").tasks] == \
@@ -211,7 +211,7 @@ def test_suite_default_is_on_and_signatures_unchanged(data, tmp_path):
 
 
 def test_detector_view():
-    from fsr.bench.lib import detector_view
+    from fsr.bench.compute.lib import detector_view
 
     lq = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
     view, box = detector_view(lq)

@@ -39,11 +39,11 @@ def faces(tmp_path_factory) -> Path:
 
 
 def _run(faces: Path, out: Path, oracle: bool):
-    from fsr.bench.catalog import open_dataset
-    from fsr.bench.engine import Plan, Runner
-    from fsr.bench.store import Store
-    from fsr.bench.suite import parse_suite
-    from fsr.bench.timing import Timer
+    from fsr.bench.compute.engine import Plan, Runner
+    from fsr.bench.compute.store import Store
+    from fsr.bench.compute.timing import Timer
+    from fsr.bench.inputs.datasets import open_dataset
+    from fsr.bench.inputs.suite import parse_suite
     from fsr.methods import Method
 
     raw = {"name": "prior", "datasets": [{"name": "f", "type": "folder", "path": str(faces)}],
@@ -66,7 +66,7 @@ def _run(faces: Path, out: Path, oracle: bool):
 
 
 def test_prior_comes_from_the_degraded_input(faces, tmp_path):
-    from fsr.bench import lib
+    from fsr.bench.compute import lib
 
     ds, net, store, method = _run(faces, tmp_path / "a", oracle=False)
     assert method.label == "standin" and len(net.renders) == len(FACES)

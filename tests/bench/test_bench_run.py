@@ -61,8 +61,8 @@ def test_results_and_summary_content(single, suite_file):
     import torch
 
     from fsr.archs.interp_arch import resize_bicubic
-    from fsr.bench.datasets import resize_image
-    from fsr.bench.lib import to_tensor
+    from fsr.bench.compute.lib import to_tensor
+    from fsr.bench.inputs.datasets.base import resize_image
 
     res = pd.read_csv(single / "results.csv")
     assert len(res) == 6 * 2 * 2 * 2  # images x tasks x methods per task x metrics

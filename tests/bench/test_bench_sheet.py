@@ -7,8 +7,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fsr.bench.datasets import Item  # noqa: E402
-from fsr.bench.sheet import SheetTiles, pick, tile_sheets  # noqa: E402
+from fsr.bench.compute.sheet import SheetTiles, pick, tile_sheets  # noqa: E402
+from fsr.bench.inputs.datasets.base import Item  # noqa: E402
 
 
 @dataclass
@@ -85,7 +85,7 @@ def test_tiles_then_sheet_rows_by_yaw_columns_gt_input_methods(tmp_path):
 def test_merge_tiles_of_two_shards_gives_the_single_runs_sheet(tmp_path):
     """--merge: each shard wrote the tiles of its own images; tiled together they are the
     single run's sheet, without the datasets (the picks travel in sheet/picks.json)."""
-    from fsr.bench.sheet import merge_tiles
+    from fsr.bench.compute.sheet import merge_tiles
 
     plan, task = _plan()
     results = _results(plan, seed=1)

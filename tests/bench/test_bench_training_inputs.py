@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
     ("blind", 1, {"type": "blind", "preset": "gfpgan"}, "restore"),
 ])
 def test_validation_inputs_equal_the_benchmarks(task, scale, spec, bench_task):
-    from fsr.bench import lib
-    from fsr.bench.catalog import open_dataset
+    from fsr.bench.compute import lib
+    from fsr.bench.inputs.datasets import open_dataset
     from fsr.data.samples_dataset import SampleSetDataset
 
     val = SampleSetDataset({"name": "samples-val", "phase": "val", "split": "val",

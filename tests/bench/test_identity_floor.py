@@ -15,8 +15,8 @@ IMAGES = {"Justin-Bieber2_crop-0": "justin-bieber", "bieber_small-0": "justin-bi
 
 
 def test_floor_over_different_people_of_the_sample_set(tmp_path):
-    from fsr.bench.identity_floor import write_identity_floor
-    from fsr.bench.suite import parse_suite
+    from fsr.bench.inputs.suite import parse_suite
+    from fsr.bench.report.identity_floor import write_identity_floor
 
     suite = parse_suite({
         "name": "floor", "datasets": [{"name": "samples", "type": "samples", "split": "test"}],

@@ -20,7 +20,7 @@ ENVS = {"celeba": "FSR_NTIRE_CELEBA_DIR", "lfw-test": "FSR_LFW_TEST_DIR",
 
 
 def test_score_is_the_challenges_formula():
-    from fsr.bench.ntire import COUNTS, score_terms, weighted_mean
+    from fsr.bench.report.ntire import COUNTS, score_terms, weighted_mean
 
     # eval.py by hand: per-dataset means weighted by 100/100/50/100/100 over 450
     niqe = {"CelebA": 4.0, "LFW-Test": 5.0, "CelebChild-Test": 6.0, "WebPhoto-Test": 3.0,
@@ -38,7 +38,7 @@ def test_score_is_the_challenges_formula():
 
 
 def test_suite_names_the_challenge_datasets_and_metrics():
-    from fsr.bench.suite import load_suite
+    from fsr.bench.inputs.suite import load_suite
 
     suite = load_suite("ntire-realworld")
     assert {d["name"]: d["env"] for d in suite.datasets} == ENVS
@@ -93,7 +93,7 @@ def test_stand_in_run_writes_the_challenge_score(tmp_path, monkeypatch):
                                         "(uv run installs it)")
     import pandas as pd
 
-    from fsr.bench.ntire import COUNTS, score_terms
+    from fsr.bench.report.ntire import COUNTS, score_terms
 
     raw = yaml.safe_load((REPO / "bench" / "suites" / "ntire-realworld.yml").read_text())
     raw["metrics"] = [m for m in raw["metrics"] if m not in ("clipiqa", "maniqa", "musiq")]
@@ -121,7 +121,7 @@ def test_stand_in_run_writes_the_challenge_score(tmp_path, monkeypatch):
     match = res[res["metric"] == "identity-match-vs-input"]["value"]
     assert row["low_id"] == int((match < 0.5).sum()) and bool(row["valid"]) is True
     # per |yaw| bucket like every suite
-    from fsr.bench.suite import bucket_order
+    from fsr.bench.inputs.suite import bucket_order
 
     assert "all" in set(score["bucket"]) and len(set(score["bucket"])) >= 2
     assert set(score["bucket"]) <= set(bucket_order((0.0, 15.0, 30.0, 45.0, float("inf"))))

@@ -216,7 +216,7 @@ def test_protocol_changes_with_the_degradation(suite_file, tmp_path):
     pb = json.loads((b / "protocol.json").read_text())["protocol"]
     assert pa["faces/sr-x4"] == pb["faces/sr-x4"]
     assert pa["faces/sr-x8"]["fingerprint"] != pb["faces/sr-x8"]["fingerprint"]
-    from fsr.bench.protocol import difference
+    from fsr.bench.inputs.protocol import difference
 
     assert difference(pa["faces/sr-x8"]["parts"], pb["faces/sr-x8"]["parts"]) == "degradation"
 

@@ -15,7 +15,7 @@ CROP = REPO / "tests" / "pose" / "data" / "takeo_128.jpg"
 
 
 def _open(cfg):
-    from fsr.bench.catalog import open_dataset
+    from fsr.bench.inputs.datasets import open_dataset
 
     return open_dataset(dict(cfg))
 
@@ -84,8 +84,8 @@ def test_cfp_reads_the_protocol_pair_lists(tmp_path):
                                        ("multipie", "FSR_MULTIPIE_DIR"),
                                        ("menpo", "FSR_MENPO_DIR"), ("cfp", "FSR_CFP_DIR")])
 def test_missing_dataset_is_one_line_naming_the_variable(suite, env, tmp_path, monkeypatch):
-    from fsr.bench.datasets import DatasetMissing
-    from fsr.bench.suite import load_suite
+    from fsr.bench.inputs.datasets.base import DatasetMissing
+    from fsr.bench.inputs.suite import load_suite
 
     monkeypatch.delenv(env, raising=False)
     cfg = load_suite(suite).datasets[0]
@@ -98,8 +98,8 @@ def test_missing_dataset_is_one_line_naming_the_variable(suite, env, tmp_path, m
 
 
 def test_pose_error_table():
-    from fsr.bench.posed import pose_error_table
-    from fsr.bench.suite import parse_suite
+    from fsr.bench.inputs.suite import parse_suite
+    from fsr.bench.report.pose_error import pose_error_table
 
     class Info:
         suite = parse_suite({"datasets": [{"name": "a", "type": "aflw2000"},

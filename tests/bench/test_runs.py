@@ -1,4 +1,4 @@
-"""One leaderboard from many runs (fsr.bench.runs, leaderboard/make.py RUN [RUN ...]): shards
+"""One leaderboard from many runs (fsr.bench.report.runs, leaderboard/make.py RUN [RUN ...]): shards
 merge into the single run, a changed protocol is refused with one line naming the part, and
 one method with two sets of numbers is an error."""
 
@@ -34,7 +34,7 @@ def runs(tmp_path_factory) -> dict:
 
 
 def test_two_shards_merge_into_the_single_run(runs, tmp_path):
-    from fsr.bench.runs import merge_runs
+    from fsr.bench.report.runs import merge_runs
 
     merged = merge_runs([runs["a"], runs["b"]], tmp_path / "m")
     for name in ("results.csv", "summary.csv"):

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_sweep_dataset_renders_once_and_labels_target_yaw(tmp_path, monkeypatch):
-    from fsr.bench.catalog import open_dataset
+    from fsr.bench.inputs.datasets import open_dataset
 
     monkeypatch.setenv("FSR_HOME", str(tmp_path))
     cfg = {"name": "sweep", "type": "sweep", "split": "test", "yaws": [0, 30],
@@ -51,7 +51,7 @@ class _Store:
 
 class _Info:
     def __init__(self):
-        from fsr.bench.suite import parse_suite
+        from fsr.bench.inputs.suite import parse_suite
 
         self.suite = parse_suite({"datasets": [{"name": "sweep", "type": "sweep"}],
                                   "tasks": [{"name": "sr-x4", "kind": "sr", "scale": 4}],
@@ -61,7 +61,7 @@ class _Info:
 
 
 def test_sweep_tables_drop_sign_and_identity_bootstrap(tmp_path):
-    from fsr.bench.sweep import sweep_tables
+    from fsr.bench.report.sweep import sweep_tables
 
     rows, records, info = [], {}, _Info()
     rng = np.random.default_rng(0)

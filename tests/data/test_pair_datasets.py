@@ -155,7 +155,7 @@ def test_celeba_authors_recipe(celeba_dir):
 def test_benchmark_celeba_wraps_fsr_data(celeba_dir):
     """bench's CelebA lists fsr.data's split and crops fsr.data's box: the same ground truth."""
 
-    from fsr.bench.catalog import open_dataset
+    from fsr.bench.inputs.datasets import open_dataset
 
     ours = build_dataset({"name": "c", "type": "CelebADataset", "dataroot": str(celeba_dir),
                           "split": "train", "scale": 4, "phase": "val", "prior_cache": False})

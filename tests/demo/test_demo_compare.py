@@ -65,7 +65,7 @@ def test_photo_faces_and_crops(photo_run):
 @pytest.mark.slow
 def test_simulated_mode_is_the_benchmark_on_the_photo(sim_run):
     """Each face: ground truth at 128, the pose suite's sr-x4 input (bicubic /4), every method
-    scored with the suite's metrics through fsr.bench.scoring -- the engine's own calls."""
+    scored with the suite's metrics through fsr.bench.compute.scoring -- the engine's own calls."""
     from demo import simulate
 
     h = simulate._bench()
@@ -87,7 +87,7 @@ def test_simulated_mode_is_the_benchmark_on_the_photo(sim_run):
     # the trained SAM3D beats bicubic on LPIPS on every face (as on the leaderboard)
     assert all(rows[("sam3d-x4-samples", i)]["lpips"] < rows[("bicubic-x4", i)]["lpips"]
                for i in range(1, 6))
-    # the table's PSNR is the benchmark's: fsr.bench.scoring on the same output
+    # the table's PSNR is the benchmark's: fsr.bench.compute.scoring on the same output
     f1 = sim_run["faces"][0]
     out = h.lib.to_tensor(f1["outputs"]["bicubic-x4"].astype(np.float32) / 255)
     psnr = h.scoring.score(simulate.metrics(), simulate.suite().metrics[:1], out,

@@ -133,7 +133,7 @@ def test_unreadable_checkpoint_one_line(tmp_path):
 def test_ntire_low_id_uses_the_adaface_column_first():
     import pandas as pd
 
-    from fsr.bench.ntire import low_identity
+    from fsr.bench.report.ntire import low_identity
 
     names = {"celeba": "CelebA", "wider": "Wider-Test"}
     df = pd.DataFrame({

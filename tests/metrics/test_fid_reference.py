@@ -116,8 +116,8 @@ def test_features_against_stats_is_the_frechet_distance():
 def test_suite_fid_reference_rows_name_their_reference(tmp_path, monkeypatch, capsys):
     """The bench's fid-<name> rows: against the suite's reference, fingerprint beside them;
     without the reference, one line and no rows."""
-    from fsr.bench.report import RunInfo, paper_reference_fid
-    from fsr.bench.suite import parse_suite
+    from fsr.bench.inputs.suite import parse_suite
+    from fsr.bench.report.tables import RunInfo, paper_reference_fid
 
     raw = {"datasets": [{"type": "celeba-test"}], "tasks": [{"name": "r", "kind": "restore"}],
            "set_metrics": ["fid"], "fid_reference": {"name": "ffhq", "env": "FSR_TEST_FIDREF"}}

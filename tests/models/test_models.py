@@ -51,7 +51,7 @@ def _batch(opt, phase="train", batch=2):
 
 def _bench_scores_equal_validation(model, val):
 
-    from fsr.bench import lib
+    from fsr.bench.compute import lib
     from fsr.metrics import MetricError
 
     bench, scores = lib.Metrics(), {"psnr": [], "ssim": []}
@@ -90,7 +90,7 @@ def test_sam3d_model_step_validation_csv_and_save(tmp_path, faces):
     model.validation(val, 2, None, save_img=True)
     assert set(model.metric_results) == {"psnr", "ssim"}
     assert np.isfinite(model.metric_results["psnr"])
-    # scored the benchmark's way: the mean of fsr/bench/lib.Metrics' per-image scores
+    # scored the benchmark's way: the mean of fsr/bench/compute/lib.Metrics' per-image scores
     _bench_scores_equal_validation(model, val)
     assert list((tmp_path / "exp" / "visualization" / "va").glob("*_2.png"))
     model.save(0, 2)

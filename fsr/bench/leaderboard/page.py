@@ -134,7 +134,7 @@ def _protocol(m: dict, link) -> list[str]:
 
 
 def _fingerprints(m: dict) -> list[str]:
-    """The protocol fingerprint of each dataset x task (fsr.bench.protocol)."""
+    """The protocol fingerprint of each dataset x task (fsr.bench.inputs.protocol)."""
     protocol = m.get("protocol") or {}
     if not protocol:
         return []

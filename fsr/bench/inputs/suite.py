@@ -34,7 +34,7 @@ from pathlib import Path
 
 from fsr.bench import BenchError
 
-SUITES_DIR = Path(__file__).resolve().parents[2] / "bench" / "suites"
+SUITES_DIR = Path(__file__).resolve().parents[3] / "bench" / "suites"
 TASK_KINDS = ("sr", "restore")
 # each task kind's plain baseline: paired.csv compares every method with weights against it
 TASK_BASELINE = {"sr": "bicubic-x{scale}", "restore": "input"}
@@ -156,11 +156,11 @@ def _face_pipeline(path: Path, cfg: object) -> dict | None:
         raise _fail(path, f"face_pipeline must be false, true or {{detector: NAME}}, got {cfg!r}")
     detector = cfg.get("detector", FACE_PIPELINE_DEFAULT["detector"])
     if detector != FACE_PIPELINE_DEFAULT["detector"]:
-        from fsr.bench.lib import detector_names  # imports torch: only for a named detector
+        from fsr.face.detectors import DETECTOR_NAMES  # imports torch: only for a named detector
 
-        if detector not in detector_names():
+        if detector not in DETECTOR_NAMES:
             raise _fail(path, f"face_pipeline: unknown detector {detector!r}; choose one of "
-                              f"{', '.join(detector_names())}")
+                              f"{', '.join(DETECTOR_NAMES)}")
     return {"detector": str(detector)}
 
 

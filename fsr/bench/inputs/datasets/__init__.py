@@ -1,15 +1,15 @@
 """Every dataset type a suite can name (``type:``), and :func:`open_dataset`.
 
-One registry over the three kinds of dataset module: :mod:`fsr.bench.datasets` (the sample set,
-folders, CelebA, CelebA-Test pairs, real low-quality photos), :mod:`fsr.bench.posed` (real
-pose-labelled sets) and :mod:`fsr.bench.sweep` (the synthetic pose sweep). Each of those imports
-only the base module; this one imports them all, so no dataset module imports another's user.
+One registry over the three kinds of dataset module: :mod:`.base` (the sample set, folders,
+CelebA, CelebA-Test pairs, real low-quality photos), :mod:`.posed` (real pose-labelled sets) and
+:mod:`.sweep` (the synthetic pose sweep). Each of those imports only the base module; this one
+imports them all, so no dataset module imports another's user.
 """
 
 from __future__ import annotations
 
 from fsr.bench import BenchError
-from fsr.bench.datasets import (
+from fsr.bench.inputs.datasets.base import (
     CelebADataset,
     Dataset,
     FolderDataset,
@@ -17,8 +17,8 @@ from fsr.bench.datasets import (
     RealDataset,
     SamplesDataset,
 )
-from fsr.bench.posed import TYPES as POSE_LABELLED
-from fsr.bench.sweep import SweepDataset
+from fsr.bench.inputs.datasets.posed import TYPES as POSE_LABELLED
+from fsr.bench.inputs.datasets.sweep import SweepDataset
 
 TYPES: dict[str, type[Dataset]] = {
     "samples": SamplesDataset, "folder": FolderDataset, "ffhq": FolderDataset,

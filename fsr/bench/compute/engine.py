@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fsr.bench import BenchError, lib
-from fsr.bench.batching import file_problem, process_chunk
-from fsr.bench.catalog import open_dataset
-from fsr.bench.datasets import Dataset, Item
-from fsr.bench.outputs import OutputsMethod, check_outputs, open_outputs, parse_spec
-from fsr.bench.protocol import run_protocol
-from fsr.bench.store import Store, detect_key, image_key, ref_key, result_key
-from fsr.bench.suite import Suite, Task
-from fsr.bench.timing import Timer
+from fsr.bench import BenchError
+from fsr.bench.compute import lib
+from fsr.bench.compute.batching import file_problem, process_chunk
+from fsr.bench.compute.outputs import OutputsMethod, check_outputs, open_outputs, parse_spec
+from fsr.bench.compute.store import Store, detect_key, image_key, ref_key, result_key
+from fsr.bench.compute.timing import Timer
+from fsr.bench.inputs.datasets import open_dataset
+from fsr.bench.inputs.datasets.base import Dataset, Item
+from fsr.bench.inputs.protocol import run_protocol
+from fsr.bench.inputs.suite import Suite, Task
 
 POSE_SIZE = 256  # pose is estimated on the ground truth at this size (input for real photos)
 PRIOR_VERSION = "p1"  # bump when fsr.priors changes what it renders
@@ -41,7 +42,7 @@ class Plan:
     dataset_items: dict[str, list[Item]] = field(default_factory=dict)  # before sharding
 
     def protocol(self, metric_defs: dict) -> dict:
-        """The run's protocol fingerprint per dataset x task (:mod:`fsr.bench.protocol`)."""
+        """The run's protocol fingerprint per dataset x task (:mod:`fsr.bench.inputs.protocol`)."""
         return run_protocol(self.suite, {d.name: (d.cfg["type"], d.kind,
                                                   self.dataset_items[d.name])
                                          for d in self.datasets}, metric_defs,
@@ -80,7 +81,7 @@ def select_methods(suite: Suite, only: list[str] | None, device: str = "cpu",
                    dtype: str = "float32") -> dict[str, list]:
     """Methods per task: 'auto' = every available method whose task (and scale) matches.
 
-    ``NAME=outputs:PATH`` is a folder of saved outputs (:mod:`fsr.bench.outputs`); the tasks it
+    ``NAME=outputs:PATH`` is a folder of saved outputs (:mod:`fsr.bench.compute.outputs`); the tasks it
     has folders for also get their baseline (bicubic / the input), which paired.csv compares
     every method with.
     """
@@ -170,7 +171,7 @@ class Runner:
         self.skipped: list[dict] = []  # unreadable files: what, file, reason, key
         self.skipped_images: set[str] = set()  # image keys left out of the report
         self.absent: set[tuple] = set()  # (image key, task, method label) left unscored
-        from fsr.bench.sheet import SheetTiles
+        from fsr.bench.compute.sheet import SheetTiles
 
         self.sheet = SheetTiles(plan, store.dir.parent)  # the methods' contact-sheet tiles
 
@@ -268,7 +269,7 @@ class Runner:
 
     def prior_for(self, lq: np.ndarray, gt_at, task: Task) -> dict:
         if self.suite.oracle_prior:  # labelled ablation: the prior sees the ground truth
-            from fsr.bench.datasets import resize_image
+            from fsr.bench.inputs.datasets.base import resize_image
 
             src, tag = resize_image(gt_at(task.size), lq.shape[0]), "oracle"
         else:

@@ -1,7 +1,8 @@
-"""The harness's only contact points with fsr (degradation, pose, prior, metrics, features,
-the whole-photo face detector).
+"""The engine's calls into fsr's models: degradation, pose, the 3D prior, metrics, set-metric
+features and the whole-photo face detector.
 
-Kept in one place so the engine reads as the protocol, and so each contract is visible.
+Kept together so the engine reads as the protocol and each contract (input range, size, what a
+call may see) is visible in one file.
 """
 
 from __future__ import annotations
@@ -244,13 +245,6 @@ VIEW_TEXT = ("the task's low-quality input at its native size (what the methods 
              "The pipeline detects on a copy upscaled to a 256 px shorter side when the view "
              "is smaller (FacePipeline.detect_min_side, as for any small photo), so a miss is "
              "a face the detector cannot see in the blur, not one below its smallest size")
-
-
-def detector_names() -> tuple[str, ...]:
-    """Names ``fsr.face.create_detector`` accepts ('auto', 'mtcnn', ...)."""
-    from fsr.face.detectors import DETECTOR_NAMES
-
-    return tuple(DETECTOR_NAMES)
 
 
 def detector_view(lq: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:

@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 
 from fsr.bench import BenchError
-from fsr.bench.report import RunInfo
-from fsr.bench.store import Store
-from fsr.bench.suite import parse_suite
-from fsr.bench.timing import Timer
+from fsr.bench.compute.store import Store
+from fsr.bench.compute.timing import Timer
+from fsr.bench.inputs.suite import parse_suite
+from fsr.bench.report.tables import RunInfo
 
 _SAME = ("tasks", "metrics", "set_metrics", "pose_edges", "prior", "bootstrap", "datasets",
          "face_pipeline")
@@ -80,7 +80,7 @@ def merge_dirs(dirs: list[Path], out: Path):
 
 def same_protocol(dirs: list[Path], manifests: list[dict]) -> dict:
     """The shards' common protocol (each shard pins the whole, unsharded image list)."""
-    from fsr.bench.protocol import difference
+    from fsr.bench.inputs.protocol import difference
 
     first = manifests[0].get("protocol")
     for d, m in zip(dirs, manifests, strict=True):

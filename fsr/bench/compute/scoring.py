@@ -1,8 +1,8 @@
 """One face through one task, the benchmark's way, for callers outside the engine (the demo's
 "simulate a low-resolution capture" mode).
 
-    >>> from fsr.bench import scoring
-    >>> from fsr.bench.suite import load_suite
+    >>> from fsr.bench.compute import scoring
+    >>> from fsr.bench.inputs.suite import load_suite
     >>> suite = load_suite("pose")
     >>> task = scoring.task_for(suite, "sr", 4)                          # sr-x4: 32 -> 128
     >>> lq = scoring.task_input(gt128, task, "demo/1a2b3c/face1")          # doctest: +SKIP
@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from fsr.bench import BenchError, lib
-from fsr.bench.suite import Task
+from fsr.bench import BenchError
+from fsr.bench.compute import lib
+from fsr.bench.inputs.suite import Task
 
 
 def task_for(suite, kind: str, scale: int = 1) -> Task:
@@ -68,7 +69,7 @@ def score(metrics: lib.Metrics, specs, out, gt: np.ndarray | None, lq: np.ndarra
           where: str) -> dict[str, float]:
     """Each metric column of ``out`` ((1, 3, S, S)) against its reference; ``gt=None`` (a real
     photo) leaves out the ground-truth columns of full-reference metrics, as the engine does."""
-    from fsr.bench.datasets import resize_image
+    from fsr.bench.inputs.datasets.base import resize_image
 
     values, refs = {}, {}
     for spec in specs:

@@ -1,7 +1,7 @@
 """``bench/run.py --suite S --export-inputs DIR``: the exact inputs a run gives every method.
 
 A method fsr does not run (a diffusion restorer with its own code and GPUs) is scored from its
-saved outputs (:mod:`fsr.bench.outputs`); to be comparable, it must see the same inputs the
+saved outputs (:mod:`fsr.bench.compute.outputs`); to be comparable, it must see the same inputs the
 built-in methods see. This writes them, and nothing else: ground truth never goes into DIR.
 
     DIR/<dataset>/<task>/<image id>.png   lossless 8-bit RGB, the task's input size
@@ -9,7 +9,7 @@ built-in methods see. This writes them, and nothing else: ground truth never goe
                                           bucket, input_size, output_size, sha256 (of the PNG)
     DIR/protocol.json                     the run's protocol fingerprint per dataset x task
 
-The inputs are the engine's own (:func:`fsr.bench.engine.task_input`: degraded from the ground
+The inputs are the engine's own (:func:`fsr.bench.compute.engine.task_input`: degraded from the ground
 truth with the per-(image, task) seed, or the dataset's given input), rounded to 8 bits: the
 built-in methods get the same image before rounding (at most 0.5/255 per pixel apart; the
 round-trip test in tests/bench/test_outputs.py measures what that changes in the scores).
@@ -23,11 +23,12 @@ import json
 import sys
 from pathlib import Path
 
-from fsr.bench import BenchError, lib
-from fsr.bench.batching import file_problem
-from fsr.bench.engine import image_line, make_plan, parse_shard, task_input
-from fsr.bench.suite import bucket_of
-from fsr.bench.timing import Timer
+from fsr.bench import BenchError
+from fsr.bench.compute import lib
+from fsr.bench.compute.batching import file_problem
+from fsr.bench.compute.engine import image_line, make_plan, parse_shard, task_input
+from fsr.bench.compute.timing import Timer
+from fsr.bench.inputs.suite import bucket_of
 
 CSV_COLUMNS = ["file", "dataset", "task", "image_id", "identity", "yaw", "bucket", "input_size",
                "output_size", "sha256"]

@@ -14,11 +14,11 @@ import numpy as np
 
 from fsr.archs.pretrained import PRIOR_WEIGHT_ABLATION
 from fsr.bench import BenchError
-from fsr.bench.identity_floor import write_identity_floor
-from fsr.bench.ntire import write_ntire
-from fsr.bench.store import Store, decode_feat, detect_key
-from fsr.bench.suite import Suite, bucket_of, bucket_order
-from fsr.bench.sweep import write_sweep_tables
+from fsr.bench.compute.store import Store, decode_feat, detect_key
+from fsr.bench.inputs.suite import Suite, bucket_of, bucket_order
+from fsr.bench.report.identity_floor import write_identity_floor
+from fsr.bench.report.ntire import write_ntire
+from fsr.bench.report.sweep import write_sweep_tables
 from fsr.metrics.stats import fid_low_rank, finite_mean_ci, kid_from_features, paired_bootstrap
 
 RESULT_COLUMNS = ["dataset", "image_id", "identity", "task", "method", "metric", "value",

@@ -10,7 +10,7 @@ or caches), and:
   same numbers there (to 1e-6, machine rounding), or the merge stops naming the first
   difference; the task's baseline is in every run, so this is checked on every merge;
 - a method split across runs (shards: disjoint images) is recombined from the runs'
-  per-image ``results.csv`` (summary and paired recomputed by :mod:`fsr.bench.report` exactly
+  per-image ``results.csv`` (summary and paired recomputed by :mod:`fsr.bench.report.tables` exactly
   as a single run does); its FID/KID, sweep and robustness rows need the image features and
   cache lines a run folder does not keep, so they are left out with a note
   (``bench/run.py --merge`` over the shards' caches gives them);
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fsr.bench import BenchError
-from fsr.bench.protocol import difference
+from fsr.bench.inputs.protocol import difference
 
 METHOD_TABLES = ("summary.csv", "paired.csv", "set_metrics.csv", "sweep.csv", "robustness.csv")
 SHARED_TABLES = ("pipeline.csv", "identity_floor.csv")  # per dataset x task, not per method
@@ -108,8 +108,8 @@ def merge_runs(dirs: list[Path], out: Path, names: list[str] | None = None) -> d
     """Merge run folders into ``out`` (tables + manifest.json); returns the merged manifest."""
     import pandas as pd
 
-    from fsr.bench.report import RunInfo, paired, summarize
-    from fsr.bench.suite import parse_suite
+    from fsr.bench.inputs.suite import parse_suite
+    from fsr.bench.report.tables import RunInfo, paired, summarize
 
     names = names or [Path(d).name or str(d) for d in dirs]
     if len(set(names)) < len(names):
@@ -209,7 +209,7 @@ def _disjoint_images(a: Run, b: Run, key: tuple) -> bool:
 def _combined_results(runs: list[Run]):
     import pandas as pd
 
-    from fsr.bench.report import RESULT_COLUMNS
+    from fsr.bench.report.tables import RESULT_COLUMNS
 
     df = pd.concat([r.tables["results.csv"] for r in runs], ignore_index=True)
     key = ["dataset", "image_id", "task", "method", "metric"]

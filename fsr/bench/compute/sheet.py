@@ -98,7 +98,7 @@ class SheetTiles:
 
     def add(self, task, results: list[tuple]) -> None:
         """``results``: (ImageJob, record, output (1, 3, H, W) tensor) of one task."""
-        from fsr.bench.datasets import resize_image
+        from fsr.bench.inputs.datasets.base import resize_image
 
         for job, rec, out in results:
             item = job.item

@@ -109,7 +109,7 @@ def ntire_table(info, df, feats: dict, ref_feats: dict):
     ``feats``/``ref_feats`` the features :func:`harness.report.collect` returns."""
     import pandas as pd
 
-    from fsr.bench.suite import bucket_order
+    from fsr.bench.inputs.suite import bucket_order
 
     suite = info.suite
     names = {d["name"]: challenge_name(d) for d in suite.datasets}

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fsr.bench import BenchError, lib
-from fsr.bench.datasets import Dataset, Item
-from fsr.bench.outputs import OutputFileError, OutputsMethod
-from fsr.bench.store import encode_feat, image_key, ref_key, result_key
-from fsr.bench.suite import Task
+from fsr.bench import BenchError
+from fsr.bench.compute import lib
+from fsr.bench.compute.outputs import OutputFileError, OutputsMethod
+from fsr.bench.compute.store import encode_feat, image_key, ref_key, result_key
+from fsr.bench.inputs.datasets.base import Dataset, Item
+from fsr.bench.inputs.suite import Task
 
 
 @dataclass
@@ -178,7 +179,7 @@ def _method_group(runner, task: Task, m, group: list[ImageJob]) -> list[tuple]:
     """One method on every image of ``group`` (one batch), then its metrics (batched)."""
     import torch
 
-    from fsr.bench.datasets import resize_image
+    from fsr.bench.inputs.datasets.base import resize_image
 
     if isinstance(m, OutputsMethod):
         group, out, seconds = _read_outputs(runner, task, m, group)

@@ -173,7 +173,7 @@ def check_outputs(m: OutputsMethod, plan_items, all_items, tasks_for, task_size:
     without ``allow_missing``."""
     from PIL import Image
 
-    from fsr.bench.store import image_key
+    from fsr.bench.compute.store import image_key
 
     wanted = {(it.dataset, t.name, it.id) for it in all_items for t in tasks_for(it.dataset)
               if m.serves(t)}
