@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     with timer("setup"):
         plan = make_plan(suite, only_methods=_split(args.methods), limit=args.limit,
                          shard=shard, datasets=_split(args.datasets), device=device,
-                         dtype=dtype)
+                         dtype=dtype, strict=args.strict)
     if args.threads:
         import torch
 

@@ -218,3 +218,31 @@ def test_detector_view():
     assert view.shape == (32, 32, 3) and view.dtype == np.uint8 and box == (8, 8, 24, 24)
     np.testing.assert_array_equal(view[8:24, 8:24], (lq * 255).round().astype(np.uint8))
     assert (view[:8, 8] == view[8, 8]).all() and (view[30, 30] == view[23, 23]).all()
+
+
+def test_a_cold_machines_signature_equals_a_warm_ones(tmp_path, monkeypatch):
+    """A weight fetched on first use (a registry package here) is fetched before its sha256
+    goes into a cache signature: a signature taken without it (None) would differ from every
+    later run's and throw away the first run's cache lines."""
+    import fsr.assets.resolver as resolver
+    from fsr.bench.compute import lib
+
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"weights")
+    fetched = []
+    monkeypatch.setattr(resolver, "local_copy", lambda name: None)  # a cold machine
+
+    def fake_resolve(name, path=None):
+        fetched.append(name)
+        return weights
+
+    monkeypatch.setattr(resolver, "resolve", fake_resolve)
+    assert lib.asset_sha256("lpips-alex") == resolver.sha256_of(weights)  # package source
+    assert fetched == ["lpips-alex"]
+
+    def unreachable(name, path=None):
+        raise resolver.AssetError("unreachable")
+
+    monkeypatch.setattr(resolver, "resolve", unreachable)
+    assert lib.asset_sha256("lpips-alex") is None  # cannot be had: the fallback's signature
+    assert lib.asset_sha256("not-an-asset") is None

@@ -125,3 +125,71 @@ def test_pose_error_table():
     assert t.loc["a", "median_abs_pitch_error"] == pytest.approx(2.0)
     assert t.loc["m", "median_estimated_abs_yaw"] == pytest.approx(70.0)
     assert t.loc["m", "estimated_abs_yaw_ge_45"] == 1.0
+
+
+def _bad_labels(tmp_path):
+    """Two good AFLW2000 pairs and three pose labels that cannot be read."""
+    from scipy.io import savemat
+
+    for i in range(5):
+        shutil.copy(CROP, tmp_path / f"image{i:05d}.jpg")
+    for i in range(2):
+        savemat(tmp_path / f"image{i:05d}.mat",
+                {"Pose_Para": np.array([[0.0, 0.2 * i, 0.0, 0, 0, 0, 1]], np.float32)})
+    (tmp_path / "image00002.mat").write_text("not a mat file\n")
+    good = (tmp_path / "image00000.mat").read_bytes()
+    (tmp_path / "image00003.mat").write_bytes(good[: len(good) // 2])  # truncated
+    savemat(tmp_path / "image00004.mat", {"pt3d_68": np.zeros((3, 68))})  # no Pose_Para
+
+
+def test_malformed_pose_labels_are_left_out_with_a_reason(tmp_path):
+    _bad_labels(tmp_path)
+    ds = _open({"name": "aflw", "type": "aflw2000", "path": str(tmp_path)})
+    assert [it.id for it in ds.items] == ["image00000", "image00001"]
+    why = {Path(s["file"]).name: s["reason"] for s in ds.skipped}
+    assert set(why) == {"image00002.mat", "image00003.mat", "image00004.mat"}
+    assert why["image00004.mat"] == "no Pose_Para"
+    assert all(s["what"] == "pose label" and "\n" not in s["reason"] for s in ds.skipped)
+    # Menpo: a binary .pts, one with no point block, one with a word for a coordinate
+    menpo = tmp_path / "menpo"
+    menpo.mkdir()
+    body = "\n".join(f"{i} {i}" for i in range(68))
+    for name, text in (("a", f"version: 1\nn_points: 68\n{{\n{body}\n}}\n"),
+                       ("b", "version: 1\nn_points: 68\n"), ("c", "{\n1 x\n}\n")):
+        shutil.copy(CROP, menpo / f"{name}.jpg")
+        (menpo / f"{name}.pts").write_text(text)
+    shutil.copy(CROP, menpo / "d.jpg")
+    (menpo / "d.pts").write_bytes(b"\xff\xfe\x00\x81" * 8)
+    ds = _open({"name": "menpo", "type": "menpo", "path": str(menpo)})
+    assert [it.id for it in ds.items] == ["a"]
+    assert sorted(Path(s["file"]).name for s in ds.skipped) == ["b.pts", "c.pts", "d.pts"]
+
+
+def test_a_run_skips_malformed_pose_labels_and_strict_stops(tmp_path, capsys):
+    import json
+
+    from bench_testing import run_bench
+
+    _bad_labels(tmp_path)
+    suite = tmp_path / "aflw.yml"
+    suite.write_text(f"""
+name: aflw-bad
+datasets: [{{name: aflw, type: aflw2000, path: {tmp_path}}}]
+tasks: [{{name: sr-x4, kind: sr, scale: 4, size: 64, degradation: {{type: bicubic, scale: 4}}}}]
+methods: [bicubic-x4]
+metrics: [psnr]
+bootstrap: {{n: 50, seed: 0}}
+""")
+    out = tmp_path / "run"
+    capsys.readouterr()
+    assert run_bench("--suite", str(suite), "--out", str(out)) == 0
+    text = capsys.readouterr().out
+    assert "skipped 3 of 5: image00002.mat (" in text
+    man = json.loads((out / "manifest.json").read_text())
+    assert sorted(Path(s["file"]).name for s in man["skipped"]) == \
+        ["image00002.mat", "image00003.mat", "image00004.mat"]
+    assert (out / "results.csv").read_text().count("aflw,image0000") == 2
+    assert run_bench("--suite", str(suite), "--out", str(tmp_path / "strict"), "--strict") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("bench: error: pose label ") and "(--strict)" in err[-1]
+    assert not any("Traceback" in line for line in err)

@@ -23,6 +23,7 @@ import numpy as np
 
 from fsr.bench import BenchError
 from fsr.bench.compute import lib
+from fsr.bench.compute.identity_embed import embedding_lines
 from fsr.bench.compute.outputs import OutputFileError, OutputsMethod
 from fsr.bench.compute.store import encode_feat, image_key, ref_key, result_key
 from fsr.bench.inputs.datasets.base import Dataset, Item
@@ -39,6 +40,7 @@ class ImageJob:
     refs: list[int]  # reference sizes whose features are missing
     need_image: bool
     detect: list[Task]
+    embeds: list  # (identity spec, size) whose ground-truth embedding is missing
     timer: object
     runner: object
     gts: dict = field(default_factory=dict)
@@ -68,12 +70,14 @@ def plan_jobs(runner, jobs: list[tuple]) -> list[ImageJob]:
     out = []
     for ds, item, ref_only in jobs:
         if ref_only:  # an image of the FID reference set: only its features
-            work, need_image, detect = [], False, []
+            work, need_image, detect, embeds = [], False, [], []
             refs = [s for s in runner.sizes if runner.ref_missing(item, s)]
         else:
             work, refs, need_image, detect = runner.todo(item)
-        if work or refs or need_image or detect:
-            out.append(ImageJob(ds, item, work, refs, need_image, detect, runner.timer, runner))
+            embeds = runner.embeds_missing(item)
+        if work or refs or need_image or detect or embeds:
+            out.append(ImageJob(ds, item, work, refs, need_image, detect, embeds, runner.timer,
+                                runner))
     return out
 
 
@@ -94,7 +98,7 @@ def readable(runner, job: ImageJob) -> bool:
     image out of the run (one line, :meth:`Runner.skip`) instead of stopping it."""
     item = job.item
     need_gt = item.gt_path is not None and (job.work or job.refs or job.need_image
-                                            or job.detect)
+                                            or job.detect or job.embeds)
     # the given input is decoded at a task's input size, kept for the task (lq_of)
     given = next((t for t in runner.suite.tasks_for(item.dataset) if t.degradation is None),
                  None) if item.lq_path is not None and (job.work or job.detect) else None
@@ -124,6 +128,7 @@ def process_chunk(runner, jobs: list[tuple]) -> int:
         if job.need_image:
             job.lines.append(runner.image_line(job.ds, job.item, job.gt_at))
     _reference_features(runner, todo)
+    _identity_embeddings(runner, todo)
     for task in runner.suite.tasks:
         for job in todo:
             if task in job.detect:
@@ -150,9 +155,20 @@ def _reference_features(runner, todo: list[ImageJob]) -> None:
         return
     feats = features(runner, [lib.to_tensor(job.ref_image(s)) for job, s in pairs])
     for (job, s), f in zip(pairs, feats, strict=True):
-        job.lines.append({"type": "ref", "key": ref_key(job.item, s), "dataset": job.item.dataset,
+        job.lines.append({"type": "ref", "key": ref_key(image_key(job.item), s), "dataset": job.item.dataset,
                           "id": job.item.id, "size": s, "feat": encode_feat(f),
                           "fsig": runner.fsig})
+
+
+def _identity_embeddings(runner, todo: list[ImageJob]) -> None:
+    pairs = [(job, spec, size) for job in todo for spec, size in job.embeds]
+    if not pairs:
+        return
+    wanted = [(job.item, spec, size, job.gt_at(size)) for job, spec, size in pairs]
+    with runner.timer("metric:identity-floor"):
+        lines = embedding_lines(runner.metrics, runner.msig, wanted)
+    for (job, _, _), line in zip(pairs, lines, strict=True):
+        job.lines.append(line)
 
 
 def features(runner, imgs: list) -> list[np.ndarray]:
@@ -194,7 +210,7 @@ def _method_group(runner, task: Task, m, group: list[ImageJob]) -> list[tuple]:
     if tuple(out.shape) != (n, 3, task.size, task.size):
         raise BenchError(f"method {m.label} returned {tuple(out.shape)} for task "
                          f"{task.name}; expected ({n}, 3, {task.size}, {task.size})")
-    recs = [{"type": "result", "key": result_key(job.item, task, m), "dataset": job.item.dataset,
+    recs = [{"type": "result", "key": result_key(image_key(job.item), task, m.label, m.signature), "dataset": job.item.dataset,
              "id": job.item.id, "task": task.name, "method": m.label, "metrics": {},
              "feat": None, "fsig": runner.fsig, "msig": {}, "time": {"method": round(took, 4)}}
             for job in group]

@@ -19,8 +19,9 @@ import numpy as np
 from fsr.bench import BenchError
 from fsr.bench.compute import lib
 from fsr.bench.compute.batching import file_problem, process_chunk
+from fsr.bench.compute.identity_embed import floor_specs, labelled
 from fsr.bench.compute.outputs import OutputsMethod, check_outputs, open_outputs, parse_spec
-from fsr.bench.compute.store import Store, detect_key, image_key, ref_key, result_key
+from fsr.bench.compute.store import Store, detect_key, embed_key, image_key, ref_key, result_key
 from fsr.bench.compute.timing import Timer
 from fsr.bench.inputs.datasets import open_dataset
 from fsr.bench.inputs.datasets.base import Dataset, Item
@@ -40,6 +41,7 @@ class Plan:
     reference: Dataset | None = None
     ref_items: list[Item] = field(default_factory=list)
     dataset_items: dict[str, list[Item]] = field(default_factory=dict)  # before sharding
+    skipped: list[dict] = field(default_factory=list)  # files left out as the datasets opened
 
     def protocol(self, metric_defs: dict) -> dict:
         """The run's protocol fingerprint per dataset x task (:mod:`fsr.bench.inputs.protocol`)."""
@@ -113,14 +115,19 @@ def select_methods(suite: Suite, only: list[str] | None, device: str = "cpu",
 
 def make_plan(suite: Suite, only_methods=None, limit=None, shard=(0, 1),
               datasets: list[str] | None = None, device: str = "cpu",
-              dtype: str = "float32", with_methods: bool = True) -> Plan:
+              dtype: str = "float32", with_methods: bool = True, strict: bool = False) -> Plan:
     """The run's datasets, images (this shard's) and methods per task (``with_methods=False``:
-    none, for --export-inputs, which loads no weights)."""
+    none, for --export-inputs, which loads no weights). A file a dataset left out as it opened
+    (a malformed pose label) is in ``Plan.skipped``; ``strict``: it stops the run instead."""
     cfgs = [d for d in suite.datasets if not datasets or d["name"] in datasets]
     if datasets and len(cfgs) != len(datasets):
         known = ", ".join(d["name"] for d in suite.datasets)
         raise BenchError(f"unknown dataset in --datasets {','.join(datasets)}; suite has: {known}")
     opened = [open_dataset(dict(c)) for c in cfgs]  # raises DatasetMissing first, before imports
+    skipped = [s for ds in opened for s in ds.skipped]
+    if strict and skipped:
+        s = skipped[0]
+        raise BenchError(f"{s['what']} {s['file']}: {s['reason']} (--strict)")
     reference = open_dataset(dict(suite.reference)) if suite.reference and suite.set_metrics \
         else None
     items, dataset_items = [], {}
@@ -134,7 +141,7 @@ def make_plan(suite: Suite, only_methods=None, limit=None, shard=(0, 1),
     ref_items = [it for i, it in enumerate(ref_items) if i % n == k]
     methods = select_methods(suite, only_methods, device, dtype) if with_methods else \
         {t.name: [] for t in suite.tasks}
-    return Plan(suite, opened, items, methods, reference, ref_items, dataset_items)
+    return Plan(suite, opened, items, methods, reference, ref_items, dataset_items, skipped)
 
 
 def check_outputs_folders(plan: Plan, allow_missing: bool) -> dict:
@@ -162,13 +169,18 @@ class Runner:
         self.minfo = {s.name: lib.metric_info(s.name) for s in self.suite.metrics}
         self.msig = {s.column: lib.metric_signature(self.minfo[s.name]) for s in self.suite.metrics}
         self.fsig = self.features.signature if self.need_feat else None
+        # identity_floor.csv's ground-truth embeddings: labelled datasets (all images, before
+        # sharding, so every shard agrees) x identity columns against the ground truth
+        self.floor_specs = floor_specs(self.suite)
+        self.floor_datasets = {name for name, items in plan.dataset_items.items()
+                               if self.floor_specs and labelled(items)}
         self.finder = None  # the whole-photo detector, built once
         if self.suite.face_pipeline:
             with timer("setup"):
                 self.finder = lib.FaceFinder(self.suite.face_pipeline["detector"])
         self.computed_images = 0
         self.strict = strict  # stop at the first unreadable file instead of skipping it
-        self.skipped: list[dict] = []  # unreadable files: what, file, reason, key
+        self.skipped: list[dict] = list(plan.skipped)  # unreadable files: what, file, reason, key
         self.skipped_images: set[str] = set()  # image keys left out of the report
         self.absent: set[tuple] = set()  # (image key, task, method label) left unscored
         from fsr.bench.compute.sheet import SheetTiles
@@ -190,8 +202,20 @@ class Runner:
                                       and rec.get("fsig") == self.fsig)
 
     def ref_missing(self, item: Item, size: int) -> bool:
-        rec = self.store.records.get(ref_key(item, size))
+        rec = self.store.records.get(ref_key(image_key(item), size))
         return rec is None or rec.get("fsig") != self.fsig
+
+    def embeds_missing(self, item: Item) -> list[tuple]:
+        """(identity spec, size) pairs whose ground-truth embedding the cache lacks."""
+        if item.dataset not in self.floor_datasets:
+            return []
+        out = []
+        for size in sorted({t.size for t in self.suite.tasks_for(item.dataset)}):
+            for spec in self.floor_specs:
+                rec = self.store.records.get(embed_key(image_key(item), spec.name, size))
+                if rec is None or rec.get("msig") != self.msig[spec.column]:
+                    out.append((spec, size))
+        return out
 
     def detect_key(self, item: Item, task: Task) -> str:
         return detect_key(image_key(item), task, self.finder.name, self.finder.signature)
@@ -204,7 +228,7 @@ class Runner:
         tasks = self.suite.tasks_for(item.dataset)
         for task in tasks:
             for m in self.plan.methods[task.name]:
-                if not self._complete(self.store.records.get(result_key(item, task, m)), cols):
+                if not self._complete(self.store.records.get(result_key(image_key(item), task, m.label, m.signature)), cols):
                     work.append((task, m))
         refs = []
         if self.need_feat and item.kind != "real":

@@ -46,8 +46,9 @@ def export_inputs(suite, out: Path, limit: int | None = None, shard: str | None 
     if out.exists() and not out.is_dir():
         raise BenchError(f"--export-inputs: {out} exists and is not a folder")
     plan = make_plan(suite, limit=limit, shard=parse_shard(shard), datasets=datasets,
-                     with_methods=False)
-    timer, rows, skipped = Timer(), [], []
+                     with_methods=False, strict=strict)
+    timer, rows = Timer(), []
+    skipped = [f"{Path(s['file']).name} ({s['reason']})" for s in plan.skipped]
     for ds, item in tqdm(plan.items, desc=f"export {suite.name}", unit="img",
                          disable=not progress, file=sys.stderr, dynamic_ncols=True):
         gts: dict = {}

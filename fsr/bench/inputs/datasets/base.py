@@ -113,6 +113,14 @@ class Dataset:
         self.cfg = cfg
         self.name = cfg["name"]
         self.items: list[Item] = []
+        # files left out when the dataset opened (a malformed pose label): what, file, reason,
+        # key; the run prints and records them, --strict stops at the first (engine.make_plan)
+        self.skipped: list[dict] = []
+
+    def skip_file(self, what: str, path: Path, reason: str) -> None:
+        """Leave ``path``'s image out of the set with a reason, instead of failing to open."""
+        self.skipped.append({"what": what, "file": str(path), "reason": reason,
+                             "key": f"{self.name}/{Path(path).stem}"})
 
     def describe(self) -> str:
         return f"{self.name} ({self.cfg['type']}, {len(self.items)} images)"

@@ -64,9 +64,16 @@ class AFLW2000Dataset(Dataset):
                 continue
             try:
                 para = np.asarray(loadmat(str(mat))["Pose_Para"], dtype=np.float64).ravel()
-            except (KeyError, ValueError, OSError) as err:
-                raise BenchError(f"dataset {self.name}: {mat} has no readable Pose_Para "
-                                 f"({err})") from None
+                if para.size < 3 or not np.isfinite(para[:3]).all():
+                    raise ValueError(f"Pose_Para holds {para.size} value(s), not 3 finite angles")
+            except KeyError:
+                self.skip_file("pose label", mat, "no Pose_Para")
+                continue
+            except Exception as err:  # noqa: BLE001 - scipy's parser raises many kinds
+                # (MatReadError, IndexError, ValueError...) on a malformed file
+                self.skip_file("pose label", mat,
+                               f"unreadable .mat: {_first_line(err, type(err).__name__)}")
+                continue
             pitch, yaw, roll = (math.degrees(v) for v in para[:3])
             items.append(_item(self, p, pose=(yaw, pitch, roll),
                                meta={"estimate_pose": True,
@@ -103,13 +110,24 @@ class MultiPIEDataset(Dataset):
         self.items = _limit(items, cfg)
 
 
+def _first_line(err: Exception, fallback: str) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text and text[0] else fallback
+
+
 def read_pts(path: Path) -> np.ndarray:
     """Points of an ibug/Menpo ``.pts`` file: ``version``, ``n_points: N``, ``{``, x y lines, ``}``."""
     text = path.read_text().split("{", 1)
     if len(text) != 2:
-        raise BenchError(f"{path}: not a .pts file (no '{{' block)")
+        raise BenchError("not a .pts file (no '{' block)")
     body = text[1].split("}", 1)[0]
-    return np.array([[float(v) for v in ln.split()] for ln in body.splitlines() if ln.strip()])
+    try:
+        pts = np.array([[float(v) for v in ln.split()] for ln in body.splitlines() if ln.strip()])
+    except ValueError:
+        raise BenchError("not a .pts file (a point that is not two numbers)") from None
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise BenchError("not a .pts file (a point that is not two numbers)")
+    return pts
 
 
 class MenpoDataset(Dataset):
@@ -124,7 +142,11 @@ class MenpoDataset(Dataset):
             pts = p.with_suffix(".pts")
             if not pts.is_file():
                 continue
-            cat = self.CATEGORY.get(len(read_pts(pts)))
+            try:
+                cat = self.CATEGORY.get(len(read_pts(pts)))
+            except (BenchError, ValueError, OSError) as err:  # UnicodeDecodeError is a ValueError
+                self.skip_file("pose label", pts, _first_line(err, "not a .pts file"))
+                continue
             if cat is None:
                 continue
             items.append(_item(self, p, meta={"image_fields": {"label": cat}}))
