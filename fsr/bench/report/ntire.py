@@ -149,7 +149,7 @@ def ntire_table(info, df, feats: dict, ref_feats: dict):
 
 def write_ntire(info, df, feats: dict, ref_feats: dict, out_dir):
     """``ntire_score.csv`` for a suite with ``score: ntire2025`` (else nothing); the frame."""
-    if info.suite.raw.get("score") != "ntire2025":
+    if info.suite.score != "ntire2025":
         return None
     table = ntire_table(info, df, feats, ref_feats)
     table.to_csv(out_dir / "ntire_score.csv", index=False)
