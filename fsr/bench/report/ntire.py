@@ -106,7 +106,7 @@ def _fid(x: np.ndarray, y: np.ndarray) -> float:
 
 def ntire_table(info, df, feats: dict, ref_feats: dict):
     """One row per task x method x bucket (incl. 'all'); ``df`` is results.csv's frame,
-    ``feats``/``ref_feats`` the features :func:`harness.report.collect` returns."""
+    ``feats``/``ref_feats`` the features :func:`fsr.bench.report.tables.collect` returns."""
     import pandas as pd
 
     from fsr.bench.inputs.suite import bucket_order
