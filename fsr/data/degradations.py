@@ -7,6 +7,9 @@ degraded input for every method and every run: ``seed_for(image_id, task)``.
 - ``blind``: the GFPGAN training/CelebA-Test model
   y = JPEG_q((x * k_sigma) down_r + n_delta) up_r, with ranges from ``PRESETS``.
 
+These are degradation *types* (how an input is made, GFPGAN's "blind degradation model"), not
+tasks: the task that uses ``blind`` is called ``restore`` in suites and training options alike.
+
     >>> import numpy as np
     >>> gt = np.random.default_rng(0).random((128, 128, 3), dtype=np.float32)
     >>> degrade(gt, {"type": "bicubic", "scale": 4}, seed=0).shape

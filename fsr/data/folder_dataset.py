@@ -1,6 +1,6 @@
 """``FaceFolderDataset``: any folder of aligned face images (FFHQ, CelebA-HQ, your own).
 
-GFPGAN-style blind degradation by default (``task: blind``; ranges from
+GFPGAN-style blind degradation by default (``task: restore``; ranges from
 ``degradation: {preset: gfpgan, sigma: [0.1, 10], downscale: [0.8, 8], noise: [0, 20],
 jpeg: [60, 100]}``), a random one per training sample and a fixed one per image
 (``seed_for(key, task_name)``) for validation; ``task: sr`` gives bicubic x``scale`` pairs.
@@ -24,7 +24,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 @DATASET_REGISTRY.register()
 class FaceFolderDataset(FacePairDataset):
     def __init__(self, opt: dict) -> None:
-        opt = {"task": "blind", **opt}
+        opt = {"task": "restore", **opt}
         super().__init__(opt)
         root = resolve_root(opt, "dataroot_gt", "FSR_FFHQ_DIR", "aligned face images")
         if opt.get("meta_info_file"):

@@ -7,9 +7,10 @@ turns it into a BasicSR-style sample dict of CHW float tensors in [0, 1]::
 
 Options (YAML, BasicSR conventions; ``phase`` is set by BasicSR to 'train' or 'val'):
 
-- ``task``: 'sr' (bicubic, the SAM3D recipe; lq at gt_size / scale) or 'blind' (GFPGAN
-  model, lq at gt_size). ``scale`` (4 or 8), ``gt_size`` (128).
-- ``degradation``: for 'blind', ``{preset: gfpgan|codeformer, sigma: [a, b], downscale: ...,
+- ``task``: 'sr' (bicubic, the SAM3D recipe; lq at gt_size / scale) or 'restore' (the
+  GFPGAN blind degradation model, lq at gt_size), the benchmark's task names.
+  ``scale`` (4 or 8), ``gt_size`` (128).
+- ``degradation``: for 'restore', ``{preset: gfpgan|codeformer, sigma: [a, b], downscale: ...,
   noise: ..., jpeg: ...}`` (overrides of the preset's ranges).
 - ``use_hflip`` (train only): flips the ground truth before degrading, so input, prior and
   target stay consistent.
@@ -26,7 +27,7 @@ Options (YAML, BasicSR conventions; ``phase`` is set by BasicSR to 'train' or 'v
   or, as a labelled ablation, on the ground truth (``prior_source: oracle``);
   ``prior_cache``: folder (default ``$FSR_HOME/priors``) or false.
 - ``cache_images``: keep decoded source images in memory (small sets only).
-- ``return_degradation`` (blind): add the sampled kernel, scale, noise and JPEG quality
+- ``return_degradation`` (restore): add the sampled kernel, scale, noise and JPEG quality
   (``deg_*`` keys, see :mod:`fsr.data.blind_params`) for the self-supervised loss.
 
 Training samples draw a fresh degradation seed from NumPy's global generator (seeded by
@@ -47,11 +48,23 @@ from fsr.data.blind_params import apply_blind, blind_params
 from fsr.data.degradations import PRESETS, degrade, resize, seed_for
 from fsr.data.prior_cache import PRIOR_SOURCES, PriorCache
 
-TASKS = ("sr", "blind")
+TASKS = ("sr", "restore")
+#: task names of older option files -> today's (one line, not a traceback, when one is read)
+RENAMED_TASKS = {"blind": "restore"}
 
 
 class DatasetError(ValueError):
     """Bad dataset options or a dataset that is not where the options say (one-line message)."""
+
+
+def check_task(task: str) -> str:
+    """``task`` if it is one of TASKS; else DatasetError (naming today's name for an old one)."""
+    if task in RENAMED_TASKS:
+        raise DatasetError(f"task {task!r} is now called {RENAMED_TASKS[task]!r}: write "
+                           f"`task: {RENAMED_TASKS[task]}` in the dataset options")
+    if task not in TASKS:
+        raise DatasetError(f"task must be one of {TASKS}, got {task!r}")
+    return task
 
 
 def _apply_colour(img: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -93,9 +106,7 @@ class FacePairDataset(data.Dataset):
         super().__init__()
         self.opt = opt
         self.is_train = opt.get("phase") == "train"
-        self.task = opt.get("task", "sr")
-        if self.task not in TASKS:
-            raise DatasetError(f"task must be one of {TASKS}, got {self.task!r}")
+        self.task = check_task(opt.get("task", "sr"))
         self.gt_size = int(opt.get("gt_size", 128))
         self.scale = int(opt.get("scale", 4)) if self.task == "sr" else 1
         if self.gt_size % self.scale:
@@ -131,10 +142,10 @@ class FacePairDataset(data.Dataset):
         if self.prior_source not in PRIOR_SOURCES:
             raise DatasetError(f"prior_source must be one of {PRIOR_SOURCES}, "
                                f"got {self.prior_source!r}")
-        # blind inputs also return their sampled parameters (for the re-degradation loss)
+        # restore inputs also return their sampled parameters (for the re-degradation loss)
         self.return_degradation = bool(opt.get("return_degradation", False))
         cache = opt.get("prior_cache")
-        if self.task == "blind" and self.is_train:
+        if self.task == "restore" and self.is_train:
             cache = False  # a fresh random input every time: nothing to reuse
         self.priors = PriorCache(False if cache is False else cache)
         self.keys: list[str] = []
@@ -178,13 +189,13 @@ class FacePairDataset(data.Dataset):
         if self.task == "sr" and self.lr_from_source:
             side = self.gt_size // self.scale
             lq = resize(src, (side, side))
-        elif self.task == "blind" and self.return_degradation:
+        elif self.task == "restore" and self.return_degradation:
             lq, deg = self._blind_with_params(gt, seed)
         else:
             lq = degrade(gt, self.spec, seed)
         out = {"lq": to_chw(lq), "gt": to_chw(gt), "key": key,
                "lq_path": str(self.paths[index]), "gt_path": str(self.paths[index])}
-        if self.return_degradation and self.task == "blind":
+        if self.return_degradation and self.task == "restore":
             out.update(deg)
         if self.use_prior:
             # fitted on the input the network sees (cached per input hash), or on the

@@ -150,7 +150,7 @@ class MMRBModel(FaceBaseModel):
         if self.cri_selfsup:
             if not self.deg:
                 raise ValueError("selfsup_opt needs `return_degradation: true` in the train "
-                                 "dataset options (blind task)")
+                                 "dataset options (restore task)")
             losses["l_selfsup"] = self.cri_selfsup(self.output, self.lq, self.deg)
         if self.cri_identity:
             losses["l_identity"] = self.cri_identity(self.output, self.gt)

@@ -50,7 +50,7 @@ def _run(faces: Path, out: Path, oracle: bool):
            "tasks": [{"name": "sr-x4", "kind": "sr", "scale": 4, "size": 128,
                       "degradation": {"type": "bicubic", "scale": 4}}],
            "methods": ["standin"], "metrics": ["psnr"],
-           "prior": "oracle" if oracle else "degraded-input"}
+           "prior": "oracle" if oracle else "degraded"}
     suite = parse_suite(raw, Path("prior.yml"))
     ds = open_dataset(dict(suite.datasets[0]))
     net = RecordingNet()

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("task, scale, spec, bench_task", [
     ("sr", 4, {"type": "bicubic", "scale": 4}, "sr-x4"),
     ("sr", 8, {"type": "bicubic", "scale": 8}, "sr-x8"),
-    ("blind", 1, {"type": "blind", "preset": "gfpgan"}, "restore"),
+    ("restore", 1, {"type": "blind", "preset": "gfpgan"}, "restore"),
 ])
 def test_validation_inputs_equal_the_benchmarks(task, scale, spec, bench_task):
     from fsr.bench.compute import lib

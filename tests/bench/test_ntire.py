@@ -48,7 +48,7 @@ def test_suite_names_the_challenge_datasets_and_metrics():
                                                  "identity-adaface-vs-input",
                                                  "identity-dist-vs-input",
                                                  "identity-match-vs-input"]
-    assert suite.set_metrics == ["fid"] and suite.raw["score"] == "ntire2025"
+    assert suite.set_metrics == ["fid"] and suite.score == "ntire2025"
     assert all(d["type"] == "real" for d in suite.datasets)
 
 

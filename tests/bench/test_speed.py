@@ -1,6 +1,8 @@
 """bench/speed.py's default mode end to end on two cheap rows: the printed table's columns
 hold what the docstring says (parameters counted independently here), and bad rows are one
-argparse line. Its timings are printed numbers, never asserted beyond being positive."""
+argparse line; bench/scoring_speed.py's bad arguments too, and the timing helpers both scripts
+share (fsr.bench.compute.timing). Timings are printed numbers, never asserted beyond being
+positive."""
 
 from __future__ import annotations
 
@@ -45,3 +47,21 @@ def test_speed_unknown_row_is_one_line():
     assert done.returncode == 2
     assert "unknown rows ['nope']; known: bicubic-x4" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_scoring_speed_bad_arguments_are_one_line():
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "scoring_speed.py"), "--pairs",
+                           "0"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 2
+    assert "--pairs and --batch must be at least 1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_shared_timing_helpers():
+    import time
+
+    from fsr.bench.compute.timing import load_average, machine_load, timed
+
+    assert timed(lambda: time.sleep(0.05)) >= 0.05
+    assert load_average() >= 0 and machine_load("at start").startswith("at start ")
+    assert machine_load().endswith(" CPUs")

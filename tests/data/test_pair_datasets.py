@@ -71,7 +71,7 @@ def test_sample_set_sr_shapes_and_split(sample_dir):
 
 
 def test_blind_validation_is_fixed_per_image(sample_dir):
-    ds = _samples(sample_dir, split="test", task="blind", phase="val")
+    ds = _samples(sample_dir, split="test", task="restore", phase="val")
     a, b = ds[1], ds[1]
     assert torch.equal(a["lq"], b["lq"]) and a["lq"].shape == (3, 128, 128)
     gt = a["gt"].permute(1, 2, 0).numpy()
@@ -80,7 +80,7 @@ def test_blind_validation_is_fixed_per_image(sample_dir):
 
 
 def test_blind_training_draws_fresh_degradations(sample_dir):
-    ds = _samples(sample_dir, split="train", task="blind", phase="train")
+    ds = _samples(sample_dir, split="train", task="restore", phase="train")
     np.random.seed(0)
     assert not torch.equal(ds[0]["lq"], ds[0]["lq"])
 
@@ -125,8 +125,10 @@ def test_prior_cache_rejects_bad_source():
 def test_bad_options_are_one_line_errors(sample_dir):
     with pytest.raises(DatasetError, match="task must be"):
         _samples(sample_dir, task="denoise")
+    with pytest.raises(DatasetError, match="task 'blind' is now called 'restore'"):
+        _samples(sample_dir, task="blind")
     with pytest.raises(DatasetError, match="unknown degradation option"):
-        _samples(sample_dir, task="blind", degradation={"blur": [1, 2]})
+        _samples(sample_dir, task="restore", degradation={"blur": [1, 2]})
     with pytest.raises(DatasetError, match="prior_source"):
         _samples(sample_dir, prior_source="gt")
     with pytest.raises(DatasetError, match="manifest.csv"):
@@ -204,7 +206,7 @@ def test_blind_params_replay_blind_exactly(seed):
 
 
 def test_return_degradation_collates(sample_dir):
-    ds = _samples(sample_dir, split="train", task="blind", phase="train", return_degradation=True)
+    ds = _samples(sample_dir, split="train", task="restore", phase="train", return_degradation=True)
     batch = torch.utils.data.default_collate([ds[0], ds[1]])
     assert batch["deg_kernel"].shape == (2, 41, 41)
     assert batch["deg_noise"].shape[:2] == (2, 3) and batch["deg_lr_size"].shape == (2, 2)

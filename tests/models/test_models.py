@@ -141,7 +141,7 @@ def test_mmrb_model_all_losses_and_gan(tmp_path, faces):
              "identity_opt": {"type": "ArcFaceIdentityLoss", "weights": str(tmp_path / "none.pth")},
              "gan_opt": {"type": "GANLoss", "gan_type": "wgan_softplus", "loss_weight": 0.1},
              "net_d_reg_every": 2}
-    opt = _opt(tmp_path, "MMRBModel", net, train, faces, task="blind",
+    opt = _opt(tmp_path, "MMRBModel", net, train, faces, task="restore",
                degradation={"downscale": [1, 4]}, return_degradation=True)
     opt["network_d"] = {"type": "StyleGAN2DiscriminatorClean", "out_size": 32, "narrow": 0.0625}
     model = build_model(opt)
@@ -167,7 +167,7 @@ def test_mmrb_model_dlib_identity_loss(tmp_path, faces):
     train = {"optim_g": {"type": "Adam", "lr": 1e-3},
              "pixel_opt": {"type": "L1Loss", "loss_weight": 1.0},
              "identity_opt": {"type": "DlibIdentityLoss", "loss_weight": 0.1}}
-    opt = _opt(tmp_path, "MMRBModel", net, train, faces, task="blind")
+    opt = _opt(tmp_path, "MMRBModel", net, train, faces, task="restore")
     model = build_model(opt)
     _, batch = _batch(opt)
     model.feed_data(batch)
@@ -176,7 +176,7 @@ def test_mmrb_model_dlib_identity_loss(tmp_path, faces):
     # unlike ArcFace's optional term, a dlib loss that cannot be built stops the run
     train["identity_opt"] = {"type": "DlibIdentityLoss", "sp5": str(tmp_path / "none.dat")}
     with pytest.raises(RuntimeError):
-        build_model(_opt(tmp_path, "MMRBModel", net, train, faces, task="blind"))
+        build_model(_opt(tmp_path, "MMRBModel", net, train, faces, task="restore"))
 
 
 def test_mmrb_selfsup_needs_degradation_params(tmp_path, faces):
@@ -184,7 +184,7 @@ def test_mmrb_selfsup_needs_degradation_params(tmp_path, faces):
            "narrow": 0.0625, "enc_blocks": 1, "latent_channels": 4}
     opt = _opt(tmp_path, "MMRBModel", net,
                {"optim_g": {"type": "Adam", "lr": 1e-3},
-                "selfsup_opt": {"type": "ReDegradationLoss"}}, faces, task="blind")
+                "selfsup_opt": {"type": "ReDegradationLoss"}}, faces, task="restore")
     model = build_model(opt)
     _, batch = _batch(opt)
     model.feed_data(batch)

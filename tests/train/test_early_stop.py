@@ -71,6 +71,9 @@ def test_run_stops_after_patience_and_release_takes_the_best(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("base: nowhere.yml\nname: x\n", "base 'nowhere.yml' not found"),
     (None, "cannot read option file"),
+    # an option file from before the task was called `restore` as in the suites
+    (f"base: {REPO / 'options' / 'mmrb_sg2_128_samples.yml'}\nname: x\n"
+     "datasets: {train: {task: blind}}\n", "datasets.train: task 'blind' is now called 'restore'"),
 ])
 def test_a_bad_option_file_is_one_line_and_a_non_zero_exit(tmp_path, text, message):
     if text is not None:

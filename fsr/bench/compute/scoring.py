@@ -10,12 +10,13 @@
     >>> scoring.score(metrics, suite.metrics, out, gt128, lq, task, "face 1")  # doctest: +SKIP
     {'psnr': 27.1, 'ssim': 0.83, 'lpips': 0.21, 'identity': 0.93}
 
-Every step is the engine's own call: :func:`harness.lib.degrade` (the task's recipe, seed
-``seed_for(image_key, task.name)``), :func:`harness.lib.compute_prior` from the degraded input
-only, the method on a (1, 3, h, w) tensor, and :meth:`harness.lib.Metrics.value` against the
-ground truth at the task's size (``against: gt``) or the input resized to it (``against:
-input``), as ``harness.engine`` / ``harness.batching`` score a benchmark image. Failures raise
-:class:`harness.BenchError` with one line naming the step; nothing becomes NaN.
+Every step is the engine's own call: :func:`fsr.bench.compute.lib.degrade` (the task's recipe,
+seed ``seed_for(image_key, task.name)``), :func:`fsr.bench.compute.lib.compute_prior` from the
+degraded input only, the method on a (1, 3, h, w) tensor, and
+:meth:`fsr.bench.compute.lib.Metrics.value` against the ground truth at the task's size
+(``against: gt``) or the input resized to it (``against: input``), as ``compute.engine`` /
+``compute.batching`` score a benchmark image. Failures raise :class:`fsr.bench.BenchError` with
+one line naming the step; nothing becomes NaN.
 """
 
 from __future__ import annotations

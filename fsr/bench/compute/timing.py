@@ -1,7 +1,11 @@
-"""Wall-clock accounting by category (I/O, degradation, pose, prior, method:<m>, metric:<m>)."""
+"""Wall-clock accounting by category (I/O, degradation, pose, prior, method:<m>, metric:<m>),
+and what the speed scripts (bench/speed.py, bench/scoring_speed.py) share: one call's seconds
+on a device, and the machine load printed beside CPU timings (a shared machine's numbers move
+with it)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -33,3 +37,32 @@ class Timer:
     def as_dict(self) -> dict:
         return {k: {"seconds": round(v, 3), "count": self.counts[k]}
                 for k, v in sorted(self.seconds.items())}
+
+
+def timed(fn, device: str = "cpu") -> float:
+    """Seconds ``fn()`` takes; on a CUDA device the queued work is waited for before and after
+    (kernels run asynchronously, so the call alone would time only their launch)."""
+    sync = None
+    if str(device).startswith("cuda"):
+        import torch
+
+        sync = torch.cuda.synchronize
+        sync()
+    t0 = time.perf_counter()
+    fn()
+    if sync is not None:
+        sync()
+    return time.perf_counter() - t0
+
+
+def load_average() -> float:
+    """The 1-minute load average (0.0 where the system has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Windows
+        return 0.0
+
+
+def machine_load(label: str = "load average") -> str:
+    """``'load average 3.2 on 2 CPUs'``: printed in a timing table's header."""
+    return f"{label} {load_average():.1f} on {os.cpu_count()} CPUs".lstrip()

@@ -141,7 +141,7 @@ def run_protocol(suite, datasets: dict, metric_defs: dict, reference=None) -> di
                 "metrics": metrics,
                 "set_metrics": {n: {"features_sha256": d.get("weights_sha256"),
                                     "reference": ref} for n, d in set_defs.items()},
-                "prior": "oracle" if suite.oracle_prior else "degraded-input",
+                "prior": "oracle" if suite.oracle_prior else "degraded",
                 "bootstrap": suite.bootstrap,
             }
             out[f"{name}/{task.name}"] = {"fingerprint": fingerprint(parts), "parts": parts}

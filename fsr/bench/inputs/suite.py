@@ -16,12 +16,14 @@ A suite names its datasets, tasks (what degradation makes the input, at which si
 
 ``size`` is the ground-truth/output size. ``degradation: given`` means the dataset supplies the
 low-quality input (CelebA-Test pairs, real photos). A metric may be ``{name: identity,
-against: input}`` (real photos have no ground truth). ``prior: oracle`` makes prior-guided
-methods read their 3D prior from the ground truth; such rows are labelled ``+oracle``.
+against: input}`` (real photos have no ground truth). ``prior: degraded | oracle`` (the names
+of training's ``prior_source``): prior-guided methods fit their 3D prior on the degraded input
+(the default) or, with ``oracle``, on the ground truth; such rows are labelled ``+oracle``.
+``score: ntire2025`` adds the NTIRE 2025 real-world challenge score (``report/ntire.py``).
 ``face_pipeline`` counts, per task and |yaw| bucket, the faces whole-photo mode
 (``fsr.restore.restore(..., aligned=False)``) would not find: its detector (a name for
 ``fsr.face.create_detector``) runs once per image and task on the task's input (see
-``harness.lib.FaceFinder``). It changes no task signature, so cached method results stay valid.
+``fsr.bench.compute.lib.FaceFinder``). It changes no task signature, so cached method results stay valid.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ TASK_KINDS = ("sr", "restore")
 # each task kind's plain baseline: paired.csv compares every method with weights against it
 TASK_BASELINE = {"sr": "bicubic-x{scale}", "restore": "input"}
 FACE_PIPELINE_DEFAULT = {"detector": "auto"}
+# where a prior-guided method's 3D prior is fitted: training's prior_source names
+PRIOR_SOURCES = ("degraded", "oracle")
+SCORES = ("ntire2025",)  # the challenge scores a suite may ask for (report/ntire.py)
+# what older suites said -> what they say now (one line naming the new word, not a traceback)
+RENAMED = {"prior": {"degraded-input": "degraded"}, "key": {"dataset": "datasets"}}
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,10 @@ class Task:
 
 
 @dataclass(frozen=True)
-class MetricSpec:
+class SuiteMetric:
+    """A metric a suite asks for and what it is scored against (its definition is
+    :class:`fsr.metrics.MetricSpec`)."""
+
     name: str
     against: str = "gt"  # 'gt' (full reference), 'input' (identity to the low-quality input)
 
@@ -86,13 +96,14 @@ class Suite:
     datasets: list[dict]
     tasks: list[Task]
     methods: str | list[str]
-    metrics: list[MetricSpec]
+    metrics: list[SuiteMetric]
     set_metrics: list[str]
     edges: tuple[float, ...]
     reference: dict | None = None  # FID reference set when the datasets have no ground truth
     # a paper's FID reference (fsr.metrics.fid.load_reference): {name, path | env}
     fid_reference: dict | None = None
     oracle_prior: bool = False
+    score: str | None = None  # one of SCORES: a challenge score computed from the tables
     bootstrap: dict = field(default_factory=lambda: {"n": 1000, "seed": 0, "alpha": 0.05})
     raw: dict = field(default_factory=dict)
     face_pipeline: dict | None = field(default_factory=lambda: dict(FACE_PIPELINE_DEFAULT))
@@ -111,7 +122,7 @@ class Suite:
                 "methods": self.methods, "metrics": [m.__dict__ for m in self.metrics],
                 "set_metrics": self.set_metrics, "pose_edges": [e for e in self.edges
                                                                 if math.isfinite(e)],
-                "prior": "oracle" if self.oracle_prior else "degraded-input",
+                "prior": "oracle" if self.oracle_prior else "degraded", "score": self.score,
                 "bootstrap": self.bootstrap, "face_pipeline": self.face_pipeline,
                 "dataset_tasks": {k: list(v) for k, v in self.dataset_tasks.items()},
                 "raw": self.raw}
@@ -164,14 +175,14 @@ def _face_pipeline(path: Path, cfg: object) -> dict | None:
     return {"detector": str(detector)}
 
 
-def _metric(path: Path, cfg: object) -> MetricSpec:
+def _metric(path: Path, cfg: object) -> SuiteMetric:
     if isinstance(cfg, str):
-        return MetricSpec(cfg)
+        return SuiteMetric(cfg)
     if isinstance(cfg, dict) and "name" in cfg:
         against = cfg.get("against", "gt")
         if against not in ("gt", "input"):
             raise _fail(path, f"metric {cfg['name']}: against must be gt or input")
-        return MetricSpec(str(cfg["name"]), against)
+        return SuiteMetric(str(cfg["name"]), against)
     raise _fail(path, f"bad metric entry {cfg!r}")
 
 
@@ -199,7 +210,10 @@ def parse_suite(raw: dict, path: Path) -> Suite:
     raw = copy.deepcopy(raw)
     if not isinstance(raw, dict):
         raise _fail(path, "expected a mapping at the top level")
-    datasets = copy.deepcopy(raw.get("datasets") or ([raw["dataset"]] if "dataset" in raw else []))
+    for old, new in RENAMED["key"].items():
+        if old in raw:
+            raise _fail(path, f"`{old}:` is now `{new}:` (a list): write `{new}: [{{...}}]`")
+    datasets = copy.deepcopy(raw.get("datasets"))
     if not datasets or not all(isinstance(d, dict) and "type" in d for d in datasets):
         raise _fail(path, "needs datasets: a list of mappings, each with a type")
     for d in datasets:
@@ -234,16 +248,22 @@ def parse_suite(raw: dict, path: Path) -> Suite:
                                     and (fid_ref.get("path") or fid_ref.get("env"))):
         raise _fail(path, "fid_reference needs a name and a path or env (a folder, an .npz "
                           "with mu/sigma, or VQFR's .pth)")
-    prior = raw.get("prior", "degraded-input")
-    if prior not in ("degraded-input", "oracle"):
-        raise _fail(path, f"prior must be degraded-input or oracle, got {prior!r}")
+    prior = raw.get("prior", "degraded")
+    if prior in RENAMED["prior"]:
+        raise _fail(path, f"prior {prior!r} is now called {RENAMED['prior'][prior]!r}: write "
+                          f"`prior: {RENAMED['prior'][prior]}`")
+    if prior not in PRIOR_SOURCES:
+        raise _fail(path, f"prior must be one of {', '.join(PRIOR_SOURCES)}, got {prior!r}")
+    score = raw.get("score")
+    if score is not None and score not in SCORES:
+        raise _fail(path, f"score must be one of {', '.join(SCORES)} (or absent), got {score!r}")
     return Suite(
         name=str(raw.get("name", path.stem)), path=Path(path),
         description=str(raw.get("description", "")).strip(), datasets=datasets, tasks=tasks,
         methods=methods, metrics=[_metric(path, m) for m in raw.get("metrics") or ["psnr"]],
         set_metrics=[str(m) for m in raw.get("set_metrics") or []],
         edges=tuple(edges) + (math.inf,), reference=raw.get("reference"), fid_reference=fid_ref,
-        oracle_prior=prior == "oracle", bootstrap=boot, raw=raw,
+        oracle_prior=prior == "oracle", score=score, bootstrap=boot, raw=raw,
         face_pipeline=_face_pipeline(path, raw.get("face_pipeline", True)),
         dataset_tasks=dataset_tasks)
 

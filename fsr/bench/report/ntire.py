@@ -106,7 +106,7 @@ def _fid(x: np.ndarray, y: np.ndarray) -> float:
 
 def ntire_table(info, df, feats: dict, ref_feats: dict):
     """One row per task x method x bucket (incl. 'all'); ``df`` is results.csv's frame,
-    ``feats``/``ref_feats`` the features :func:`harness.report.collect` returns."""
+    ``feats``/``ref_feats`` the features :func:`fsr.bench.report.tables.collect` returns."""
     import pandas as pd
 
     from fsr.bench.inputs.suite import bucket_order
@@ -149,7 +149,7 @@ def ntire_table(info, df, feats: dict, ref_feats: dict):
 
 def write_ntire(info, df, feats: dict, ref_feats: dict, out_dir):
     """``ntire_score.csv`` for a suite with ``score: ntire2025`` (else nothing); the frame."""
-    if info.suite.raw.get("score") != "ntire2025":
+    if info.suite.score != "ntire2025":
         return None
     table = ntire_table(info, df, feats, ref_feats)
     table.to_csv(out_dir / "ntire_score.csv", index=False)
