@@ -39,8 +39,9 @@ class SweepDataset(Dataset):
         except ImportError as err:
             raise DatasetMissing(f"dataset {self.name}: fsr.data.samples cannot be imported "
                                  f"({err})") from None
-        # the default stops at 45: at 60 MediaPipe finds a face in about half the renders of
-        # unseen crops (docs/profiling.md), so a 60 column would measure render artifacts
+        # the default stops at 45: at 60 MediaPipe finds a face in 44% of the renders of 16
+        # unseen crops of 14 people (docs/profiling.md), so a 60 column would measure render
+        # artifacts
         yaws = [float(y) for y in cfg.get("yaws", [0, 15, 30, 45])]
         if not yaws or any(y < 0 or y > 90 for y in yaws):
             raise BenchError(f"dataset {self.name}: yaws must be in [0, 90], got {yaws}")
