@@ -11,7 +11,7 @@
     {'psnr': 27.1, 'ssim': 0.83, 'lpips': 0.21, 'identity': 0.93}
 
 Every step is the engine's own call: :func:`harness.lib.degrade` (the task's recipe, seed
-``seed_for(image_key, task.name)``), :func:`harness.lib.compute_prior` from the degraded input
+``seed_for(image_key, task.name)``), :class:`fsr.priors.PriorCache` from the degraded input
 only, the method on a (1, 3, h, w) tensor, and :meth:`harness.lib.Metrics.value` against the
 ground truth at the task's size (``against: gt``) or the input resized to it (``against:
 input``), as ``harness.engine`` / ``harness.batching`` score a benchmark image. Failures raise
@@ -25,6 +25,7 @@ import numpy as np
 from fsr.bench import BenchError
 from fsr.bench.compute import lib
 from fsr.bench.inputs.suite import Task
+from fsr.priors import PriorCache, pack_priors
 
 
 def task_for(suite, kind: str, scale: int = 1) -> Task:
@@ -49,10 +50,7 @@ def run_method(m, lq: np.ndarray, task: Task | None = None):
     """``m`` on one float input (prior computed from that input), -> (1, 3, S, S) tensor."""
     import torch
 
-    prior = None
-    if m.needs_prior:
-        p = lib.compute_prior(lq)
-        prior = {"render": lib.to_tensor(p["render"]), "coeffs": torch.from_numpy(p["coeffs"])[None]}
+    prior = pack_priors([PriorCache(None).get(lq)]) if m.needs_prior else None
     try:
         with torch.inference_mode():
             out = m(lib.to_tensor(lq), prior).float()
