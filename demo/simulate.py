@@ -18,6 +18,7 @@ from functools import cache
 import numpy as np
 
 from demo.photo import pose_text
+from fsr.imageio import to_uint8
 
 SUITE = "pose"  # the leaderboard's suite: its tasks, metrics and degradation recipes
 
@@ -66,8 +67,7 @@ def score_given(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, list[str]]:
 
 
 def _u8(t_or_a) -> np.ndarray:
-    a = t_or_a[0].permute(1, 2, 0).numpy() if hasattr(t_or_a, "permute") else t_or_a
-    return np.ascontiguousarray((np.clip(a, 0, 1) * 255).round().astype(np.uint8))
+    return to_uint8(t_or_a[0].permute(1, 2, 0).numpy() if hasattr(t_or_a, "permute") else t_or_a)
 
 
 def photo_key(img: np.ndarray) -> str:

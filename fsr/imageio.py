@@ -2,7 +2,7 @@
 
     from fsr.imageio import read_image, write_image
     rgb = read_image("photo.jpg")          # (H, W, 3) uint8, EXIF rotation applied
-    write_image("out/photo.png", rgb)      # temp file + os.replace: never half-written
+    write_image("out/photo.png", rgb)      # fsr.files.atomic_write: never half-written
 
 Conversions (each one states what it does, so results are predictable):
 - EXIF orientation (tags 2-8) is applied, so pixels are upright as a viewer shows them.
@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from fsr.files import atomic_write
 
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: larger files are rejected before decoding
 DEFAULT_MIN_SIDE = 8  # a face cannot be seen in fewer pixels than this
@@ -72,7 +73,8 @@ def _png_is_16bit_colour(img) -> bool:
                                        for t in img.tile)
 
 
-def _to_uint8(arr: np.ndarray) -> np.ndarray:
+def _samples_to_uint8(arr: np.ndarray) -> np.ndarray:
+    """Decoded integer samples (8/16-bit, bool) -> uint8; see :func:`to_uint8` for floats."""
     if arr.dtype == np.uint8:
         return arr
     if arr.dtype == np.uint16 or arr.dtype.kind in "iu":
@@ -101,7 +103,7 @@ def _decode(img, data: bytes, name: str, deep_colour: bool) -> tuple[np.ndarray,
         arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         if arr is None or arr.ndim != 3:
             raise ImageReadError(f"{name}: cannot decode 16-bit PNG")
-        arr = _to_uint8(arr)
+        arr = _samples_to_uint8(arr)
         rgb = arr[..., 2::-1] if arr.shape[2] >= 3 else np.repeat(arr[..., :1], 3, axis=2)
         alpha = arr[..., 3] if arr.shape[2] == 4 else None
         return np.ascontiguousarray(rgb), alpha
@@ -122,9 +124,9 @@ def _decode(img, data: bytes, name: str, deep_colour: bool) -> tuple[np.ndarray,
     arr = np.asarray(img)
     if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
         # 'I' is how some Pillow versions hand over 16-bit grayscale: treat its range as 16-bit.
-        arr = _to_uint8(arr)
+        arr = _samples_to_uint8(arr)
         return np.repeat(arr[..., None], 3, axis=2), None
-    arr = _to_uint8(arr)
+    arr = _samples_to_uint8(arr)
     if arr.ndim == 2:
         return np.repeat(arr[..., None], 3, axis=2), None
     if mode == "LA":
@@ -248,6 +250,22 @@ def read_samples(source: str | os.PathLike | bytes, *,
     return np.ascontiguousarray(arr)
 
 
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """A float image in [0, 1] -> contiguous uint8: clipped, times 255, rounded half to even
+    (``np.round``), so 0.5/255 -> 0 and 1.5/255 -> 2; a uint8 array is returned as it is.
+
+    The one conversion every fsr caller uses (the 3D prior's input, pose, saved outputs), so
+    the same float image always becomes the same bytes.
+
+        >>> to_uint8(np.array([[[-0.1, 0.5, 1.2]]], np.float32)).tolist()
+        [[[0, 128, 255]]]
+    """
+    img = np.asarray(img)
+    if img.dtype == np.uint8:
+        return np.ascontiguousarray(img)
+    return np.ascontiguousarray((np.clip(img, 0, 1) * 255.0).round().astype(np.uint8))
+
+
 def write_image(path: str | os.PathLike, rgb: np.ndarray, *, quality: int = 95) -> Path:
     """Write an ``(H, W, 3)`` (or ``(H, W)``) uint8 RGB array atomically; format from suffix.
 
@@ -268,14 +286,7 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, *, quality: int = 95) 
     if rgb.dtype != np.uint8 or not (rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] == 3)):
         raise ValueError(f"write_image wants uint8 (H, W, 3) or (H, W), got {rgb.dtype} "
                          f"{tuple(rgb.shape)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-            Image.fromarray(np.ascontiguousarray(rgb)).save(f, format=fmt, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    with atomic_write(path) as tmp:
+        Image.fromarray(np.ascontiguousarray(rgb)).save(tmp, format=fmt, **kwargs)
     return path

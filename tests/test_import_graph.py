@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 CODE = ("fsr", "bench", "leaderboard", "demo", "tools")
 # fsr's packages from the bottom up; a module may import from its own row and rows above it
 LAYERS = [
-    {"fsr.imageio", "fsr.device", "fsr.options", "fsr.assets"},
+    {"fsr.files", "fsr.imageio", "fsr.device", "fsr.options", "fsr.assets"},
     {"fsr.archs", "fsr.face", "fsr.pose"},
     {"fsr.priors", "fsr.metrics", "fsr.methods"},
     {"fsr.synth"},  # face synthesis (synthetic pose): a crop turned to another yaw, checked

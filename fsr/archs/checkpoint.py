@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from fsr.assets.resolver import sha256_of
+from fsr.files import atomic_write
 
 __all__ = ["CheckpointError", "LoadReport", "load_checkpoint", "read_state_dict", "save_checkpoint"]
 
@@ -211,27 +211,12 @@ def _as_cpu_state(params: Mapping | nn.Module) -> dict[str, Tensor]:
     return {k: v.detach().cpu() for k, v in state.items()}
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def atomic_torch_save(obj: object, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temp file in the same folder, then ``os.replace`` (no half files)."""
+    """``torch.save`` through :func:`fsr.files.atomic_write`, fsync'ed (no half files, even
+    after a power cut)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, fsync=True) as tmp:
+        torch.save(obj, tmp)
     return path
 
 

@@ -99,6 +99,8 @@ def check_file(asset: Asset, path: Path) -> str | None:
 
 def _store(asset: Asset, tmp: Path, dest: Path, how: str) -> Path:
     """Verify ``tmp`` and move it into place atomically, recording its hash beside it."""
+    # not fsr.files.atomic_write: each source fills its own temp (a download, an archive
+    # member, a conversion) and this verifies it, then moves two files (weights, sidecar)
     actual = sha256_of(tmp)
     if asset.sha256 and how != "converted" and not actual.startswith(asset.sha256):
         tmp.unlink(missing_ok=True)

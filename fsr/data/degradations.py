@@ -26,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fsr.imageio import to_uint8
+
 # Ranges as published: GFPGAN (Wang et al. 2021) and CodeFormer's heavier test setting, both
 # defined for 512 px faces. "gfpgan-128" is GFPGAN's degradation as seen on a 128 px face: blur
 # sigma and downscale divided by 4 (512 -> 128; downscale floored at 1, no upsampling), noise std
@@ -99,7 +101,7 @@ def blind(img: np.ndarray, seed: int, preset: str = "gfpgan", **ranges) -> np.nd
     out = out + rng.normal(0.0, rng.uniform(*params["noise"]) / 255.0, out.shape).astype(np.float32)
     out = np.clip(out, 0, 1)
     quality = int(rng.integers(params["jpeg"][0], params["jpeg"][1] + 1))
-    ok, buf = cv2.imencode(".jpg", (out[..., ::-1] * 255).round().astype(np.uint8),
+    ok, buf = cv2.imencode(".jpg", to_uint8(out[..., ::-1]),
                            [cv2.IMWRITE_JPEG_QUALITY, quality])
     out = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255.0
     return np.clip(cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR), 0, 1)

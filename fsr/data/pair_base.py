@@ -23,9 +23,10 @@ Options (YAML, BasicSR conventions; ``phase`` is set by BasicSR to 'train' or 'v
   synthetic pose) at a random yaw of ``yaws`` and random sign, before anything else, so
   input, prior and target agree. Renders are cached in ``$FSR_HOME/profiles`` by content;
   a source that cannot be profiled (no face found) is used as it is.
-- ``use_prior``: add the 3D prior, fitted on the degraded input (``prior_source: degraded``)
-  or, as a labelled ablation, on the ground truth (``prior_source: oracle``);
-  ``prior_cache``: folder (default ``$FSR_HOME/priors``) or false.
+- ``use_prior``: add the 3D prior (:mod:`fsr.priors.service`, as the benchmark computes it),
+  fitted on the degraded input (``prior_source: degraded``) or, as a labelled ablation, on
+  the ground truth (``prior_source: oracle``); ``prior_cache``: folder (default
+  ``$FSR_HOME/priors``) or false.
 - ``cache_images``: keep decoded source images in memory (small sets only).
 - ``return_degradation`` (restore): add the sampled kernel, scale, noise and JPEG quality
   (``deg_*`` keys, see :mod:`fsr.data.blind_params`) for the self-supervised loss.
@@ -46,7 +47,8 @@ from torch.utils import data
 
 from fsr.data.blind_params import apply_blind, blind_params
 from fsr.data.degradations import PRESETS, degrade, resize, seed_for
-from fsr.data.prior_cache import PRIOR_SOURCES, PriorCache
+from fsr.imageio import to_uint8
+from fsr.priors import PRIOR_SOURCES, PriorCache, default_prior_dir
 
 TASKS = ("sr", "restore")
 #: task names of older option files -> today's (one line, not a traceback, when one is read)
@@ -147,7 +149,8 @@ class FacePairDataset(data.Dataset):
         cache = opt.get("prior_cache")
         if self.task == "restore" and self.is_train:
             cache = False  # a fresh random input every time: nothing to reuse
-        self.priors = PriorCache(False if cache is False else cache)
+        self.priors = PriorCache(None if cache is False else
+                                 default_prior_dir() if cache in (None, True) else cache)
         self.keys: list[str] = []
         self.paths: list[Path] = []
         # small sets (the sample set): keep decoded images in memory after the first epoch
@@ -224,7 +227,7 @@ class FacePairDataset(data.Dataset):
 
         yaw = float(np.random.choice(self.profile_aug["yaws"])) * (1 if np.random.random() < 0.5
                                                                    else -1)
-        img = np.ascontiguousarray((np.clip(src, 0, 1) * 255).round().astype(np.uint8))
+        img = to_uint8(src)
         try:
             render = cached_renders(img, [yaw])[0]
         except (ProfileError, ValueError):

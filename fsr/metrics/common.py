@@ -54,5 +54,7 @@ def check_pair(pred: Tensor, gt: Tensor, min_size: int = 1) -> tuple[Tensor, Ten
 
 def to_uint8_rgb(img: Tensor) -> list[np.ndarray]:
     """``(N, 3, H, W)`` in [0, 1] -> N contiguous ``(H, W, 3)`` uint8 RGB arrays (rounded)."""
+    # fsr.imageio.to_uint8's formula, kept in torch: the cast runs on the metric's device and
+    # one byte per sample crosses to the host (a half-precision input also rounds as before)
     arr = (img.detach().clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1)
     return [np.ascontiguousarray(a) for a in arr.cpu().numpy()]

@@ -73,6 +73,8 @@ def place(asset: str, relative: str) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_symlink() and dest.resolve() == source:
         return dest
+    # not fsr.files.atomic_write: this places a symlink (a copy only as a fallback), and
+    # atomic_write's temp is a regular file
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:

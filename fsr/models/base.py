@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -35,6 +34,7 @@ from basicsr.utils import get_root_logger, imwrite, tensor2img
 from basicsr.utils.dist_util import master_only
 
 from fsr.archs.checkpoint import atomic_torch_save
+from fsr.files import atomic_write
 
 CSV_NAME = "train_log.csv"
 
@@ -163,9 +163,8 @@ class FaceBaseModel(SRModel):
 
     @master_only
     def _write_best(self, best: dict) -> None:
-        tmp = self.best_path().with_suffix(".tmp")
-        tmp.write_text(json.dumps(best) + "\n")
-        os.replace(tmp, self.best_path())
+        with atomic_write(self.best_path()) as tmp:
+            tmp.write_text(json.dumps(best) + "\n")
 
     # --- CSV log -----------------------------------------------------------------------
     def csv_path(self) -> Path | None:
@@ -236,6 +235,5 @@ def _rewrite_csv(path: Path, rows: list[dict]) -> None:
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buf.getvalue())
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(buf.getvalue())

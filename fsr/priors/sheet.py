@@ -22,6 +22,8 @@ def _to_uint8_tile(img: np.ndarray, tile: int) -> np.ndarray:
     if a.shape[2] != 3:
         a = np.repeat(a[:, :, :1], 3, axis=2) if a.shape[2] == 1 else a[:, :, :3]
     if a.dtype != np.uint8:
+        # +0.5 then truncate (half up), not fsr.imageio.to_uint8's half to even: kept so the
+        # documented contact sheets (docs/img) redraw the same; a display tile, never scored
         a = (np.clip(a.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
     interp = cv2.INTER_AREA if a.shape[0] > tile else cv2.INTER_NEAREST
     return cv2.resize(a, (tile, tile), interpolation=interp)

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fsr.imageio import to_uint8
+from fsr.priors import PriorCache, pack_priors
+
 SR_FACE_SIZE = 128  # output side of SR methods whose records fix none (the SAM3D protocol)
 RESTORE_UPSCALE = 2.0  # GFPGAN's default --upscale for restoration methods
 MAX_OUTPUT_PIXELS = 48_000_000  # the whole output photo (uint8: 144 MB)
@@ -75,12 +78,6 @@ def check_batch_size(value: object) -> int:
     return n
 
 
-def to_uint8(t) -> np.ndarray:
-    # .cpu(): the method's outputs are on its device (--device cuda); numpy needs host memory
-    return (t.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255).round() \
-        .astype(np.uint8)
-
-
 def to_tensor(crops: list[np.ndarray]):
     import torch
 
@@ -90,22 +87,15 @@ def to_tensor(crops: list[np.ndarray]):
 def resize_uint8(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     from fsr.data.degradations import resize
 
-    return (resize(img.astype(np.float32) / 255, size) * 255).round().astype(np.uint8)
+    return to_uint8(resize(img.astype(np.float32) / 255, size))
 
 
 def method_prior(method, lq_crops: list[np.ndarray]):
-    """The method's prior argument, computed from the degraded input crops themselves."""
+    """The method's prior argument (:mod:`fsr.priors.service`), computed from the degraded
+    input crops themselves; not cached (a photo's crops are seen once)."""
     if not method.needs_prior:
         return None
-    import torch
-
-    from fsr.priors import compute_prior
-
-    priors = [compute_prior(c) for c in lq_crops]
-    render = torch.from_numpy(np.stack([p.render for p in priors]).astype(np.float32)).permute(0, 3, 1, 2)
-    if method.needs_coeffs:
-        return {"render": render, "coeffs": torch.from_numpy(np.stack([p.coeffs for p in priors]))}
-    return render
+    return pack_priors([PriorCache(None).get(c) for c in lq_crops])
 
 
 def run_crops(method, lq_crops: list[np.ndarray], batch: int = DEFAULT_BATCH_SIZE
@@ -120,8 +110,8 @@ def run_crops(method, lq_crops: list[np.ndarray], batch: int = DEFAULT_BATCH_SIZ
         for j in range(0, len(idx), batch):
             part = idx[j:j + batch]
             chunk = [lq_crops[i] for i in part]
-            out = method(to_tensor(chunk), method_prior(method, chunk)).cpu()  # one copy per batch
-            for i, o in zip(part, out, strict=True):
+            out = method(to_tensor(chunk), method_prior(method, chunk)).float().cpu()  # one copy
+            for i, o in zip(part, out.permute(0, 2, 3, 1).numpy(), strict=True):
                 outputs[i] = to_uint8(o)
     return outputs  # type: ignore[return-value]  # every slot filled above
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fsr.files import atomic_write
 from fsr.synth.validity import RenderValidity
 
 MANIFEST_COLUMNS = ("file", "mask", "source", "yaw_target", "yaw_source", "yaw_measured",
@@ -161,9 +162,8 @@ def cached_renders(source: str | os.PathLike | np.ndarray, yaws, size: int | Non
             if r.validity is not None:
                 meta[slot(r.yaw_target)]["validity"] = r.validity.as_dict()
     if todo or unmeasured:
-        tmp = meta_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
-        tmp.replace(meta_path)
+        with atomic_write(meta_path) as tmp:
+            tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
     rows = []
     for y in yaws:
         m = dict(meta[slot(y)])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -67,24 +66,37 @@ def _run(faces: Path, out: Path, oracle: bool):
 
 def test_prior_comes_from_the_degraded_input(faces, tmp_path):
     from fsr.bench.compute import lib
+    from fsr.priors import PriorCache
 
     ds, net, store, method = _run(faces, tmp_path / "a", oracle=False)
     assert method.label == "standin" and len(net.renders) == len(FACES)
     for item, render in zip(ds.items, net.renders, strict=True):
         lq = lib.degrade(ds.load_gt(item, 128), {"type": "bicubic", "scale": 4}, item.key,
                          "sr-x4")
-        expected = lib.compute_prior(lq)["render"]
+        expected = PriorCache(None).get(lq)["render"]  # computed afresh, from lq alone
         assert render.shape == (1, 3, 32, 32)
-        np.testing.assert_allclose(render[0].permute(1, 2, 0).numpy(), expected, atol=1e-6)
-        assert store.prior_path(f"p1-lq-{lib.array_hash(lq)}").is_file()
+        assert torch.equal(render[0].permute(1, 2, 0), torch.from_numpy(expected))
+        path = store.priors.path(lq)
+        assert path.is_file() and path.name.startswith("p1-degraded-32x32-32-")
     # a rerun reads the cached lines: the method is not called again
     _, net2, _, _ = _run(faces, tmp_path / "a", oracle=False)
     assert net2.renders == []
 
 
-def test_oracle_prior_is_labelled(faces, tmp_path):
-    _, net, store, method = _run(faces, tmp_path / "b", oracle=True)
+def test_oracle_prior_is_labelled_and_fits_the_full_size_ground_truth(faces, tmp_path):
+    from fsr.bench.compute import lib
+    from fsr.priors import PriorCache
+
+    ds, net, store, method = _run(faces, tmp_path / "b", oracle=True)
     assert method.label == "standin+oracle"
     keys = [k for k in store.records if "|sr-x4:" in k]
     assert keys and all("|standin+oracle:" in k for k in keys)
-    assert all(p.name.startswith("p1-oracle-") for p in store.prior_dir.iterdir())
+    names = sorted(p.name for p in store.priors.folder.iterdir())
+    # fitted on the 128 px ground truth (the output size), rendered at the 32 px input size:
+    # the definition training uses
+    assert len(names) == len(FACES) and all(n.startswith("p1-oracle-128x128-32-") for n in names)
+    for item, render in zip(ds.items, net.renders, strict=True):
+        gt = ds.load_gt(item, 128)
+        lq = lib.degrade(gt, {"type": "bicubic", "scale": 4}, item.key, "sr-x4")
+        expected = PriorCache(None).get(lq, gt, source="oracle")["render"]
+        assert torch.equal(render[0].permute(1, 2, 0), torch.from_numpy(expected))

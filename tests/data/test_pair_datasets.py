@@ -11,8 +11,8 @@ from fsr.data.blind_params import apply_blind, blind_params
 from fsr.data.celeba_dataset import CELEBA_BOX
 from fsr.data.degradations import bicubic_down, blind, resize, seed_for
 from fsr.data.pair_base import DatasetError
-from fsr.data.prior_cache import PriorCache
 from fsr.data.samples import MANIFEST_COLUMNS, write_manifest
+from fsr.priors import PriorCache
 
 
 def _face_like(rng, h, w):
@@ -119,7 +119,7 @@ def test_prior_comes_from_the_input_and_is_cached(sample_dir, tmp_path):
 
 def test_prior_cache_rejects_bad_source():
     with pytest.raises(ValueError, match="prior source"):
-        PriorCache(False).get(np.zeros((8, 8, 3), np.float32), source="gt")
+        PriorCache(None).get(np.zeros((8, 8, 3), np.float32), source="gt")
 
 
 def test_bad_options_are_one_line_errors(sample_dir):

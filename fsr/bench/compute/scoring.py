@@ -11,8 +11,8 @@
     {'psnr': 27.1, 'ssim': 0.83, 'lpips': 0.21, 'identity': 0.93}
 
 Every step is the engine's own call: :func:`fsr.bench.compute.lib.degrade` (the task's recipe,
-seed ``seed_for(image_key, task.name)``), :func:`fsr.bench.compute.lib.compute_prior` from the
-degraded input only, the method on a (1, 3, h, w) tensor, and
+seed ``seed_for(image_key, task.name)``), :class:`fsr.priors.PriorCache` from the degraded
+input only, the method on a (1, 3, h, w) tensor, and
 :meth:`fsr.bench.compute.lib.Metrics.value` against the ground truth at the task's size
 (``against: gt``) or the input resized to it (``against: input``), as ``compute.engine`` /
 ``compute.batching`` score a benchmark image. Failures raise :class:`fsr.bench.BenchError` with
@@ -26,6 +26,7 @@ import numpy as np
 from fsr.bench import BenchError
 from fsr.bench.compute import lib
 from fsr.bench.inputs.suite import Task
+from fsr.priors import PriorCache, pack_priors
 
 
 def task_for(suite, kind: str, scale: int = 1) -> Task:
@@ -50,10 +51,7 @@ def run_method(m, lq: np.ndarray, task: Task | None = None):
     """``m`` on one float input (prior computed from that input), -> (1, 3, S, S) tensor."""
     import torch
 
-    prior = None
-    if m.needs_prior:
-        p = lib.compute_prior(lq)
-        prior = {"render": lib.to_tensor(p["render"]), "coeffs": torch.from_numpy(p["coeffs"])[None]}
+    prior = pack_priors([PriorCache(None).get(lq)]) if m.needs_prior else None
     try:
         with torch.inference_mode():
             out = m(lib.to_tensor(lq), prior).float()

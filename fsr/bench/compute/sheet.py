@@ -90,11 +90,10 @@ class SheetTiles:
             _write_picks(self.root, self.picks)
 
     def _write(self, path: Path, img: np.ndarray) -> None:
-        from fsr.imageio import write_image
+        from fsr.imageio import to_uint8, write_image
 
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_image(path, (np.clip(img, 0, 1) * 255).round().astype(np.uint8))
+            write_image(path, to_uint8(img))
 
     def add(self, task, results: list[tuple]) -> None:
         """``results``: (ImageJob, record, output (1, 3, H, W) tensor) of one task."""

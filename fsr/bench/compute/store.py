@@ -14,8 +14,9 @@
 Keys hold everything that changes a number (file fingerprint, task signature, method weights),
 so a changed input never reuses a stale line and an unchanged one is never computed twice.
 A later line with the same key wins. A line cut by ``kill -9`` fails to parse and is skipped, so
-an interrupted run loses at most the image it was working on. Priors are cached separately, one
-``.npz`` per low-quality input hash (``cache/priors/``).
+an interrupted run loses at most the image it was working on. Priors are cached separately in
+``cache/priors/`` by :class:`fsr.priors.PriorCache` (one ``.npz`` per prior source, size and
+hash of the image the mesh is fitted on; the key is built there, beside the cache it indexes).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from fsr.bench import BenchError
+from fsr.priors import PriorCache
 
 
 # -- cache keys: every key format lives here, beside the cache it indexes --------------------
@@ -76,7 +78,8 @@ class Store:
         self.dir = Path(out_dir) / "cache"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / "records.jsonl"
-        self.prior_dir = self.dir / "priors"
+        # the 3D priors, one .npz per fsr.priors.service key (its keys live beside its cache)
+        self.priors = PriorCache(self.dir / "priors")
         self._lock = None
         if lock:
             self._lock = open(self.dir / "lock", "w")  # noqa: SIM115 - held for the run
@@ -120,27 +123,6 @@ class Store:
         with open(self.path, "rb") as f:
             f.seek(-1, os.SEEK_END)
             return f.read(1) == b"\n"
-
-    # -- priors: computed from the degraded input, keyed by its hash --------------------------
-    def prior_path(self, lq_hash: str) -> Path:
-        return self.prior_dir / f"{lq_hash}.npz"
-
-    def load_prior(self, lq_hash: str) -> dict | None:
-        path = self.prior_path(lq_hash)
-        if not path.is_file():
-            return None
-        try:
-            with np.load(path) as z:
-                return {k: z[k] for k in z.files}
-        except (OSError, ValueError, EOFError):
-            return None  # torn by a kill: recompute
-
-    def save_prior(self, lq_hash: str, arrays: dict) -> None:
-        self.prior_dir.mkdir(parents=True, exist_ok=True)
-        path = self.prior_path(lq_hash)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
 
     def close(self) -> None:
         if self._lock is not None:
