@@ -12,7 +12,6 @@ the canonical face is rendered frontal at the FFHQ template, ``fitted=False``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -212,8 +211,3 @@ def compute_prior(img_rgb: np.ndarray, size=None, upsample_to: int = 256,
     return Prior(render=render, coeffs=coeffs, fitted=fit is not None, pose=pose, normal=normal,
                  depth=depth, landmarks=out_lms, source=source,
                  extra={"render_scale": r, "padded_fit": bool(fit.padded) if fit else False})
-
-
-def yaw_error(a: Pose, b: Pose) -> float:
-    """|yaw difference| in degrees, nan unless both poses are ok."""
-    return abs(a.yaw - b.yaw) if a.ok and b.ok else math.nan
