@@ -36,6 +36,10 @@ class MeasuredRoute:
     route: str  # the winner on val
     psnr_gain_db: float  # its mean val PSNR minus bicubic's (kept's), face region
     lpips_change: float  # its mean val LPIPS minus bicubic's (negative: better)
+    weight: float = 1.0  # blend: the share of the method's detail added (model_detail)
+    top: float | None = None  # blend: detail up to top * face px only (None: all of it)
+    consist_min: float | None = None  # val's range of face_statistics (2nd percentile):
+    energy_max: float | None = None  # a face outside it is kept (val says nothing there)
 
 
 # `python bench/studies/face_routes.py --python` on the val split (19 faces, 256 px crops: faces
@@ -67,6 +71,55 @@ MEASURED: dict[str, tuple[MeasuredRoute, ...]] = {
 class RouteChoice:
     route: str  # one of ROUTES
     why: str  # one phrase for the face's note
+    weight: float = 1.0  # blend: see MeasuredRoute
+    top: float | None = None
+    consist_min: float | None = None
+    energy_max: float | None = None
+
+
+def face_statistics(model_out: np.ndarray, model_in: np.ndarray, own: np.ndarray,
+                    native_px: int) -> tuple[float, float]:
+    """Two numbers whole-photo mode can read once the method has run, to tell a face like
+    val's from one val says nothing about: ``energy``, the rms of the method's detail above the
+    face's resolution (:func:`model_detail`, all of it) over the rms of the face's own top
+    octave (``own``, uint8, the face at its output size from its own pixels, minus the same
+    shrunk to half ``native_px`` and back); ``consist``, the method's output shrunk to its
+    input's size against that input (PSNR, dB).
+
+    Example:
+        >>> face = np.random.default_rng(1).integers(0, 255, (64, 64, 3)).astype(np.uint8)
+        >>> flat = np.full((32, 32, 3), 128, np.uint8)
+        >>> energy, consist = face_statistics(flat, flat, face, 16)
+        >>> round(energy, 3), consist
+        (0.0, 99.0)
+    """
+    from fsr.restore.common import resize_uint8
+
+    side, s = own.shape[0], model_in.shape[0]
+    f = own.astype(np.float32)
+    low = resize_uint8(resize_uint8(own, (max(native_px // 2, 4),) * 2),
+                       (side, side)).astype(np.float32)
+    detail = model_detail(model_out, side, native_px)
+    energy = float(np.sqrt(np.mean(detail ** 2)) / max(np.sqrt(np.mean((f - low) ** 2)), 1e-3))
+    mse = float(np.mean((resize_uint8(model_out, (s, s)).astype(np.float64) - model_in) ** 2))
+    return energy, 99.0 if mse == 0 else 10 * float(np.log10(255.0 ** 2 / mse))
+
+
+def outside_val(choice: RouteChoice, energy: float, consist: float) -> str:
+    """Why a face's statistics lie outside val's range for its route ('' when inside).
+
+    Example:
+        >>> c = RouteChoice("blend", "val", consist_min=40.0, energy_max=0.5)
+        >>> outside_val(c, 0.4, 45.0), outside_val(c, 0.7, 45.0)
+        ('', "the method's detail is 0.70 of the face's own top octave, val's faces at most 0.50")
+    """
+    if choice.energy_max is not None and energy > choice.energy_max:
+        return (f"the method's detail is {energy:.2f} of the face's own top octave, val's faces "
+                f"at most {choice.energy_max:.2f}")
+    if choice.consist_min is not None and consist < choice.consist_min:
+        return (f"the method's output matches its input at {consist:.1f} dB, val's faces at "
+                f"least {choice.consist_min:.1f} dB")
+    return ""
 
 
 def choose_route(method: str, native_px: int, input_px: int,
@@ -76,8 +129,11 @@ def choose_route(method: str, native_px: int, input_px: int,
     Example:
         >>> t = {"m": (MeasuredRoute(1.0, "model", 0.9, -0.02), MeasuredRoute(1.5, "blend", 0.6, -0.01),
         ...            MeasuredRoute(2.0, "kept", 0.0, 0.0))}
-        >>> choose_route("m", 46, 32, t)
-        RouteChoice(route='blend', why='val: blend +0.60 dB over bicubic at 1.50x')
+        >>> c = choose_route("m", 46, 32, t)
+        >>> c.route, c.why
+        ('blend', 'val: blend +0.60 dB over bicubic at 1.50x')
+        >>> choose_route("m", 64, 32, t).why
+        'val: no route beats bicubic at 2.00x'
         >>> choose_route("m", 90, 32, t).why
         'beyond the measured 2.00x'
     """
@@ -95,27 +151,43 @@ def choose_route(method: str, native_px: int, input_px: int,
     if row.route == "kept":
         return RouteChoice("kept", f"val: no route beats bicubic at {row.ratio:.2f}x")
     return RouteChoice(row.route, f"val: {row.route} {row.psnr_gain_db:+.2f} dB over bicubic at "
-                                  f"{row.ratio:.2f}x")
+                                  f"{row.ratio:.2f}x", row.weight, row.top, row.consist_min,
+                       row.energy_max)
 
 
-def model_detail(model_out: np.ndarray, side: int, native_px: int) -> np.ndarray:
+def model_detail(model_out: np.ndarray, side: int, native_px: int, weight: float = 1.0,
+                 top: float | None = None) -> np.ndarray:
     """The method's detail above a ``native_px`` face's own resolution, at ``side`` px: its
-    output resized to ``side`` minus the same resized down to ``native_px`` and back up
-    (antialiased bicubic); float32, signed, 0-255 units.
+    output resized to ``side``, low-passed at ``top * native_px`` (None: not at all), minus the
+    same low-passed at ``native_px`` (each low-pass: antialiased bicubic down and back up),
+    times ``weight``; float32, signed, 0-255 units.
 
     Example:
         >>> flat = np.full((32, 32, 3), 180, np.uint8)   # a method output without detail
         >>> float(np.abs(model_detail(flat, 64, 16)).max()) < 1e-3   # float rounding only
         True
+        >>> rng = np.random.default_rng(0)
+        >>> out = rng.integers(0, 255, (32, 32, 3)).astype(np.uint8)
+        >>> full, half = model_detail(out, 64, 16), model_detail(out, 64, 16, weight=0.5)
+        >>> bool(np.allclose(half, full / 2, atol=1e-4))
+        True
+        >>> band = model_detail(out, 64, 16, top=2.0)   # only up to 32 px: less than all of it
+        >>> bool(np.abs(band).mean() < np.abs(full).mean())
+        True
     """
     from fsr.data.degradations import resize
 
+    def low(img: np.ndarray, px: int) -> np.ndarray:
+        return resize(resize(img, (px, px)), (side, side))
+
     up = resize(model_out.astype(np.float32) / 255, (side, side))
-    low = resize(resize(up, (native_px, native_px)), (side, side))
-    return (up - low) * 255
+    high = up if top is None or top * native_px >= side else \
+        low(up, max(int(round(top * native_px)), native_px))
+    return (high - low(up, native_px)) * (255 * weight)
 
 
-def blend_detail(base: np.ndarray, model_out: np.ndarray, native_px: int) -> np.ndarray:
+def blend_detail(base: np.ndarray, model_out: np.ndarray, native_px: int, weight: float = 1.0,
+                 top: float | None = None) -> np.ndarray:
     """``base`` (uint8, the face at its output size made from its own pixels) plus
     :func:`model_detail` at ``base``'s size: the blend route on an aligned crop.
 
@@ -125,5 +197,5 @@ def blend_detail(base: np.ndarray, model_out: np.ndarray, native_px: int) -> np.
         >>> bool((blend_detail(base, flat, 16) == base).all())
         True
     """
-    out = base.astype(np.float32) + model_detail(model_out, base.shape[0], native_px)
+    out = base.astype(np.float32) + model_detail(model_out, base.shape[0], native_px, weight, top)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
