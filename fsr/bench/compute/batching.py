@@ -28,7 +28,6 @@ from fsr.bench.compute.outputs import OutputFileError, OutputsMethod
 from fsr.bench.compute.store import encode_feat, image_key, ref_key, result_key
 from fsr.bench.inputs.datasets.base import Dataset, Item
 from fsr.bench.inputs.suite import Task
-from fsr.priors import pack_priors
 
 
 @dataclass
@@ -244,22 +243,14 @@ def _method_group(runner, task: Task, m, group: list[ImageJob]) -> list[tuple]:
 def _run_network(runner, task: Task, m, group: list[ImageJob]):
     """The method's network on the group's inputs (prior from each input), one batch;
     (outputs, seconds of the network call)."""
-    import torch
-
     lqs = [job.lq_of(task) for job in group]
-    lq_t = torch.cat([lib.to_tensor(lq) for lq in lqs])
-    prior_t = None
-    if m.needs_prior:
-        priors = [runner.prior_for(lq, job.gt_at, task) for lq, job in zip(lqs, group, strict=True)]
-        prior_t = pack_priors(priors)
-    n = len(group)
-    t0 = time.perf_counter()
+    priors = [runner.prior_for(lq, job.gt_at, task) for lq, job in zip(lqs, group, strict=True)] \
+        if m.needs_prior else None
     try:
-        with torch.inference_mode():
-            return m(lq_t, prior_t).float(), time.perf_counter() - t0
+        return lib.run_network(m, lqs, priors)
     except Exception as err:  # noqa: BLE001 - one line naming method and image
         msg = (str(err).splitlines() or [type(err).__name__])[0]
-        more = f" (or another of the {n} images in its batch)" if n > 1 else ""
+        more = f" (or another of the {len(group)} images in its batch)" if len(group) > 1 else ""
         raise BenchError(f"method {m.label} failed on {group[0].item.key}{more} "
                          f"({task.name}): {msg}") from err
 

@@ -129,6 +129,25 @@ def usable_metrics(suite, metrics: Metrics):
     return dataclasses.replace(suite, metrics=kept), dropped
 
 
+def run_network(method, lqs: list[np.ndarray], priors: list[dict] | None = None):
+    """``method`` on float [0, 1] inputs of one size as one batch, with one prior per input
+    when the method takes one (:func:`fsr.priors.pack_priors`); -> (float32 (N, 3, S, S)
+    outputs, seconds of the network call). The engine's batches and the demo's single faces
+    both run a method through here; errors propagate for the caller to word."""
+    import time
+
+    import torch
+
+    from fsr.priors import pack_priors
+
+    lq_t = torch.cat([to_tensor(lq) for lq in lqs])
+    prior_t = pack_priors(priors) if method.needs_prior else None
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        out = method(lq_t, prior_t).float()
+    return out, time.perf_counter() - t0
+
+
 class Metrics:
     """Builds each metric once (float32, on ``device``); ``values(name, pred, ref)`` -> one
     float per image of an (N,3,H,W) batch, ``value`` the same for a (1,3,H,W) pair."""

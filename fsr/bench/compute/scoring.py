@@ -26,7 +26,7 @@ import numpy as np
 from fsr.bench import BenchError
 from fsr.bench.compute import lib
 from fsr.bench.inputs.suite import Task
-from fsr.priors import PriorCache, pack_priors
+from fsr.priors import PriorCache
 
 
 def task_for(suite, kind: str, scale: int = 1) -> Task:
@@ -49,12 +49,8 @@ def task_input(gt: np.ndarray, task: Task, image_key: str) -> np.ndarray:
 
 def run_method(m, lq: np.ndarray, task: Task | None = None):
     """``m`` on one float input (prior computed from that input), -> (1, 3, S, S) tensor."""
-    import torch
-
-    prior = pack_priors([PriorCache(None).get(lq)]) if m.needs_prior else None
     try:
-        with torch.inference_mode():
-            out = m(lib.to_tensor(lq), prior).float()
+        out, _ = lib.run_network(m, [lq], [PriorCache(None).get(lq)] if m.needs_prior else None)
     except Exception as err:  # noqa: BLE001 - one line naming the method
         raise BenchError(f"method {m.label} failed: "
                          f"{(str(err).splitlines() or [type(err).__name__])[0]}") from err
