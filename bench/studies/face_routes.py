@@ -104,66 +104,6 @@ def measure(method: str, ratios: list[float], split: str, lpips) -> list[dict]:
     return rows
 
 
-def measure_photo(method: str, ratios: list[float], split: str, lpips) -> list[dict]:
-    """The same, through whole-photo mode itself: each ground truth (the crop at ``N``) sits in
-    a ``2N`` canvas (edges replicated), the canvas shrunk ``k`` times is the photo; detection
-    (MTCNN), alignment, the method's input crop, the paste and the background are the ones
-    ``fsr.restore`` uses, so their losses count. Scored on the face's place in the canvas."""
-    import cv2
-    import torch
-
-    from fsr.data.samples import load_image, load_samples
-    from fsr.face.detectors import create_detector
-    from fsr.face.paste import ellipse_mask, upsample_background
-    from fsr.methods import load_method
-    from fsr.restore.common import face_input_side, resize_uint8, run_crops
-    from fsr.restore.photo import finish_photo, plan_photo
-
-    m = load_method(method)
-    s, k = face_input_side(m), m.scale
-    det = create_detector("mtcnn", min_face=12)
-    rows = []
-    for r in ratios:
-        n = max(int(round(r * s)), 4)
-        big = n * k
-        face = ellipse_mask(big) > 0.5
-        t0, found = time.perf_counter(), 0
-        for smp in load_samples(split):
-            gt = (load_image(smp, big) * 255).round().astype(np.uint8)
-            canvas = cv2.copyMakeBorder(gt, big // 2, big // 2, big // 2, big // 2,
-                                        cv2.BORDER_REPLICATE)
-            photo = resize_uint8(canvas, (canvas.shape[0] // k, canvas.shape[1] // k))
-            try:
-                plan = plan_photo(photo, m, detector=det, upscale=k, check=False, route="blend",
-                                  max_faces=1)
-            except ValueError:  # no face found at this size: not measured
-                continue
-            centre = np.array(photo.shape[1::-1]) / 2
-            box = plan.restored[0].box
-            if not (box[0] < centre[0] < box[2] and box[1] < centre[1] < box[3]) or \
-                    not plan.work:
-                continue
-            found += 1
-            outs = run_crops(m, plan.crops)
-            made = {"kept": upsample_background(photo, k)}
-            made["blend"] = finish_photo(plan, outs).image
-            for w in plan.work:
-                w.route = "model"
-            made["model"] = finish_photo(plan, outs).image
-            o = big // 2
-            for route, img in made.items():
-                crop = img[o:o + big, o:o + big]
-                with torch.no_grad():
-                    lp = float(lpips(_tensor(crop), _tensor(gt))[0])
-                rows.append({"method": method, "ratio": r, "face_px": n, "output_px": big,
-                             "input_px": s, "sample": smp.id, "route": route,
-                             "detected_px": plan.restored[0].native_px,
-                             "psnr": round(_psnr(crop, gt, face), 4), "lpips": round(lp, 5)})
-        print(f"  {method} {r:.2f}x ({n} px -> {big} px): {found} faces found and measured, "
-              f"{time.perf_counter() - t0:.0f} s", flush=True)
-    return rows
-
-
 # Real photos' faces are softer than val's crops (optics, demosaicing, JPEG): the ground truth
 # at the output's scale is a val crop downscaled q times and back up, then JPEG'd (quality j).
 # The photo made from it (shrunk k times) looks alike for every q <= k: only the truth differs,
@@ -194,33 +134,29 @@ def blend_label(weight: float, top: float | None) -> str:
     return f"blend {weight:g}" + ("" if top is None else f" to {top:g}x")
 
 
-def measure_soft(method: str, ratios: list[float], split: str, lpips,
-                 levels: list[str]) -> list[dict]:
-    """measure_photo over softness levels and blend bands: one row per (face, level, ratio,
-    route) where route is kept, model or 'blend W[ to Tx]' (fsr.restore.routes.model_detail's
-    weight and top); each row also carries two statistics of the input and the method's output
-    that whole-photo mode could read (``energy``: the method's detail over the face's own top
-    octave, rms; ``consist``: the method's output shrunk to its input vs that input, PSNR)."""
+def _placed_faces(method: str, ratios: list[float], split: str, levels: list[str]):
+    """Whole-photo mode's view of each val face: the ground truth (the crop at ``N``, softened
+    to each of ``levels``) sits in a ``2N`` canvas (edges replicated), the canvas shrunk ``k``
+    times is the photo, and ``fsr.restore.photo.plan_photo`` (MTCNN, alignment, the method's
+    input crop) plans it. Yields ``(m, ratio, face px, output px, face mask, sample, level,
+    ground truth, photo, plan)`` for each face found at the canvas centre; prints a line per
+    ratio."""
     import cv2
-    import torch
 
     from fsr.data.samples import load_image, load_samples
     from fsr.face.detectors import create_detector
-    from fsr.face.paste import ellipse_mask, upsample_background
+    from fsr.face.paste import ellipse_mask
     from fsr.methods import load_method
-    from fsr.restore.common import aligned_crop, face_input_side, resize_uint8, run_crops
-    from fsr.restore.photo import finish_photo, plan_photo
-    from fsr.restore.routes import face_statistics
+    from fsr.restore.common import face_input_side, resize_uint8
+    from fsr.restore.photo import plan_photo
 
     m = load_method(method)
     s, k = face_input_side(m), m.scale
     det = create_detector("mtcnn", min_face=12)
-    rows = []
     for r in ratios:
         n = max(int(round(r * s)), 4)
         big = n * k
         face = ellipse_mask(big) > 0.5
-        whole = np.ones((big, big), bool)  # all the paste mask reaches, its soft edge too
         t0, found = time.perf_counter(), 0
         for smp in load_samples(split):
             sharp = (load_image(smp, big) * 255).round().astype(np.uint8)
@@ -232,7 +168,7 @@ def measure_soft(method: str, ratios: list[float], split: str, lpips,
                 try:
                     plan = plan_photo(photo, m, detector=det, upscale=k, check=False,
                                       route="blend", max_faces=1)
-                except ValueError:
+                except ValueError:  # no face found at this size: not measured
                     continue
                 centre = np.array(photo.shape[1::-1]) / 2
                 box = plan.restored[0].box
@@ -240,31 +176,85 @@ def measure_soft(method: str, ratios: list[float], split: str, lpips,
                         not plan.work:
                     continue
                 found += 1
-                (w,) = plan.work
-                (out,) = run_crops(m, plan.crops)
-                kept = upsample_background(photo, k)
-                made = {"kept": kept}
-                for weight in WEIGHTS:
-                    for top in TOPS:
-                        w.weight, w.top = weight, top
-                        made[blend_label(weight, top)] = finish_photo(plan, [out]).image
-                w.route = "model"
-                made["model"] = finish_photo(plan, [out]).image
-                own = aligned_crop(kept, w.affine, max(int(round(w.native_px * k)), 8), k)
-                energy, consist = face_statistics(out, w.crop, own, w.native_px)
-                o = big // 2
-                for route, img in made.items():
-                    crop = img[o:o + big, o:o + big]
-                    with torch.no_grad():
-                        lp = float(lpips(_tensor(crop), _tensor(gt))[0])
-                    rows.append({"method": method, "ratio": r, "face_px": n, "output_px": big,
-                                 "input_px": s, "sample": smp.id, "level": level,
-                                 "route": route, "detected_px": w.native_px,
-                                 "psnr": round(_psnr(crop, gt, face), 4), "lpips": round(lp, 5),
-                                 "psnr_crop": round(_psnr(crop, gt, whole), 4),
-                                 "energy": round(energy, 4), "consist": round(consist, 3)})
+                yield m, r, n, big, face, smp, level, gt, photo, plan
         print(f"  {method} {r:.2f}x ({n} px -> {big} px): {found} face-levels measured, "
               f"{time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def measure_photo(method: str, ratios: list[float], split: str, lpips) -> list[dict]:
+    """The same as :func:`measure`, through whole-photo mode itself (:func:`_placed_faces`):
+    detection, alignment, the method's input crop, the paste and the background are the ones
+    ``fsr.restore`` uses, so their losses count. Scored on the face's place in the canvas."""
+    import torch
+
+    from fsr.face.paste import upsample_background
+    from fsr.restore.common import face_input_side, run_crops
+    from fsr.restore.photo import finish_photo
+
+    rows = []
+    for m, r, n, big, face, smp, _, gt, photo, plan in _placed_faces(method, ratios, split,
+                                                                        ["1"]):
+        k = m.scale
+        outs = run_crops(m, plan.crops)
+        made = {"kept": upsample_background(photo, k)}
+        made["blend"] = finish_photo(plan, outs).image
+        for w in plan.work:
+            w.route = "model"
+        made["model"] = finish_photo(plan, outs).image
+        o = big // 2
+        for route, img in made.items():
+            crop = img[o:o + big, o:o + big]
+            with torch.no_grad():
+                lp = float(lpips(_tensor(crop), _tensor(gt))[0])
+            rows.append({"method": method, "ratio": r, "face_px": n, "output_px": big,
+                         "input_px": face_input_side(m), "sample": smp.id, "route": route,
+                         "detected_px": plan.restored[0].native_px,
+                         "psnr": round(_psnr(crop, gt, face), 4), "lpips": round(lp, 5)})
+    return rows
+
+
+def measure_soft(method: str, ratios: list[float], split: str, lpips,
+                 levels: list[str]) -> list[dict]:
+    """measure_photo over softness levels and blend bands: one row per (face, level, ratio,
+    route) where route is kept, model or 'blend W[ to Tx]' (fsr.restore.routes.model_detail's
+    weight and top); each row also carries two statistics of the input and the method's output
+    that whole-photo mode could read (``energy``: the method's detail over the face's own top
+    octave, rms; ``consist``: the method's output shrunk to its input vs that input, PSNR)."""
+    import torch
+
+    from fsr.face.paste import upsample_background
+    from fsr.restore.common import aligned_crop, face_input_side, run_crops
+    from fsr.restore.photo import finish_photo
+    from fsr.restore.routes import face_statistics
+
+    rows = []
+    for m, r, n, big, face, smp, level, gt, photo, plan in _placed_faces(method, ratios, split,
+                                                                            levels):
+        k = m.scale
+        whole = np.ones((big, big), bool)  # all the paste mask reaches, its soft edge too
+        (w,) = plan.work
+        (out,) = run_crops(m, plan.crops)
+        kept = upsample_background(photo, k)
+        made = {"kept": kept}
+        for weight in WEIGHTS:
+            for top in TOPS:
+                w.weight, w.top = weight, top
+                made[blend_label(weight, top)] = finish_photo(plan, [out]).image
+        w.route = "model"
+        made["model"] = finish_photo(plan, [out]).image
+        own = aligned_crop(kept, w.affine, max(int(round(w.native_px * k)), 8), k)
+        energy, consist = face_statistics(out, w.crop, own, w.native_px)
+        o = big // 2
+        for route, img in made.items():
+            crop = img[o:o + big, o:o + big]
+            with torch.no_grad():
+                lp = float(lpips(_tensor(crop), _tensor(gt))[0])
+            rows.append({"method": method, "ratio": r, "face_px": n, "output_px": big,
+                         "input_px": face_input_side(m), "sample": smp.id, "level": level,
+                         "route": route, "detected_px": w.native_px,
+                         "psnr": round(_psnr(crop, gt, face), 4), "lpips": round(lp, 5),
+                         "psnr_crop": round(_psnr(crop, gt, whole), 4),
+                         "energy": round(energy, 4), "consist": round(consist, 3)})
     return rows
 
 
