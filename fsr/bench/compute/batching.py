@@ -166,7 +166,7 @@ def _identity_embeddings(runner, todo: list[ImageJob]) -> None:
         return
     wanted = [(job.item, spec, size, job.gt_at(size)) for job, spec, size in pairs]
     with runner.timer("metric:identity-floor"):
-        lines = embedding_lines(runner.metrics, runner.msig, wanted)
+        lines = embedding_lines(runner.floor_metrics, runner.msig, wanted)
     for (job, _, _), line in zip(pairs, lines, strict=True):
         job.lines.append(line)
 
