@@ -149,6 +149,8 @@ def test_malformed_pose_labels_are_left_out_with_a_reason(tmp_path):
     why = {Path(s["file"]).name: s["reason"] for s in ds.skipped}
     assert set(why) == {"image00002.mat", "image00003.mat", "image00004.mat"}
     assert why["image00004.mat"] == "no Pose_Para"
+    assert why["image00002.mat"] == "not a MATLAB .mat file"
+    assert why["image00003.mat"].startswith("truncated or corrupt .mat (")
     assert all(s["what"] == "pose label" and "\n" not in s["reason"] for s in ds.skipped)
     # Menpo: a binary .pts, one with no point block, one with a word for a coordinate
     menpo = tmp_path / "menpo"

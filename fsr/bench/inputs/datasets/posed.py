@@ -71,8 +71,7 @@ class AFLW2000Dataset(Dataset):
                 continue
             except Exception as err:  # noqa: BLE001 - scipy's parser raises many kinds
                 # (MatReadError, IndexError, ValueError...) on a malformed file
-                self.skip_file("pose label", mat,
-                               f"unreadable .mat: {_first_line(err, type(err).__name__)}")
+                self.skip_file("pose label", mat, _mat_problem(mat, err))
                 continue
             pitch, yaw, roll = (math.degrees(v) for v in para[:3])
             items.append(_item(self, p, pose=(yaw, pitch, roll),
@@ -108,6 +107,15 @@ class MultiPIEDataset(Dataset):
             raise DatasetMissing(f"dataset {self.name}: no yaw-ring camera images in {root}: "
                                  f"set {cfg.get('env')} to a folder holding {self.holding}")
         self.items = _limit(items, cfg)
+
+
+def _mat_problem(path: Path, err: Exception) -> str:
+    """A reason in the user's words: scipy says 'truncated' of a text file and 'index out of
+    range' of a truncated one. AFLW2000-3D's labels are MATLAB 5 files, which start 'MATLAB'."""
+    with open(path, "rb") as f:
+        if f.read(6) != b"MATLAB":
+            return "not a MATLAB .mat file"
+    return f"truncated or corrupt .mat ({_first_line(err, type(err).__name__)})"
 
 
 def _first_line(err: Exception, fallback: str) -> str:
