@@ -4,7 +4,7 @@ Each detected face, aligned at the benchmark's ground-truth size, is the ground 
 degraded exactly as the benchmark degrades its images (the pose suite's task for the method:
 sr-x4 / sr-x8 bicubic, restore GFPGAN blind; seed ``seed_for(image_key, task)`` with an
 image key made from the photo's bytes and the face's number), every method restores that
-input, and each output is scored by ``fsr.bench.compute.scoring`` -- the engine's own degrade, prior and
+input, and each output is scored by ``fsr.bench.compute.one_face`` -- the engine's own degrade, prior and
 metric calls, so the numbers mean what the leaderboard's mean. Metric or method failures come
 back as messages; no number is made up or turned into NaN.
 """
@@ -29,10 +29,10 @@ def _bench():
     from types import SimpleNamespace
 
     from fsr.bench import BenchError
-    from fsr.bench.compute import lib, scoring
+    from fsr.bench.compute import lib, one_face
     from fsr.bench.inputs import suite
 
-    return SimpleNamespace(BenchError=BenchError, lib=lib, scoring=scoring, suite=suite)
+    return SimpleNamespace(BenchError=BenchError, lib=lib, one_face=one_face, suite=suite)
 
 
 @cache
@@ -58,7 +58,7 @@ def score_given(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, list[str]]:
     values, problems = {}, []
     for spec in suite().metrics:  # one at a time: one failing must not hide the others
         try:
-            values.update(h.scoring.score(metrics(), [spec], h.lib.to_tensor(pred / 255.0),
+            values.update(h.one_face.score(metrics(), [spec], h.lib.to_tensor(pred / 255.0),
                                           gt.astype(np.float32) / 255, gt.astype(np.float32) / 255,
                                           task, "the crop"))
         except h.BenchError as err:
@@ -117,7 +117,7 @@ def simulate(img: np.ndarray, usable: list[tuple[str, object]], *, detector, max
     tasks = {}
     for name, m in usable:
         try:
-            tasks[name] = h.scoring.task_for(su, m.task, m.scale)
+            tasks[name] = h.one_face.task_for(su, m.task, m.scale)
         except h.BenchError as err:
             messages.append(f"{name} skipped: {err}")
     sizes = {t.size for t in tasks.values()}
@@ -144,8 +144,8 @@ def simulate(img: np.ndarray, usable: list[tuple[str, object]], *, detector, max
         for face, (_, gt) in zip(faces, pairs, strict=True):
             gt_t = gt if gt.shape[0] == task.size else _resize(gt, task.size)
             try:
-                lq = h.scoring.task_input(gt_t, task, face["key"])
-                out = h.scoring.run_method(m, lq, task)
+                lq = h.one_face.task_input(gt_t, task, face["key"])
+                out = h.one_face.run_method(m, lq, task)
             except h.BenchError as err:
                 messages.append(f"{name} failed on face {face['index']}: {err}")
                 ok = False
@@ -156,7 +156,7 @@ def simulate(img: np.ndarray, usable: list[tuple[str, object]], *, detector, max
                    "input_px": lq.shape[0], "output_px": int(out.shape[-1])}
             for spec in su.metrics:  # one at a time: one failing must not hide the others
                 try:
-                    row.update({k: round(v, 4) for k, v in h.scoring.score(
+                    row.update({k: round(v, 4) for k, v in h.one_face.score(
                         metrics(), [spec], out, gt_t, lq, task, f"face {face['index']}").items()})
                 except h.BenchError as err:  # the row keeps a blank, the page says why
                     messages.append(f"{name}, face {face['index']}: {err}")

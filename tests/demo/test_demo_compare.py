@@ -66,17 +66,17 @@ def test_photo_faces_and_crops(photo_run):
 @pytest.mark.slow
 def test_simulated_mode_is_the_benchmark_on_the_photo(sim_run):
     """Each face: ground truth at 128, the pose suite's sr-x4 input (bicubic /4), every method
-    scored with the suite's metrics through fsr.bench.compute.scoring -- the engine's own calls."""
+    scored with the suite's metrics through fsr.bench.compute.one_face -- the engine's own calls."""
     from demo import simulate
 
     h = simulate._bench()
     assert sim_run["mode"] == "simulate" and sim_run["has_gt"]
     assert any(m.startswith("mode: simulated") for m in sim_run["messages"])
     assert len(sim_run["faces"]) == 5 and sim_run["photos"] == {}
-    task = h.scoring.task_for(simulate.suite(), "sr", 4)
+    task = h.one_face.task_for(simulate.suite(), "sr", 4)
     for face in sim_run["faces"]:
         assert face["gt"].shape == (128, 128, 3) and face["input"].shape == (32, 32, 3)
-        lq = h.scoring.task_input(face["gt"].astype(np.float32) / 255, task, face["key"])
+        lq = h.one_face.task_input(face["gt"].astype(np.float32) / 255, task, face["key"])
         assert np.abs(to_uint8(lq).astype(int) - face["input"]).max() <= 1
         assert "simulated" in face["label"] and f"{face['native_px']} px" in face["label"]
     rows = {(r["method"], r["face"]): r for r in sim_run["rows"]}
@@ -88,10 +88,10 @@ def test_simulated_mode_is_the_benchmark_on_the_photo(sim_run):
     # the trained SAM3D beats bicubic on LPIPS on every face (as on the leaderboard)
     assert all(rows[("sam3d-x4-samples", i)]["lpips"] < rows[("bicubic-x4", i)]["lpips"]
                for i in range(1, 6))
-    # the table's PSNR is the benchmark's: fsr.bench.compute.scoring on the same output
+    # the table's PSNR is the benchmark's: fsr.bench.compute.one_face on the same output
     f1 = sim_run["faces"][0]
     out = h.lib.to_tensor(f1["outputs"]["bicubic-x4"].astype(np.float32) / 255)
-    psnr = h.scoring.score(simulate.metrics(), simulate.suite().metrics[:1], out,
+    psnr = h.one_face.score(simulate.metrics(), simulate.suite().metrics[:1], out,
                            f1["gt"].astype(np.float32) / 255, None, task, "t")["psnr"]
     assert rows[("bicubic-x4", 1)]["psnr"] == pytest.approx(psnr, abs=0.05)  # uint8 rounding
 

@@ -1,13 +1,13 @@
 """One face through one task, the benchmark's way, for callers outside the engine (the demo's
 "simulate a low-resolution capture" mode).
 
-    >>> from fsr.bench.compute import scoring
+    >>> from fsr.bench.compute import one_face
     >>> from fsr.bench.inputs.suite import load_suite
     >>> suite = load_suite("pose")
-    >>> task = scoring.task_for(suite, "sr", 4)                          # sr-x4: 32 -> 128
-    >>> lq = scoring.task_input(gt128, task, "demo/1a2b3c/face1")          # doctest: +SKIP
-    >>> out = scoring.run_method(method, lq)                               # doctest: +SKIP
-    >>> scoring.score(metrics, suite.metrics, out, gt128, lq, task, "face 1")  # doctest: +SKIP
+    >>> task = one_face.task_for(suite, "sr", 4)                          # sr-x4: 32 -> 128
+    >>> lq = one_face.task_input(gt128, task, "demo/1a2b3c/face1")          # doctest: +SKIP
+    >>> out = one_face.run_method(method, lq)                               # doctest: +SKIP
+    >>> one_face.score(metrics, suite.metrics, out, gt128, lq, task, "face 1")  # doctest: +SKIP
     {'psnr': 27.1, 'ssim': 0.83, 'lpips': 0.21, 'identity': 0.93}
 
 Every step is the engine's own call: :func:`fsr.bench.compute.lib.degrade` (the task's recipe,
