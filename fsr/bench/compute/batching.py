@@ -128,7 +128,6 @@ def process_chunk(runner, jobs: list[tuple]) -> int:
         if job.need_image:
             job.lines.append(runner.image_line(job.ds, job.item, job.gt_at))
     _reference_features(runner, todo)
-    _identity_embeddings(runner, todo)
     for task in runner.suite.tasks:
         for job in todo:
             if task in job.detect:
@@ -145,6 +144,10 @@ def process_chunk(runner, jobs: list[tuple]) -> int:
         runner.sheet.add(task, results)
         for job, rec, _ in results:
             job.lines.append(rec)
+    # after the methods' metrics: the identity metric caches the ground-truth descriptors its
+    # pair scoring makes, and the floor reuses them; embedding first would hand the scoring
+    # descriptors from another batch, which differ in the last float bit
+    _identity_embeddings(runner, todo)
     runner.store.append([line for job in todo for line in job.lines])
     return len(todo)
 
@@ -166,7 +169,7 @@ def _identity_embeddings(runner, todo: list[ImageJob]) -> None:
         return
     wanted = [(job.item, spec, size, job.gt_at(size)) for job, spec, size in pairs]
     with runner.timer("metric:identity-floor"):
-        lines = embedding_lines(runner.floor_metrics, runner.msig, wanted)
+        lines = embedding_lines(runner.metrics, runner.msig, wanted)
     for (job, _, _), line in zip(pairs, lines, strict=True):
         job.lines.append(line)
 

@@ -173,10 +173,6 @@ class Runner:
         self.floor_specs = floor_specs(self.suite)
         self.floor_datasets = {name for name, items in plan.dataset_items.items()
                                if self.floor_specs and labelled(items)}
-        # its own metric objects: an identity metric caches ground-truth descriptors between
-        # calls, and one described in the floor's batch differs from the pair's in the last
-        # float bit, which would move the scored columns
-        self.floor_metrics = lib.Metrics(device)
         self.finder = None  # the whole-photo detector, built once
         if self.suite.face_pipeline:
             with timer("setup"):

@@ -32,9 +32,9 @@ def labelled(items) -> bool:
 def embedding_lines(metrics, msig: dict, wanted: list[tuple]) -> list[dict]:
     """Cache lines for ``wanted`` = [(item, spec, size, gt float HxWx3), ...], in that order.
 
-    ``metrics``: a :class:`~fsr.bench.compute.lib.Metrics` of its own, not the one that scores
-    the methods (an identity metric caches ground-truth descriptors across calls; each metric
-    is built once);
+    ``metrics``: the run's :class:`~fsr.bench.compute.lib.Metrics` (each metric built once;
+    called after the chunk's methods are scored, so dlib's embedder hands back the ground-truth
+    descriptors that scoring cached instead of describing them in another batch);
     images of one identity model and size are embedded in one batch, shared by the statistics
     of that model (distance and match both use dlib's embedding).
     """
