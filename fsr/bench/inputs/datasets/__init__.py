@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fsr.bench import BenchError
 from fsr.bench.inputs.datasets.base import (
-    CelebADataset,
+    CelebASplitDataset,
     Dataset,
     FolderDataset,
     PairedDataset,
@@ -22,7 +22,7 @@ from fsr.bench.inputs.datasets.sweep import SweepDataset
 
 TYPES: dict[str, type[Dataset]] = {
     "samples": SamplesDataset, "folder": FolderDataset, "ffhq": FolderDataset,
-    "celeba": CelebADataset, "celeba-test": PairedDataset, "real": RealDataset,
+    "celeba": CelebASplitDataset, "celeba-test": PairedDataset, "real": RealDataset,
     "sweep": SweepDataset, **POSE_LABELLED}
 
 

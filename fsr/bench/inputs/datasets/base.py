@@ -160,7 +160,7 @@ class RealDataset(FolderDataset):
             it.lq_path, it.gt_path = it.gt_path, None
 
 
-class CelebADataset(Dataset):
+class CelebASplitDataset(Dataset):
     """fsr.data's CelebA (its split listing and the authors' crop box), at the task's size."""
 
     holding = "img_align_celeba/ and list_eval_partition.txt"
