@@ -215,8 +215,10 @@ def atomic_torch_save(obj: object, path: str | os.PathLike) -> Path:
     """``torch.save`` through :func:`fsr.files.atomic_write`, fsync'ed (no half files, even
     after a power cut)."""
     path = Path(path)
-    with atomic_write(path, fsync=True) as tmp:
-        torch.save(obj, tmp)
+    # to a file object: given a path, torch names the zip's inner folder after the file, and
+    # the temp name is random, so two saves of the same weights would differ in their bytes
+    with atomic_write(path, fsync=True) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)
     return path
 
 
