@@ -1,6 +1,7 @@
 """Real face photos for the metric tests (tests/photos, see its PROVENANCE.md)."""
 
 import io
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +67,23 @@ def photos():
     from types import SimpleNamespace
 
     return SimpleNamespace(photo=photo, to_batch=to_batch, degrade=degrade)
+
+
+@pytest.fixture(scope="session")
+def fixture_script():
+    """``load(name)``: the generator script ``data/<name>.py`` as a module, as running it would
+    see it (its sibling ``standin.py`` importable as ``standin``)."""
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    data = Path(__file__).parent / "data"
+
+    def load(name: str):
+        for mod in ("standin", name):
+            if mod not in sys.modules:
+                spec = spec_from_file_location(mod, data / f"{mod}.py")
+                module = module_from_spec(spec)
+                sys.modules[mod] = module
+                spec.loader.exec_module(module)
+        return sys.modules[name]
+
+    return load

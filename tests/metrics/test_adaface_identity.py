@@ -5,7 +5,6 @@ without the weights, one line."""
 
 import argparse
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -23,19 +22,11 @@ DATA = Path(__file__).parent / "data"
 GOLDEN = json.loads((DATA / "adaface_golden.json").read_text())
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_adaface_fixtures",
-                                                  DATA / "make_adaface_fixtures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def standin(tmp_path_factory):
+def standin(tmp_path_factory, fixture_script):
     """The pairs as (restored, input) float batches, and the stand-in saved as AdaFace's
     release is: a Lightning checkpoint, backbone under 'model.', a head, Namespace hparams."""
-    gen = _generator()
+    gen = fixture_script("make_adaface_fixtures")
     folder = tmp_path_factory.mktemp("adaface")
     pairs = gen.make_pairs(folder)
     for name, digest in GOLDEN["inputs_sha256"].items():

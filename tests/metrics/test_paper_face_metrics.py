@@ -2,7 +2,6 @@
 them on stand-in weights built by a fixed formula); without the real weights, one line."""
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -17,18 +16,10 @@ DATA = Path(__file__).parent / "data"
 GOLDEN = json.loads((DATA / "face_metric_golden.json").read_text())
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_face_metric_fixtures",
-                                                  DATA / "make_face_metric_fixtures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def pairs(tmp_path_factory):
+def pairs(tmp_path_factory, fixture_script):
     """(restored, gt) float64 batches of the generator's pairs, checked byte for byte."""
-    gen = _generator()
+    gen = fixture_script("make_face_metric_fixtures")
     folder = tmp_path_factory.mktemp("pairs")
     names = gen.make_pairs(folder)
     for name, digest in GOLDEN["inputs_sha256"].items():

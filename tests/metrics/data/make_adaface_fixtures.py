@@ -29,18 +29,17 @@ github.com/zhengchen1999/NTIRE2025_RealWorld_Face_Restoration at 3b1903d
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import json
 import sys
 import tempfile
-import types
-import zlib
 from pathlib import Path
 
 import numpy as np
+import standin  # beside this script (tests load it first: fixture_script)
 import torch
 from PIL import Image, ImageFilter
+from standin import load_module, stub_package
 
 OUT = Path(__file__).parent / "adaface_golden.json"
 REPO = Path(__file__).resolve().parents[3]
@@ -54,30 +53,10 @@ OFFSETS = np.array([[3.0, -2.0], [-4.0, 1.5], [2.5, 3.0], [-1.0, -2.5], [1.5, 2.
 
 
 def standin_state_dict(shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
-    """Deterministic stand-in weights for a layout ``{key: shape}``, each tensor drawn from a
-    generator seeded by the crc32 of its key: He-scaled convolutions and linears, batch norms
-    near identity with positive running variances, PReLU slopes near 0.25 (PReLUs are
-    ``input_layer.2`` and ``res_layer.3`` in AdaFace's layout)."""
-    out = {}
-    for key, shape in shapes.items():
-        gen = torch.Generator().manual_seed(zlib.crc32(key.encode()))
-        leaf = key.rsplit(".", 1)[-1]
-        if leaf == "num_batches_tracked":
-            out[key] = torch.zeros((), dtype=torch.long)
-        elif leaf == "running_var":
-            out[key] = 0.5 + torch.rand(shape, generator=gen)
-        elif leaf == "running_mean":
-            out[key] = 0.1 * torch.randn(shape, generator=gen)
-        elif len(shape) >= 2:
-            fan_in = int(np.prod(shape[1:]))
-            out[key] = torch.randn(shape, generator=gen) * (2.0 / fan_in) ** 0.5
-        elif key.endswith(("input_layer.2.weight", "res_layer.3.weight")):  # PReLU
-            out[key] = 0.25 + 0.05 * torch.randn(shape, generator=gen)
-        elif leaf == "weight":  # batch-norm scale
-            out[key] = 1.0 + 0.1 * torch.randn(shape, generator=gen)
-        else:  # biases
-            out[key] = 0.05 * torch.randn(shape, generator=gen)
-    return out
+    """:func:`standin.standin_state_dict` for AdaFace's layout, whose PReLUs are
+    ``input_layer.2`` and ``res_layer.3``."""
+    return standin.standin_state_dict(
+        shapes, is_prelu=lambda key: key.endswith(("input_layer.2.weight", "res_layer.3.weight")))
 
 
 def make_pairs(folder: Path) -> list[dict]:
@@ -105,20 +84,6 @@ def make_pairs(folder: Path) -> list[dict]:
         pairs.append({"restored": f"restored/{i:02d}.png", "input": f"input/{i:02d}.png",
                       "points": pts.tolist()})
     return pairs
-
-
-def _load(name: str, path: Path) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def _package(name: str) -> None:
-    module = types.ModuleType(name)
-    module.__path__ = []
-    sys.modules[name] = module
 
 
 def challenge_cosine(model, align_trans, lq_path: Path, pred_path: Path, points) -> dict:
@@ -152,10 +117,10 @@ def main(adaface: str) -> None:
     root = Path(adaface)
     src = root / "face_alignment" / "mtcnn_pytorch" / "src"
     for pkg in ("mtcnn_pytorch", "mtcnn_pytorch.src"):
-        _package(pkg)
-    _load("mtcnn_pytorch.src.matlab_cp2tform", src / "matlab_cp2tform.py")
-    align_trans = _load("mtcnn_pytorch.src.align_trans", src / "align_trans.py")
-    net = _load("adaface_net", root / "net.py")
+        stub_package(pkg)
+    load_module("mtcnn_pytorch.src.matlab_cp2tform", src / "matlab_cp2tform.py")
+    align_trans = load_module("mtcnn_pytorch.src.align_trans", src / "align_trans.py")
+    net = load_module("adaface_net", root / "net.py")
     model = net.build_model("ir_50")
     shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     model.load_state_dict(standin_state_dict(shapes), strict=True)

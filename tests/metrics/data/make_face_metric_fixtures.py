@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import io
 import json
 import os
@@ -36,12 +35,13 @@ import re
 import sys
 import tempfile
 import types
-import zlib
 from pathlib import Path
 
 import numpy as np
+import standin  # beside this script (tests load it first: fixture_script)
 import torch
 from PIL import Image, ImageFilter
+from standin import load_module, stub_package
 
 OUT = Path(__file__).parent / "face_metric_golden.json"
 REPO = Path(__file__).resolve().parents[3]
@@ -51,29 +51,9 @@ SIZE = 256
 
 
 def standin_state_dict(shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
-    """Deterministic stand-in weights for a layout ``{key: shape}``: He-scaled convolutions and
-    linears, batch norms near identity with positive running variances, PReLU slopes near
-    0.25. Each tensor is drawn from a generator seeded by the crc32 of its key."""
-    out = {}
-    for key, shape in shapes.items():
-        gen = torch.Generator().manual_seed(zlib.crc32(key.encode()))
-        leaf = key.rsplit(".", 1)[-1]
-        if leaf == "num_batches_tracked":
-            out[key] = torch.zeros((), dtype=torch.long)
-        elif leaf == "running_var":
-            out[key] = 0.5 + torch.rand(shape, generator=gen)
-        elif leaf == "running_mean":
-            out[key] = 0.1 * torch.randn(shape, generator=gen)
-        elif len(shape) >= 2:
-            fan_in = int(np.prod(shape[1:]))
-            out[key] = torch.randn(shape, generator=gen) * (2.0 / fan_in) ** 0.5
-        elif "prelu" in key:
-            out[key] = 0.25 + 0.05 * torch.randn(shape, generator=gen)
-        elif leaf == "weight":  # batch-norm scale
-            out[key] = 1.0 + 0.1 * torch.randn(shape, generator=gen)
-        else:  # biases
-            out[key] = 0.05 * torch.randn(shape, generator=gen)
-    return out
+    """:func:`standin.standin_state_dict` for the reference networks, which name their PReLUs
+    ``prelu``."""
+    return standin.standin_state_dict(shapes, is_prelu=lambda key: "prelu" in key)
 
 
 def make_pairs(folder: Path) -> list[tuple[str, str]]:
@@ -110,22 +90,6 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _load(name: str, path: Path) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def _package(name: str, **attrs) -> types.ModuleType:
-    module = types.ModuleType(name)
-    module.__path__ = []
-    module.__dict__.update(attrs)
-    sys.modules[name] = module
-    return module
-
-
 def _cpu_only() -> None:
     torch.nn.Module.cuda = lambda self, *a, **k: self
     torch.Tensor.cuda = lambda self, *a, **k: self
@@ -144,14 +108,14 @@ class _CpuTorch(types.ModuleType):
 
 
 def run_deg(vqfr: Path, arcface: Path, work: Path) -> dict:
-    _package("arcface")
-    _package("arcface.config")
-    _package("arcface.models")
-    _load("arcface.config.config", arcface / "config" / "config.py")
-    resnet = _load("arcface.models.resnet", arcface / "models" / "resnet.py")
-    _package("vqfr")
+    stub_package("arcface")
+    stub_package("arcface.config")
+    stub_package("arcface.models")
+    load_module("arcface.config.config", arcface / "config" / "config.py")
+    resnet = load_module("arcface.models.resnet", arcface / "models" / "resnet.py")
+    stub_package("vqfr")
     sys.modules["vqfr.utils"] = types.SimpleNamespace(img2tensor=None)  # load_image_torch only
-    script = _load("vqfr_cos_dist", vqfr / "metric_paper" / "calculate_cos_dist.py")
+    script = load_module("vqfr_cos_dist", vqfr / "metric_paper" / "calculate_cos_dist.py")
     script.torch = _CpuTorch("torch")
     net = torch.nn.DataParallel(resnet.resnet_face18(False))
     shapes = {k[len("module."):]: tuple(v.shape) for k, v in net.state_dict().items()}
@@ -183,8 +147,8 @@ def run_lmd(vqfr: Path, work: Path) -> dict:
         def register(self, obj=None):
             return (lambda o: o) if obj is None else obj
 
-    _package("vqfr.utils.registry", ARCH_REGISTRY=Registry())
-    awing = _load("vqfr_awing_arch", vqfr / "vqfr" / "archs" / "awing_arch.py")
+    stub_package("vqfr.utils.registry", ARCH_REGISTRY=Registry())
+    awing = load_module("vqfr_awing_arch", vqfr / "vqfr" / "archs" / "awing_arch.py")
     awing.FAN.get_landmarks.__wrapped__.__defaults__ = ("cpu",)  # under @torch.no_grad()
     net = awing.FAN()  # VQFR's defaults: 4 hourglasses, 98 points
     shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
@@ -198,9 +162,9 @@ def run_lmd(vqfr: Path, work: Path) -> dict:
         model.eval()
         return model
 
-    _package("vqfr.archs", init_alignment_model=init_alignment_model)
+    stub_package("vqfr.archs", init_alignment_model=init_alignment_model)
     sys.modules["tqdm"] = types.SimpleNamespace(tqdm=lambda x: x)
-    script = _load("vqfr_lmd", vqfr / "metric_paper" / "calculate_landmark_distance.py")
+    script = load_module("vqfr_lmd", vqfr / "metric_paper" / "calculate_landmark_distance.py")
     per_pair, landmarks = [], []
     distance = script.get_landmark_distance
 
