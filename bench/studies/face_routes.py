@@ -181,11 +181,23 @@ def _placed_faces(method: str, ratios: list[float], split: str, levels: list[str
               f"{time.perf_counter() - t0:.0f} s", flush=True)
 
 
+def _scored(made: dict, gt: np.ndarray, big: int, lpips):
+    """(route, the face's place in the route's image, its LPIPS against ``gt``) per made image
+    (the face sits at the centre of a ``2N`` canvas)."""
+    import torch
+
+    o = big // 2
+    for route, img in made.items():
+        crop = img[o:o + big, o:o + big]
+        with torch.no_grad():
+            lp = float(lpips(_tensor(crop), _tensor(gt))[0])
+        yield route, crop, lp
+
+
 def measure_photo(method: str, ratios: list[float], split: str, lpips) -> list[dict]:
     """The same as :func:`measure`, through whole-photo mode itself (:func:`_placed_faces`):
     detection, alignment, the method's input crop, the paste and the background are the ones
     ``fsr.restore`` uses, so their losses count. Scored on the face's place in the canvas."""
-    import torch
 
     from fsr.face.paste import upsample_background
     from fsr.restore.common import face_input_side, run_crops
@@ -201,11 +213,7 @@ def measure_photo(method: str, ratios: list[float], split: str, lpips) -> list[d
         for w in plan.work:
             w.route = "model"
         made["model"] = finish_photo(plan, outs).image
-        o = big // 2
-        for route, img in made.items():
-            crop = img[o:o + big, o:o + big]
-            with torch.no_grad():
-                lp = float(lpips(_tensor(crop), _tensor(gt))[0])
+        for route, crop, lp in _scored(made, gt, big, lpips):
             rows.append({"method": method, "ratio": r, "face_px": n, "output_px": big,
                          "input_px": face_input_side(m), "sample": smp.id, "route": route,
                          "detected_px": plan.restored[0].native_px,
@@ -220,7 +228,6 @@ def measure_soft(method: str, ratios: list[float], split: str, lpips,
     weight and top); each row also carries two statistics of the input and the method's output
     that whole-photo mode could read (``energy``: the method's detail over the face's own top
     octave, rms; ``consist``: the method's output shrunk to its input vs that input, PSNR)."""
-    import torch
 
     from fsr.face.paste import upsample_background
     from fsr.restore.common import aligned_crop, face_input_side, run_crops
@@ -244,11 +251,7 @@ def measure_soft(method: str, ratios: list[float], split: str, lpips,
         made["model"] = finish_photo(plan, [out]).image
         own = aligned_crop(kept, w.affine, max(int(round(w.native_px * k)), 8), k)
         energy, consist = face_statistics(out, w.crop, own, w.native_px)
-        o = big // 2
-        for route, img in made.items():
-            crop = img[o:o + big, o:o + big]
-            with torch.no_grad():
-                lp = float(lpips(_tensor(crop), _tensor(gt))[0])
+        for route, crop, lp in _scored(made, gt, big, lpips):
             rows.append({"method": method, "ratio": r, "face_px": n, "output_px": big,
                          "input_px": face_input_side(m), "sample": smp.id, "level": level,
                          "route": route, "detected_px": w.native_px,
