@@ -18,3 +18,9 @@ networks lazily so ``bench/run.py --help`` stays instant.
 
 class BenchError(Exception):
     """A problem the user can fix (unknown suite/method, missing dataset); printed as one line."""
+
+
+def first_line(err: BaseException) -> str:
+    """An exception's first line, or its type's name when it has no text (the one-line
+    messages a run prints instead of a traceback)."""
+    return (str(err).splitlines() or [type(err).__name__])[0]

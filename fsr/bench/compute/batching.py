@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fsr.bench import BenchError
+from fsr.bench import BenchError, first_line
 from fsr.bench.compute import lib
 from fsr.bench.compute.identity_embed import embedding_lines
 from fsr.bench.compute.outputs import OutputFileError, OutputsMethod
@@ -83,7 +83,7 @@ def plan_jobs(runner, jobs: list[tuple]) -> list[ImageJob]:
 
 def file_problem(err: Exception, path) -> str:
     """A read error as a short reason: 'truncated', 'not an image', or its own words."""
-    text = (str(err).splitlines() or [type(err).__name__])[0]
+    text = first_line(err)
     text = text.removeprefix(f"{path}: ").removeprefix(f"{path}").strip(" :")
     low = text.lower()
     if "truncated" in low:
@@ -252,7 +252,7 @@ def _run_network(runner, task: Task, m, group: list[ImageJob]):
     try:
         return lib.run_network(m, lqs, priors)
     except Exception as err:  # noqa: BLE001 - one line naming method and image
-        msg = (str(err).splitlines() or [type(err).__name__])[0]
+        msg = first_line(err)
         more = f" (or another of the {len(group)} images in its batch)" if len(group) > 1 else ""
         raise BenchError(f"method {m.label} failed on {group[0].item.key}{more} "
                          f"({task.name}): {msg}") from err
@@ -285,7 +285,7 @@ def _metric_values(runner, spec, pred, ref, jobs: list[ImageJob], task: Task, m)
             return [_metric_values(runner, spec, pred[i:i + 1],
                                    None if ref is None else ref[i:i + 1], [job], task, m)[0]
                     for i, job in enumerate(jobs)]
-        msg = (str(err).splitlines() or [type(err).__name__])[0]
+        msg = first_line(err)
         raise BenchError(f"metric {spec.name} failed on {jobs[0].item.key} ({task.name}, "
                          f"{m.label}): {msg}") from err
     if len(vals) != len(jobs):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fsr.bench import BenchError
+from fsr.bench import BenchError, first_line
 from fsr.bench.compute import lib
 from fsr.bench.compute.batching import file_problem, process_chunk
 from fsr.bench.compute.identity_embed import floor_specs, labelled
@@ -278,7 +278,7 @@ class Runner:
         try:
             found = self.finder(lq)
         except Exception as err:  # noqa: BLE001 - one line naming detector and image
-            msg = (str(err).splitlines() or [type(err).__name__])[0]
+            msg = first_line(err)
             raise BenchError(f"face detector {self.finder.name} failed on {item.key} "
                              f"({task.name}): {msg}") from err
         took = time.perf_counter() - t0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fsr.bench import BenchError
+from fsr.bench import BenchError, first_line
 from fsr.imageio import to_uint8
 
 
@@ -122,7 +122,7 @@ def usable_metrics(suite, metrics: Metrics):
         try:
             metrics.scorer.get(spec.name)
         except MetricUnavailable as err:
-            dropped[spec.column] = (str(err).splitlines() or [type(err).__name__])[0]
+            dropped[spec.column] = first_line(err)
     kept = [s for s in suite.metrics if s.column not in dropped]
     if not kept:
         raise BenchError("no metric of the suite can run here: " + "; ".join(dropped.values()))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fsr.bench import BenchError
+from fsr.bench import BenchError, first_line
 from fsr.bench.compute import lib
 from fsr.bench.inputs.suite import Task
 from fsr.priors import PriorCache
@@ -53,7 +53,7 @@ def run_method(m, lq: np.ndarray, task: Task | None = None):
         out, _ = lib.run_network(m, [lq], [PriorCache(None).get(lq)] if m.needs_prior else None)
     except Exception as err:  # noqa: BLE001 - one line naming the method
         raise BenchError(f"method {m.label} failed: "
-                         f"{(str(err).splitlines() or [type(err).__name__])[0]}") from err
+                         f"{first_line(err)}") from err
     if task is not None and tuple(out.shape) != (1, 3, task.size, task.size):
         raise BenchError(f"method {m.label} returned {tuple(out.shape)} for task {task.name}; "
                          f"expected (1, 3, {task.size}, {task.size})")
@@ -78,5 +78,5 @@ def score(metrics: lib.Metrics, specs, out, gt: np.ndarray | None, lq: np.ndarra
             values[spec.column] = metrics.value(spec.name, out, refs[spec.against])
         except ValueError as err:  # fsr's MetricError: bad size, no face found, ...
             raise BenchError(f"metric {spec.name} failed on {where} ({task.name}): "
-                             f"{(str(err).splitlines() or [type(err).__name__])[0]}") from err
+                             f"{first_line(err)}") from err
     return values
