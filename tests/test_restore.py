@@ -173,14 +173,21 @@ def test_small_faces_go_through_the_method_and_beat_bicubic(mtcnn):
 def test_faces_up_to_twice_the_input_get_the_model_not_bicubic(mtcnn):
     """The issue's case: a group photo shrunk so its faces are ~40 px (36-48 px, 1.1-1.5x the
     32 px input). Before the route table every face was kept (bicubic, +0.00 dB); now each is
-    blended. Measured (bench/studies/face_routes.py --photo ... --shrink 4): +0.65, +0.06,
-    +0.46, +0.33, +0.57 dB, mean +0.41 dB; the 48 px face is the weakest."""
+    blended unless its output lies outside val's range. Measured
+    (bench/studies/face_routes.py --photo ... --shrink 4): +0.64, +0.06, +0.46, kept (the
+    method's guess of the band the face holds fits it at 0.79, val's faces at least 0.89), +0.57
+    dB, mean +0.35 dB."""
     res, gains = _shrunk_group(4, mtcnn)
-    for i, f in enumerate(res.faces, 1):
-        assert 32 < f.native_px <= 50 and f.status == "blended"
-        assert f.note.startswith(f"face {i}: {f.native_px} px > 32 px input of "
-                                 "sam3d-x4-samples: blended: ")
-    assert np.mean(gains) > 0.3 and min(gains) > 0, gains
+    for i, f, gain in zip(range(1, 6), res.faces, gains, strict=True):
+        assert 32 < f.native_px <= 50
+        head = f"face {i}: {f.native_px} px > 32 px input of sam3d-x4-samples: "
+        if f.status == "blended":
+            assert f.note.startswith(head + "blended: ") and gain > 0, (f.note, gain)
+        else:
+            assert f.status == "kept" and f.note.startswith(head + "kept, not blend: ")
+            assert abs(gain) < 0.01, f.note  # bicubic's face; a neighbour's paste edge
+    assert sum(f.status == "blended" for f in res.faces) >= 4
+    assert np.mean(gains) > 0.3 and min(gains) > -0.01, gains
 
 
 @pytest.mark.slow

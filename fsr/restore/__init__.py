@@ -15,7 +15,7 @@ ever sees a face at or above the size the photo gives it:
   (:mod:`fsr.restore.routes`): ``model`` (the face aligned at the input size, restored,
   resized to its output size), ``blend`` (the face's own pixels plus a share of the method's
   detail above their resolution, in a band measured on val) or ``kept`` (the background
-  upsampler's face). A face whose method output lies outside val's range for its route (two
+  upsampler's face). A face whose method output lies outside val's range for its route (three
   statistics, :func:`fsr.restore.routes.face_statistics`) is kept. A method without a measured
   table restores faces up to its input and keeps larger ones; faces beyond the measured sizes
   are kept. The face's ``note`` says which route it took and why. ``force_size=True`` sends

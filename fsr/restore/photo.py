@@ -272,7 +272,8 @@ def finish_photo(plan: PhotoPlan, outs: list[np.ndarray]) -> RestoreResult:
             side = max(int(round(w.native_px * scale)), 8)  # the face's size in the output
             if w.choice is not None:  # a face unlike val's faces is kept
                 own = aligned_crop(canvas, w.affine, side, scale)
-                why = outside_val(w.choice, *face_statistics(o, w.crop, own, w.native_px))
+                native = aligned_crop(img, w.affine, w.native_px)
+                why = outside_val(w.choice, face_statistics(o, w.crop, own, native))
                 if why:
                     f = restored[w.index]
                     f.status = "kept"

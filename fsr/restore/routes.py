@@ -43,6 +43,7 @@ class MeasuredRoute:
     top: float | None = None  # blend: detail up to top * face px only (None: all of it)
     consist_min: float | None = None  # val's range of face_statistics (2nd percentile):
     energy_max: float | None = None  # a face outside it is kept (val says nothing there)
+    agreement_min: float | None = None
 
 
 # `python bench/studies/face_routes.py --softness --python` on the val split (19 faces, 256 px
@@ -54,21 +55,21 @@ class MeasuredRoute:
 # method's weights change.
 MEASURED: dict[str, tuple[MeasuredRoute, ...]] = {
     "sam3d-x4-samples": (
-        MeasuredRoute(0.5, "blend", 0.43, -0.038, 1.0, 2.0, 49.84, 0.354),
-        MeasuredRoute(0.75, "blend", 0.57, -0.041, 1.0, 2.0, 47.71, 0.462),
-        MeasuredRoute(1.0, "blend", 1.18, -0.038, 1.0, 3.0, 45.62, 0.554),
-        MeasuredRoute(1.25, "blend", 1.18, -0.025, 0.75, None, 45.44, 0.477),
-        MeasuredRoute(1.5, "blend", 0.96, -0.017, 0.75, 3.0, 44.67, 0.433),
-        MeasuredRoute(1.75, "blend", 0.74, -0.014, 0.75, 3.0, 44.52, 0.395),
-        MeasuredRoute(2.0, "blend", 0.57, -0.010, 0.75, 3.0, 44.30, 0.359),
+        MeasuredRoute(0.5, "blend", 0.43, -0.038, 1.0, 2.0, 49.84, 0.354, None),
+        MeasuredRoute(0.75, "blend", 0.57, -0.041, 1.0, 2.0, 47.71, 0.462, None),
+        MeasuredRoute(1.0, "blend", 1.18, -0.038, 1.0, 3.0, 45.62, 0.554, None),
+        MeasuredRoute(1.25, "blend", 1.18, -0.025, 0.75, None, 45.44, 0.477, 0.891),
+        MeasuredRoute(1.5, "blend", 0.96, -0.017, 0.75, 3.0, 44.67, 0.433, 0.883),
+        MeasuredRoute(1.75, "blend", 0.74, -0.014, 0.75, 3.0, 44.51, 0.394, 0.911),
+        MeasuredRoute(2.0, "blend", 0.57, -0.010, 0.75, 3.0, 44.30, 0.359, 0.861),
     ),
     "sam3d-x8-samples": (
-        MeasuredRoute(0.75, "blend", 0.47, -0.074, 1.0, 2.0, 41.64, 0.524),
-        MeasuredRoute(1.0, "blend", 0.75, -0.118, 1.0, 3.0, 40.59, 0.517),
-        MeasuredRoute(1.25, "blend", 0.64, -0.074, 1.0, 3.0, 40.38, 0.549),
-        MeasuredRoute(1.5, "blend", 0.57, -0.047, 1.0, 3.0, 39.60, 0.540),
-        MeasuredRoute(1.75, "blend", 0.41, -0.028, 0.75, 3.0, 39.39, 0.496),
-        MeasuredRoute(2.0, "blend", 0.39, -0.021, 0.75, 3.0, 39.54, 0.483),
+        MeasuredRoute(0.75, "blend", 0.47, -0.074, 1.0, 2.0, 41.64, 0.524, None),
+        MeasuredRoute(1.0, "blend", 0.75, -0.118, 1.0, 3.0, 40.59, 0.517, 0.754),
+        MeasuredRoute(1.25, "blend", 0.64, -0.074, 1.0, 3.0, 40.39, 0.549, 0.798),
+        MeasuredRoute(1.5, "blend", 0.57, -0.047, 1.0, 3.0, 39.60, 0.540, 0.664),
+        MeasuredRoute(1.75, "blend", 0.41, -0.028, 0.75, 3.0, 39.39, 0.496, 0.631),
+        MeasuredRoute(2.0, "blend", 0.39, -0.021, 0.75, 3.0, 39.54, 0.485, 0.759),
     ),
 }
 
@@ -81,26 +82,86 @@ class RouteChoice:
     top: float | None = None
     consist_min: float | None = None
     energy_max: float | None = None
+    agreement_min: float | None = None
+
+
+@dataclass(frozen=True)
+class FaceStatistics:
+    """What whole-photo mode reads of a face once the method has run (:func:`face_statistics`),
+    to tell a face like val's from one val says nothing about."""
+
+    energy: float  # the method's detail above the face's size over the face's own top octave
+    consist: float  # the method's output shrunk to its input against that input, PSNR dB
+    agreement: float | None  # the method's band the face itself holds, fitted to the face's;
+    # None when the face is no larger than the method's input (no such band)
+
+
+def _lowpass(img: np.ndarray, px: int) -> np.ndarray:
+    """``img`` (float32, HxWx3) antialiased-bicubic down to ``px`` and back up, unclipped."""
+    import torch
+    import torch.nn.functional as F
+
+    side = img.shape[:2]
+    t = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]
+    t = F.interpolate(t, size=(px, px), mode="bicubic", align_corners=False,
+                      antialias=px < side[0])
+    t = F.interpolate(t, size=side, mode="bicubic", align_corners=False)
+    return t[0].permute(1, 2, 0).numpy()
+
+
+def band_agreement(model_out: np.ndarray, native: np.ndarray, input_px: int) -> float | None:
+    """How much of the method's detail in the band a face larger than the method's input
+    holds itself (above ``input_px``, up to the face's ``native`` size) is the face's: the
+    least-squares weight of the method's band against the face's own band inside the paste
+    ellipse (1: the right amount in the right place; 0: unrelated to the face). This is the
+    one band where a photo can check the method's guesses; val says how it goes with the gain
+    above the face's size. None when the face is not 1.1x the input (no such band).
+
+    Example:
+        >>> face = np.random.default_rng(2).integers(0, 255, (48, 48, 3)).astype(np.uint8)
+        >>> band_agreement(face, face, 32)   # the face itself: all of its band, exactly
+        1.0
+        >>> flat = np.full((128, 128, 3), 120, np.uint8)
+        >>> band_agreement(flat, face, 32), band_agreement(flat, face[:34, :34], 32)
+        (0.0, None)
+    """
+    from fsr.face.paste import ellipse_mask
+    from fsr.restore.common import resize_uint8
+
+    n = native.shape[0]
+    if n < 1.1 * input_px:
+        return None
+    up = (model_out if model_out.shape[0] == n else resize_uint8(model_out, (n, n)))
+    up = up.astype(np.float32)
+    own = native.astype(np.float32)
+    inside = ellipse_mask(n) > 0.5
+    d = (up - _lowpass(up, input_px))[inside].ravel()
+    r = (own - _lowpass(own, input_px))[inside].ravel()
+    dd = float(d @ d)
+    # a flat output's band is float rounding (rms < 0.001 grey levels): no detail at all
+    return 0.0 if dd < 1e-6 * d.size else round(float(d @ r) / dd, 4)
 
 
 def face_statistics(model_out: np.ndarray, model_in: np.ndarray, own: np.ndarray,
-                    native_px: int) -> tuple[float, float]:
-    """Two numbers whole-photo mode can read once the method has run, to tell a face like
-    val's from one val says nothing about: ``energy``, the rms of the method's detail above the
-    face's resolution (:func:`model_detail`, all of it) over the rms of the face's own top
-    octave (``own``, uint8, the face at its output size from its own pixels, minus the same
-    shrunk to half ``native_px`` and back); ``consist``, the method's output shrunk to its
-    input's size against that input (PSNR, dB).
+                    native: np.ndarray) -> FaceStatistics:
+    """Three numbers whole-photo mode can read once the method has run (:class:`FaceStatistics`):
+    ``energy``, the rms of the method's detail above the face's resolution
+    (:func:`model_detail`, all of it) over the rms of the face's own top octave (``own``,
+    uint8, the face at its output size from its own pixels, minus the same shrunk to half the
+    ``native`` face's size and back); ``consist``, the method's output shrunk to its input's size
+    against that input (PSNR, dB); ``agreement``, :func:`band_agreement` of the output and the
+    ``native`` face (uint8, the face aligned at its own size in the photo).
 
     Example:
         >>> face = np.random.default_rng(1).integers(0, 255, (64, 64, 3)).astype(np.uint8)
         >>> flat = np.full((32, 32, 3), 128, np.uint8)
-        >>> energy, consist = face_statistics(flat, flat, face, 16)
-        >>> round(energy, 3), consist
-        (0.0, 99.0)
+        >>> st = face_statistics(flat, flat, face, face[:16, :16])
+        >>> round(st.energy, 3), st.consist, st.agreement
+        (0.0, 99.0, None)
     """
     from fsr.restore.common import resize_uint8
 
+    native_px = native.shape[0]
     side, s = own.shape[0], model_in.shape[0]
     f = own.astype(np.float32)
     low = resize_uint8(resize_uint8(own, (max(native_px // 2, 4),) * 2),
@@ -108,23 +169,30 @@ def face_statistics(model_out: np.ndarray, model_in: np.ndarray, own: np.ndarray
     detail = model_detail(model_out, side, native_px)
     energy = float(np.sqrt(np.mean(detail ** 2)) / max(np.sqrt(np.mean((f - low) ** 2)), 1e-3))
     mse = float(np.mean((resize_uint8(model_out, (s, s)).astype(np.float64) - model_in) ** 2))
-    return energy, 99.0 if mse == 0 else 10 * float(np.log10(255.0 ** 2 / mse))
+    consist = 99.0 if mse == 0 else 10 * float(np.log10(255.0 ** 2 / mse))
+    return FaceStatistics(energy, consist, band_agreement(model_out, native, s))
 
 
-def outside_val(choice: RouteChoice, energy: float, consist: float) -> str:
+def outside_val(choice: RouteChoice, st: FaceStatistics) -> str:
     """Why a face's statistics lie outside val's range for its route ('' when inside).
 
     Example:
-        >>> c = RouteChoice("blend", "val", consist_min=40.0, energy_max=0.5)
-        >>> outside_val(c, 0.4, 45.0), outside_val(c, 0.7, 45.0)
+        >>> c = RouteChoice("blend", "val", consist_min=40.0, energy_max=0.5, agreement_min=0.9)
+        >>> outside_val(c, FaceStatistics(0.4, 45.0, 1.0)), outside_val(c, FaceStatistics(0.7, 45.0, None))
         ('', "the method's detail is 0.70 of the face's own top octave, val's faces at most 0.50")
+        >>> outside_val(c, FaceStatistics(0.4, 45.0, 0.8))
+        "the method's guess of the band the face holds fits it at 0.80, val's faces at least 0.90"
     """
-    if choice.energy_max is not None and energy > choice.energy_max:
-        return (f"the method's detail is {energy:.2f} of the face's own top octave, val's faces "
-                f"at most {choice.energy_max:.2f}")
-    if choice.consist_min is not None and consist < choice.consist_min:
-        return (f"the method's output matches its input at {consist:.1f} dB, val's faces at "
+    if choice.energy_max is not None and st.energy > choice.energy_max:
+        return (f"the method's detail is {st.energy:.2f} of the face's own top octave, val's "
+                f"faces at most {choice.energy_max:.2f}")
+    if choice.consist_min is not None and st.consist < choice.consist_min:
+        return (f"the method's output matches its input at {st.consist:.1f} dB, val's faces at "
                 f"least {choice.consist_min:.1f} dB")
+    if choice.agreement_min is not None and st.agreement is not None \
+            and st.agreement < choice.agreement_min:
+        return (f"the method's guess of the band the face holds fits it at {st.agreement:.2f}, "
+                f"val's faces at least {choice.agreement_min:.2f}")
     return ""
 
 
@@ -158,7 +226,7 @@ def choose_route(method: str, native_px: int, input_px: int,
         return RouteChoice("kept", f"val: no route beats bicubic at {row.ratio:.2f}x")
     return RouteChoice(row.route, f"val: {row.route} {row.psnr_gain_db:+.2f} dB over bicubic at "
                                   f"{row.ratio:.2f}x", row.weight, row.top, row.consist_min,
-                       row.energy_max)
+                       row.energy_max, row.agreement_min)
 
 
 def model_detail(model_out: np.ndarray, side: int, native_px: int, weight: float = 1.0,

@@ -266,8 +266,9 @@ def test_yaw_plots(tmp_path):
 
 @pytest.mark.slow
 def test_auto_mode_restores_a_group_photo_of_small_faces(tmp_path, monkeypatch):
-    """Faces ~40 px (multi_face.jpg shrunk 4x): SAM3D x4 blends them (fsr.restore.routes), so
-    'auto' restores the photo itself and every face's note says its route and why."""
+    """Faces ~40 px (multi_face.jpg shrunk 4x): SAM3D x4 blends them (fsr.restore.routes; a
+    face outside val's range is kept), so 'auto' restores the photo itself and every face's note
+    says its route and why."""
     from fsr.imageio import read_image
     from fsr.restore.common import resize_uint8
 
@@ -281,9 +282,11 @@ def test_auto_mode_restores_a_group_photo_of_small_faces(tmp_path, monkeypatch):
     assert res["mode"] == "native", res["messages"]
     assert any(m.startswith("mode: your photo is the low-resolution input") and
                "sam3d-x4-samples (blend)" in m for m in res["messages"])
-    for face in res["faces"]:
-        assert face["status"]["sam3d-x4-samples"] == "blended"
-        assert "val: blend +" in face["notes"]["sam3d-x4-samples"]
+    statuses = [face["status"]["sam3d-x4-samples"] for face in res["faces"]]
+    assert statuses.count("blended") >= 4, statuses  # one may lie outside val's range
+    for face, status in zip(res["faces"], statuses, strict=True):
+        note = face["notes"]["sam3d-x4-samples"]
+        assert "val: blend +" in note and (status == "blended" or "kept, not blend: " in note)
 
 
 def test_leaderboard_markdown(tmp_path):
