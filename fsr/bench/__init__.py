@@ -20,7 +20,12 @@ class BenchError(Exception):
     """A problem the user can fix (unknown suite/method, missing dataset); printed as one line."""
 
 
-def first_line(err: BaseException) -> str:
-    """An exception's first line, or its type's name when it has no text (the one-line
-    messages a run prints instead of a traceback)."""
-    return (str(err).splitlines() or [type(err).__name__])[0]
+def first_line(err: BaseException, fallback: str | None = None) -> str:
+    """An exception's first line, or ``fallback`` (default: its type's name) when it has no
+    text (the one-line messages a run prints instead of a traceback).
+
+    >>> first_line(ValueError("bad\\nmore")), first_line(KeyError()), first_line(OSError(), "gone")
+    ('bad', 'KeyError', 'gone')
+    """
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines and lines[0] else fallback or type(err).__name__

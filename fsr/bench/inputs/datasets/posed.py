@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fsr.bench import BenchError
+from fsr.bench import BenchError, first_line
 from fsr.bench.inputs.datasets.base import (
     Dataset,
     DatasetMissing,
@@ -115,12 +115,7 @@ def _mat_problem(path: Path, err: Exception) -> str:
     with open(path, "rb") as f:
         if f.read(6) != b"MATLAB":
             return "not a MATLAB .mat file"
-    return f"truncated or corrupt .mat ({_first_line(err, type(err).__name__)})"
-
-
-def _first_line(err: Exception, fallback: str) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text and text[0] else fallback
+    return f"truncated or corrupt .mat ({first_line(err)})"
 
 
 def read_pts(path: Path) -> np.ndarray:
@@ -153,7 +148,7 @@ class MenpoDataset(Dataset):
             try:
                 cat = self.CATEGORY.get(len(read_pts(pts)))
             except (BenchError, ValueError, OSError) as err:  # UnicodeDecodeError is a ValueError
-                self.skip_file("pose label", pts, _first_line(err, "not a .pts file"))
+                self.skip_file("pose label", pts, first_line(err, "not a .pts file"))
                 continue
             if cat is None:
                 continue
