@@ -32,8 +32,8 @@ both SAM3D methods on 2 busy cores.
 
 ``--photo P --shrink F``: the rule at work on a real photo (no choice is made here): P shrunk
 F times (antialiased bicubic; ``--face-ratio R`` instead: so its median face is R times the
-method's input) is restored x4 in whole-photo mode with each method and with
-bicubic-x4; every face box is scored against P itself resized to the output (PSNR), and each
+method's input) is restored in whole-photo mode with each method and with bicubic at its
+scale; every face box is scored against P itself resized to the output (PSNR), and each
 face's route and note are printed with its gain over bicubic.
 """
 
@@ -362,17 +362,19 @@ def photo_check(photo: Path, shrink: float | None, methods: list[str],
               f"{methods[0]}: shrink {shrink:.2f}")
     small = resize_uint8(src, (round(src.shape[0] / shrink), round(src.shape[1] / shrink)))
     det = create_detector("mtcnn", min_face=12)  # the shrunk faces are ~20 px boxes
-    base = restore(small, "bicubic-x4", detector=det, check=False)
-    ref = resize_uint8(src, base.image.shape[:2])
-    print(f"{photo.name} shrunk {shrink:g}x to {small.shape[1]}x{small.shape[0]}, x4 -> "
-          f"{base.image.shape[1]}x{base.image.shape[0]}, scored against the original resized "
-          "to the output (face box PSNR)")
     rows = []
     for method in methods:
+        k = load_method(method).scale
+        # bicubic at the method's scale: the same face as a kept one, so kept reads +0.00
+        base = restore(small, f"bicubic-x{k}", detector=det, check=False)
+        ref = resize_uint8(src, base.image.shape[:2])
+        print(f"{photo.name} shrunk {shrink:g}x to {small.shape[1]}x{small.shape[0]}, x{k} -> "
+              f"{base.image.shape[1]}x{base.image.shape[0]}, scored against the original "
+              "resized to the output (face box PSNR)")
         res = restore(small, method, detector=det, check=False)
         gains = []
         for _, fm in zip(base.faces, res.faces, strict=True):  # same detector: same faces
-            x1, y1, x2, y2 = (int(round(v * 4)) for v in fm.box)
+            x1, y1, x2, y2 = (int(round(v * k)) for v in fm.box)
             box = np.ones((y2 - y1, x2 - x1), bool)
             pb = _psnr(base.image[y1:y2, x1:x2], ref[y1:y2, x1:x2], box)
             pm = _psnr(res.image[y1:y2, x1:x2], ref[y1:y2, x1:x2], box)
