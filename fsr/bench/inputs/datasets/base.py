@@ -82,13 +82,19 @@ def _center_square(img: np.ndarray) -> np.ndarray:
     return img[top:top + s, left:left + s]
 
 
+def _where(cfg: dict, holding: str) -> str:
+    """How to point the suite at the dataset: its env variable, else its ``path:``."""
+    env = cfg.get("env")
+    return f"set {env} to a folder holding {holding}" if env else \
+        f"set path: in the suite to a folder holding {holding}"
+
+
 def _folder(cfg: dict, holding: str) -> Path:
     env = cfg.get("env")
     raw = cfg.get("path") or (os.environ.get(env) if env else None)
     path = Path(os.path.expandvars(str(raw))).expanduser() if raw else None
     if path is None or not path.is_dir():
-        where = f"set {env} to a folder holding {holding}" if env else \
-            f"set path: in the suite to a folder holding {holding}"
+        where = _where(cfg, holding)
         got = f" ({path} is not a folder)" if path is not None else ""
         raise DatasetMissing(f"dataset {cfg['name']} not found{got}: {where} (see {README})")
     return path
@@ -121,6 +127,14 @@ class Dataset:
         """Leave ``path``'s image out of the set with a reason, instead of failing to open."""
         self.skipped.append({"what": what, "file": str(path), "reason": reason,
                              "key": f"{self.name}/{Path(path).stem}"})
+
+    def keep(self, items: list[Item], nothing: str) -> None:
+        """``items`` (cut to the suite's ``limit``) become the set; none: one line saying what
+        the folder lacks (``nothing``) and how to point the suite at it."""
+        if not items:
+            raise DatasetMissing(f"dataset {self.name}: {nothing}: "
+                                 f"{_where(self.cfg, self.holding)}")
+        self.items = _limit(items, self.cfg)
 
     def describe(self) -> str:
         return f"{self.name} ({self.cfg['type']}, {len(self.items)} images)"

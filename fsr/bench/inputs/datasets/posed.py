@@ -36,7 +36,7 @@ from fsr.bench.inputs.datasets.base import (
     _fingerprint,
     _folder,
     _images,
-    _limit,
+    _where,
 )
 
 # Multi-PIE camera (as in file names, '051' = 05_1) -> yaw in degrees (Gross et al. 2010, Fig. 2)
@@ -78,10 +78,7 @@ class AFLW2000Dataset(Dataset):
                                meta={"estimate_pose": True,
                                      "image_fields": {"label": "yaw", "pose_label":
                                                       [yaw, pitch, roll]}}))
-        if not items:
-            raise DatasetMissing(f"dataset {self.name}: no image + .mat pairs in {root}: set "
-                                 f"{cfg.get('env')} to a folder holding {self.holding}")
-        self.items = _limit(items, cfg)
+        self.keep(items, f"no image + .mat pairs in {root}")
 
 
 class MultiPIEDataset(Dataset):
@@ -103,10 +100,7 @@ class MultiPIEDataset(Dataset):
                                meta={"estimate_pose": True, "image_fields": {
                                    "label": f"camera {cam[:2]}_{cam[2]}",
                                    "pose_label": [yaw, None, None]}}))
-        if not items:
-            raise DatasetMissing(f"dataset {self.name}: no yaw-ring camera images in {root}: "
-                                 f"set {cfg.get('env')} to a folder holding {self.holding}")
-        self.items = _limit(items, cfg)
+        self.keep(items, f"no yaw-ring camera images in {root}")
 
 
 def _mat_problem(path: Path, err: Exception) -> str:
@@ -153,10 +147,7 @@ class MenpoDataset(Dataset):
             if cat is None:
                 continue
             items.append(_item(self, p, meta={"image_fields": {"label": cat}}))
-        if not items:
-            raise DatasetMissing(f"dataset {self.name}: no image + .pts pairs in {root}: set "
-                                 f"{cfg.get('env')} to a folder holding {self.holding}")
-        self.items = _limit(items, cfg)
+        self.keep(items, f"no image + .pts pairs in {root}")
 
 
 class CFPDataset(Dataset):
@@ -169,8 +160,8 @@ class CFPDataset(Dataset):
         for cat, name in (("frontal", "Pair_list_F.txt"), ("profile", "Pair_list_P.txt")):
             lst = root / "Protocol" / name
             if not lst.is_file():
-                raise DatasetMissing(f"dataset {self.name}: {lst} not found: set "
-                                     f"{cfg.get('env')} to a folder holding {self.holding}")
+                raise DatasetMissing(f"dataset {self.name}: {lst} not found: "
+                                     f"{_where(cfg, self.holding)}")
             for ln in lst.read_text().splitlines():
                 parts = ln.split()
                 if len(parts) != 2:
@@ -181,10 +172,7 @@ class CFPDataset(Dataset):
                     it = _item(self, p, identity=ident, meta={"image_fields": {"label": cat}})
                     it.id = f"{ident}-{cat}-{p.stem}"
                     items.append(it)
-        if not items:
-            raise DatasetMissing(f"dataset {self.name}: the pair lists name no image under "
-                                 f"{root}: set {cfg.get('env')} to a folder holding {self.holding}")
-        self.items = _limit(items, cfg)
+        self.keep(items, f"the pair lists name no image under {root}")
 
 
 TYPES = {"aflw2000": AFLW2000Dataset, "multipie": MultiPIEDataset, "menpo": MenpoDataset,
