@@ -330,18 +330,31 @@ class NotMeasured(ValueError):
     """--face-ratio: the photo has no face, or its faces are too small for the ratio."""
 
 
-def shrink_for(src: np.ndarray, face_ratio: float, input_px: int) -> tuple[float, int]:
-    """The shrink that makes the photo's median face (aligned px, MTCNN at full size)
-    ``face_ratio`` times a method's ``input_px``, and how many faces that median is over."""
+def shrunk_photo(photo: Path, shrink: float | None, face_ratio: float | None, method: str
+                 ) -> tuple[np.ndarray, np.ndarray, float]:
+    """(``photo``, it shrunk, the shrink): ``shrink`` times, or with ``face_ratio`` so that its
+    median face (aligned px, MTCNN at full size) is that many times ``method``'s input; a photo
+    without a face, or that would need a shrink under MIN_SHRINK, raises NotMeasured."""
     from fsr.face.detectors import create_detector
     from fsr.face.pipeline import FacePipeline
-    from fsr.restore.common import ALIGN_SIDE, native_side
+    from fsr.imageio import read_image
+    from fsr.methods import load_method
+    from fsr.restore.common import ALIGN_SIDE, face_input_side, native_side, resize_uint8
 
-    faces = FacePipeline(create_detector("mtcnn"), out_size=ALIGN_SIDE).detect(src)
-    if not faces:
-        raise NotMeasured("no face found at full size: skipped")
-    px = float(np.median([native_side(f.affine) for f in faces]))
-    return px / (face_ratio * input_px), len(faces)
+    src = read_image(photo)
+    if face_ratio is not None:
+        faces = FacePipeline(create_detector("mtcnn"), out_size=ALIGN_SIDE).detect(src)
+        if not faces:
+            raise NotMeasured("no face found at full size: skipped")
+        px = float(np.median([native_side(f.affine) for f in faces]))
+        shrink = px / (face_ratio * face_input_side(load_method(method)))
+        if shrink < MIN_SHRINK:
+            raise NotMeasured(f"median of {len(faces)} faces at {face_ratio:g}x needs a shrink "
+                              f"of {shrink:.2f} < {MIN_SHRINK}: skipped")
+        print(f"{photo.name}: median of {len(faces)} faces at {face_ratio:g}x the input of "
+              f"{method}: shrink {shrink:.2f}")
+    small = resize_uint8(src, (round(src.shape[0] / shrink), round(src.shape[1] / shrink)))
+    return src, small, shrink
 
 
 def photo_check(photo: Path, shrink: float | None, methods: list[str],
@@ -349,20 +362,11 @@ def photo_check(photo: Path, shrink: float | None, methods: list[str],
     """Whole-photo mode on ``photo`` shrunk ``shrink`` times (or so that its median face is
     ``face_ratio`` times the first method's input): per face, route and gain; one row each."""
     from fsr.face.detectors import create_detector
-    from fsr.imageio import read_image
     from fsr.methods import load_method
     from fsr.restore import restore
-    from fsr.restore.common import face_input_side, resize_uint8
+    from fsr.restore.common import resize_uint8
 
-    src = read_image(photo)
-    if face_ratio is not None:
-        shrink, n_faces = shrink_for(src, face_ratio, face_input_side(load_method(methods[0])))
-        if shrink < MIN_SHRINK:
-            raise NotMeasured(f"median of {n_faces} faces at {face_ratio:g}x needs a shrink of "
-                           f"{shrink:.2f} < {MIN_SHRINK}: skipped")
-        print(f"{photo.name}: median of {n_faces} faces at {face_ratio:g}x the input of "
-              f"{methods[0]}: shrink {shrink:.2f}")
-    small = resize_uint8(src, (round(src.shape[0] / shrink), round(src.shape[1] / shrink)))
+    src, small, shrink = shrunk_photo(photo, shrink, face_ratio, methods[0])
     det = create_detector("mtcnn", min_face=12)  # the shrunk faces are ~20 px boxes
     rows = []
     for method in methods:
@@ -401,7 +405,6 @@ def photo_oracle(photo: Path, shrink: float | None, method: str,
     only guess that weight."""
     from fsr.face.detectors import create_detector
     from fsr.face.paste import ellipse_mask, upsample_background
-    from fsr.imageio import read_image
     from fsr.methods import load_method
     from fsr.restore.common import aligned_crop, face_input_side, resize_uint8, run_crops
     from fsr.restore.photo import plan_photo
@@ -409,13 +412,7 @@ def photo_oracle(photo: Path, shrink: float | None, method: str,
 
     m = load_method(method)
     s, k = face_input_side(m), m.scale
-    src = read_image(photo)
-    if face_ratio is not None:
-        shrink, _ = shrink_for(src, face_ratio, s)
-        if shrink < MIN_SHRINK:
-            raise NotMeasured(f"{face_ratio:g}x needs a shrink of {shrink:.2f} < {MIN_SHRINK}: "
-                              "skipped")
-    small = resize_uint8(src, (round(src.shape[0] / shrink), round(src.shape[1] / shrink)))
+    src, small, shrink = shrunk_photo(photo, shrink, face_ratio, method)
     ref = resize_uint8(src, (small.shape[0] * k, small.shape[1] * k))
     plan = plan_photo(small, m, detector=create_detector("mtcnn", min_face=12), upscale=k,
                       check=False, route="blend")
